@@ -1,0 +1,1 @@
+"""facerec cloud service: recognition core, model bundle, REST API."""

@@ -1,0 +1,70 @@
+"""Every setting of the cloud service, read from environment variables in this one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() not in {"0", "false", "off", "no", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the environment; build one with `Settings.from_env()`."""
+
+    # Read-only networks (MTCNN, Inception-ResNet-v1, UltraFace) made by `facerec-models build`.
+    bundle_dir: Path = Path("models")
+    # Trained classifiers: a shared volume (NFS in the cluster) every replica watches.
+    model_dir: Path = Path("var/model-store")
+    database_url: str = "sqlite:///var/facerec.db"
+    # "onnx" serves; "torch" is the facenet-pytorch reference for parity tests and benchmarks.
+    backend: str = "onnx"
+    # Threads per ONNX Runtime session; 0 lets ONNX Runtime decide.
+    ort_threads: int = 1
+    # Open-set rejection: a face is "unknown" unless both hold.
+    min_probability: float = 0.5
+    max_distance: float = 1.0
+    keep_models: int = 5
+    model_poll_seconds: float = 1.0
+    auth_enabled: bool = True
+    max_upload_bytes: int = 10 * 1024 * 1024
+    # Decoded images above this many pixels are refused (decompression bombs).
+    max_image_pixels: int = 40_000_000
+    log_level: str = "INFO"
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            bundle_dir=Path(_env("FACEREC_MODEL_BUNDLE", "models")),
+            model_dir=Path(_env("FACEREC_MODEL_DIR", "var/model-store")),
+            database_url=_env("FACEREC_DATABASE_URL", "sqlite:///var/facerec.db"),
+            backend=_env("FACEREC_BACKEND", "onnx"),
+            ort_threads=_env_int("FACEREC_ORT_THREADS", 1),
+            min_probability=_env_float("FACEREC_MIN_PROBABILITY", 0.5),
+            max_distance=_env_float("FACEREC_MAX_DISTANCE", 1.0),
+            keep_models=_env_int("FACEREC_KEEP_MODELS", 5),
+            model_poll_seconds=_env_float("FACEREC_MODEL_POLL_SECONDS", 1.0),
+            auth_enabled=_env_bool("FACEREC_AUTH", True),
+            max_upload_bytes=_env_int("FACEREC_MAX_UPLOAD_MB", 10) * 1024 * 1024,
+            max_image_pixels=_env_int("FACEREC_MAX_IMAGE_PIXELS", 40_000_000),
+            log_level=_env("FACEREC_LOG_LEVEL", "INFO"),
+        )
