@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -41,7 +41,9 @@ class Settings:
     ort_threads: int = 1
     # Open-set rejection: a face is "unknown" unless both hold.
     min_probability: float = 0.5
-    max_distance: float = 1.0
+    max_distance: float = 1.1
+    # Pixels of context around the MTCNN box in the 160 px crop (calibrated: docs/recognition.md).
+    face_margin: float = 32.0
     keep_models: int = 5
     model_poll_seconds: float = 1.0
     auth_enabled: bool = True
@@ -49,7 +51,6 @@ class Settings:
     # Decoded images above this many pixels are refused (decompression bombs).
     max_image_pixels: int = 40_000_000
     log_level: str = "INFO"
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -60,7 +61,8 @@ class Settings:
             backend=_env("FACEREC_BACKEND", "onnx"),
             ort_threads=_env_int("FACEREC_ORT_THREADS", 1),
             min_probability=_env_float("FACEREC_MIN_PROBABILITY", 0.5),
-            max_distance=_env_float("FACEREC_MAX_DISTANCE", 1.0),
+            max_distance=_env_float("FACEREC_MAX_DISTANCE", 1.1),
+            face_margin=_env_float("FACEREC_FACE_MARGIN", 32.0),
             keep_models=_env_int("FACEREC_KEEP_MODELS", 5),
             model_poll_seconds=_env_float("FACEREC_MODEL_POLL_SECONDS", 1.0),
             auth_enabled=_env_bool("FACEREC_AUTH", True),

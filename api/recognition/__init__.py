@@ -1,0 +1,24 @@
+"""The recognition core: detect faces, embed them, tell who they are. Plain Python, no Flask.
+
+rgb = load_image(data)
+analyzer = FaceAnalyzer.from_bundle("models")
+faces, embeddings = analyzer.analyze(rgb)
+classifier = FaceClassifier.fit(embeddings_of_people, their_ids)
+classifier.predict(embeddings)  # -> [Prediction(label, confidence, distance, all_predictions)]
+"""
+
+from .analyzer import Face, FaceAnalyzer
+from .bundle import BundleError
+from .classifier import UNKNOWN, FaceClassifier, Prediction
+from .images import InvalidImage, load_image
+
+__all__ = [
+    "UNKNOWN",
+    "BundleError",
+    "Face",
+    "FaceAnalyzer",
+    "FaceClassifier",
+    "InvalidImage",
+    "Prediction",
+    "load_image",
+]

@@ -1,0 +1,45 @@
+"""Turn uploaded bytes into an RGB array, or say clearly why they are not a usable image."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+DEFAULT_MAX_PIXELS = 40_000_000
+
+
+class InvalidImage(ValueError):
+    """The upload is not an image we can read; the message says why, for the client."""
+
+
+def load_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode JPEG/PNG/... bytes into an HxWx3 uint8 RGB array, upright per its EXIF orientation.
+
+    The pixel count is checked from the header before anything is decoded, so a small file that
+    claims a huge canvas (a decompression bomb) is refused without allocating it.
+    """
+    if not data:
+        raise InvalidImage("the uploaded file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > max_pixels:
+                raise InvalidImage(
+                    f"the image is {width}x{height}; at most {max_pixels} pixels are accepted"
+                )
+            image = ImageOps.exif_transpose(image)
+            rgb = np.asarray(image.convert("RGB"))
+    except InvalidImage:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidImage("the file is not an image in a format we can read") from None
+    except (OSError, ValueError, SyntaxError) as error:
+        raise InvalidImage(f"the image is truncated or corrupt ({error})") from None
+    if rgb.ndim != 3 or min(rgb.shape[:2]) < 1:
+        raise InvalidImage("the image has no pixels")
+    return rgb
