@@ -1,0 +1,590 @@
+"""`Database`: every query the service makes, behind one small facade.
+
+Each method is one short transaction. Callers get plain values (tuples, dicts, numpy arrays),
+never ORM objects, so nothing lazy-loads after the session is gone. Any sign that the database
+is unreachable becomes `DatabaseUnavailable`, which the web layer turns into a 503.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session, sessionmaker
+
+from .engine import SQLITE_WRITE, create_storage_engine
+from .errors import AlreadyExists, DatabaseUnavailable, ImageTooLarge, NotFound
+from .models import (
+    EMBEDDING_BYTES,
+    EMBEDDING_DIM,
+    MAX_ID_LENGTH,
+    ApiKey,
+    Base,
+    Embedding,
+    Image,
+    Lock,
+    Person,
+    Recognition,
+    TrainedModel,
+    TrainingJob,
+)
+
+JOB_STATES = ("queued", "running", "succeeded", "failed")
+FINISHED_JOB_STATES = ("succeeded", "failed")
+API_KEY_SCOPES = ("recognize", "admin")
+MAX_PER_PAGE = 1000
+# PyMySQL sends bytes hex-encoded (two characters a byte) inside one packet of at most the
+# server's max_allowed_packet; this much is left for the rest of the INSERT.
+STATEMENT_OVERHEAD = 64 * 1024
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime, what: str) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime")
+    return value
+
+
+def _check_id(value, what: str) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
+        raise ValueError(f"{what} must be a string of 1 to {MAX_ID_LENGTH} characters")
+    return value
+
+
+def _optional_id(value, what: str) -> str | None:
+    return None if value is None else _check_id(value, what)
+
+
+def _embedding_bytes(embedding) -> bytes:
+    vector = np.asarray(embedding, dtype="<f4")
+    if vector.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(vector)):
+        raise ValueError(
+            f"an embedding is {EMBEDDING_DIM} finite numbers, got shape {vector.shape}"
+        )
+    return vector.tobytes()
+
+
+def _embedding_matrix(blobs: list[bytes]) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, EMBEDDING_DIM), np.float32)
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(-1, EMBEDDING_DIM).astype(np.float32)
+
+
+def _key_hash(key: str) -> str:
+    if not isinstance(key, str) or not key:
+        raise ValueError("an API key is a non-empty string")
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _job_dict(job: TrainingJob) -> dict:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "model_version": job.model_version,
+        "error": job.error,
+    }
+
+
+def _recognition_dict(row: Recognition) -> dict:
+    return {
+        "id": row.id,
+        "person_id": row.person_id,
+        "label": row.label,
+        "confidence": row.confidence,
+        "camera_id": row.camera_id,
+        "location_id": row.location_id,
+        "box": (row.box_left, row.box_top, row.box_right, row.box_bottom),
+        "model_version": row.model_version,
+        "recognized_at": row.recognized_at,
+    }
+
+
+class Database:
+    """The storage facade. `url` is any SQLAlchemy URL: a SQLite file or mysql+pymysql://..."""
+
+    def __init__(self, url: str, *, connect_timeout: float = 5.0):
+        self.url = url
+        self._engine = create_storage_engine(url, connect_timeout)
+        self._reads = sessionmaker(self._engine, expire_on_commit=False)
+        writer = self._engine.execution_options(**{SQLITE_WRITE: True})
+        self._writes = sessionmaker(writer, expire_on_commit=False)
+        self._max_image_bytes: int | None = None
+
+    @property
+    def engine(self):
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def close(self) -> None:
+        """Drop pooled connections (call after fork, or when done)."""
+        self._engine.dispose()
+
+    @contextmanager
+    def _transaction(self, write: bool = False) -> Iterator[Session]:
+        sessions = self._writes if write else self._reads
+        try:
+            with sessions() as session, session.begin():
+                yield session
+        except (OperationalError, InterfaceError, PoolTimeout) as error:
+            reason = getattr(error, "orig", None) or error
+            raise DatabaseUnavailable(f"database unavailable: {reason}") from error
+
+    def create_schema(self) -> None:
+        """Create missing tables (idempotent; safe when several workers start at once)."""
+        try:
+            Base.metadata.create_all(self._engine)
+        except (OperationalError, InterfaceError, PoolTimeout) as error:
+            # A concurrent worker may have created a table between the check and the CREATE.
+            if not self._schema_complete():
+                raise DatabaseUnavailable(f"cannot create the schema: {error}") from error
+
+    def _schema_complete(self) -> bool:
+        try:
+            with self._engine.connect() as connection:
+                present = set(connection.dialect.get_table_names(connection))
+        except Exception:
+            return False
+        return set(Base.metadata.tables) <= present
+
+    def ping(self) -> bool:
+        """True when the database answers SELECT 1. Never raises."""
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    # --- people and images ---------------------------------------------------------------
+
+    def add_person(self, person_id: str) -> None:
+        _check_id(person_id, "person_id")
+        try:
+            with self._transaction(write=True) as session:
+                session.add(Person(id=person_id, created_at=_now()))
+        except IntegrityError as error:
+            raise AlreadyExists(f"person {person_id!r} already exists") from error
+
+    def person_exists(self, person_id: str) -> bool:
+        with self._transaction() as session:
+            return session.get(Person, person_id) is not None
+
+    def list_people(self) -> list[tuple[str, int]]:
+        """(person_id, number_of_images), sorted by id."""
+        query = (
+            select(Person.id, func.count(Image.id))
+            .outerjoin(Image, Image.person_id == Person.id)
+            .group_by(Person.id)
+            .order_by(Person.id)
+        )
+        with self._transaction() as session:
+            return [(person_id, count) for person_id, count in session.execute(query)]
+
+    def delete_person(self, person_id: str) -> None:
+        """Remove the person; the foreign keys cascade to images, embeddings and recognitions."""
+        with self._transaction(write=True) as session:
+            deleted = session.execute(delete(Person).where(Person.id == person_id)).rowcount
+        if not deleted:
+            raise NotFound(f"no person {person_id!r}")
+
+    def add_image(
+        self, person_id: str, data: bytes, embedding, bundle_version: str
+    ) -> tuple[int, bool]:
+        """Store an image with its embedding: (image_id, created).
+
+        The same bytes for the same person are stored once: a repeat returns the first id and
+        `created=False`. Concurrent callers are serialised by the unique (person_id, sha256).
+        """
+        vector = _embedding_bytes(embedding)
+        _check_id(bundle_version, "bundle_version")
+        if not isinstance(data, bytes | bytearray) or not data:
+            raise ValueError("image data must be non-empty bytes")
+        if len(data) > self.max_image_bytes():
+            raise ImageTooLarge(
+                f"the image has {len(data)} bytes; this database stores at most "
+                f"{self.max_image_bytes()} (raise MariaDB's max_allowed_packet)"
+            )
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            with self._transaction(write=True) as session:
+                if session.get(Person, person_id) is None:
+                    raise NotFound(f"no person {person_id!r}")
+                existing = self._image_id(session, person_id, digest)
+                if existing is not None:
+                    return existing, False
+                now = _now()
+                image = Image(
+                    person_id=person_id,
+                    sha256=digest,
+                    data=bytes(data),
+                    size_bytes=len(data),
+                    created_at=now,
+                )
+                session.add(image)
+                session.flush()
+                session.add(
+                    Embedding(
+                        image_id=image.id,
+                        vector=vector,
+                        bundle_version=bundle_version,
+                        created_at=now,
+                    )
+                )
+                return image.id, True
+        except IntegrityError:
+            # Another caller stored the same image first, or deleted the person meanwhile.
+            with self._transaction() as session:
+                existing = self._image_id(session, person_id, digest)
+            if existing is None:
+                raise NotFound(f"no person {person_id!r}") from None
+            return existing, False
+
+    def max_image_bytes(self) -> int:
+        """The largest image one INSERT can carry: MariaDB refuses (and drops the connection
+        on) a statement above its max_allowed_packet, 16 MiB by default, i.e. ~8 MB of image."""
+        if self._max_image_bytes is None:
+            if self.dialect in ("mysql", "mariadb"):
+                with self._transaction() as session:
+                    packet = int(session.scalar(text("SELECT @@max_allowed_packet")))
+                self._max_image_bytes = max(0, (packet - STATEMENT_OVERHEAD) // 2)
+            else:
+                self._max_image_bytes = 1_000_000_000  # SQLite's default SQLITE_MAX_LENGTH
+        return self._max_image_bytes
+
+    @staticmethod
+    def _image_id(session: Session, person_id: str, digest: str) -> int | None:
+        return session.scalar(
+            select(Image.id).where(Image.person_id == person_id, Image.sha256 == digest)
+        )
+
+    def iter_images(self, batch_size: int = 16) -> Iterator[tuple[int, str, bytes]]:
+        """(image_id, person_id, data) for every image, in id order, a few at a time.
+
+        Each batch is its own short transaction, so re-embedding a large dataset neither holds
+        every photo in memory nor keeps a transaction open for minutes.
+        """
+        last_id = 0
+        while True:
+            query = (
+                select(Image.id, Image.person_id, Image.data)
+                .where(Image.id > last_id)
+                .order_by(Image.id)
+                .limit(batch_size)
+            )
+            with self._transaction() as session:
+                rows = [tuple(row) for row in session.execute(query)]
+            if not rows:
+                return
+            yield from rows
+            last_id = rows[-1][0]
+
+    def replace_embedding(self, image_id: int, embedding, bundle_version: str) -> None:
+        vector = _embedding_bytes(embedding)
+        _check_id(bundle_version, "bundle_version")
+        with self._transaction(write=True) as session:
+            if session.get(Image, image_id) is None:
+                raise NotFound(f"no image {image_id}")
+            stored = session.get(Embedding, image_id)
+            if stored is None:
+                stored = Embedding(image_id=image_id)
+                session.add(stored)
+            stored.vector = vector
+            stored.bundle_version = bundle_version
+            stored.created_at = _now()
+
+    def embedding_counts(self) -> dict[str, int]:
+        """How many images each bundle version has embeddings for (an optimized train is only
+        complete when every image has one from the current bundle)."""
+        query = select(Embedding.bundle_version, func.count()).group_by(Embedding.bundle_version)
+        with self._transaction() as session:
+            return {version: count for version, count in session.execute(query)}
+
+    def training_set(self, bundle_version: str) -> tuple[np.ndarray, list[str]]:
+        """The embeddings made by `bundle_version`, (n, 512) float32, and their person ids."""
+        query = (
+            select(Embedding.vector, Image.person_id)
+            .join(Image, Image.id == Embedding.image_id)
+            .where(Embedding.bundle_version == bundle_version)
+            .order_by(Image.id)
+        )
+        with self._transaction() as session:
+            rows = session.execute(query).all()
+        if any(len(vector) != EMBEDDING_BYTES for vector, _ in rows):
+            raise ValueError("a stored embedding has the wrong size")
+        return _embedding_matrix([vector for vector, _ in rows]), [person for _, person in rows]
+
+    # --- models and training jobs ----------------------------------------------------------
+
+    def record_model(
+        self, version: str, people: list[str], trained_at: datetime, job_id: int | None
+    ) -> None:
+        _check_id(version, "version")
+        try:
+            with self._transaction(write=True) as session:
+                session.add(
+                    TrainedModel(
+                        version=version,
+                        people=json.dumps(sorted(people)),
+                        trained_at=trained_at,
+                        job_id=job_id,
+                    )
+                )
+        except IntegrityError as error:
+            raise AlreadyExists(f"model {version!r} is already recorded") from error
+
+    def get_model(self, version: str) -> dict:
+        """{"version", "people", "trained_at", "job_id"}; NotFound if never recorded."""
+        with self._transaction() as session:
+            model = session.get(TrainedModel, version)
+            if model is None:
+                raise NotFound(f"no model {version!r}")
+            return {
+                "version": model.version,
+                "people": json.loads(model.people),
+                "trained_at": model.trained_at,
+                "job_id": model.job_id,
+            }
+
+    def create_job(self, kind: str) -> dict:
+        if not isinstance(kind, str) or not 1 <= len(kind) <= 32:
+            raise ValueError("a job kind is a string of 1 to 32 characters")
+        with self._transaction(write=True) as session:
+            job = TrainingJob(kind=kind, state="queued", created_at=_now())
+            session.add(job)
+            session.flush()
+            return _job_dict(job)
+
+    def update_job(
+        self,
+        job_id: int,
+        state: str,
+        error: str | None = None,
+        model_version: str | None = None,
+    ) -> dict:
+        """Move a job to `state`; the start and finish times are stamped on the way."""
+        if state not in JOB_STATES:
+            raise ValueError(f"a job state is one of {JOB_STATES}, not {state!r}")
+        with self._transaction(write=True) as session:
+            job = session.get(TrainingJob, job_id)
+            if job is None:
+                raise NotFound(f"no job {job_id}")
+            job.state = state
+            if state == "running" and job.started_at is None:
+                job.started_at = _now()
+            if state in FINISHED_JOB_STATES:
+                job.finished_at = _now()
+            if error is not None:
+                job.error = error
+            if model_version is not None:
+                job.model_version = model_version
+            return _job_dict(job)
+
+    def get_job(self, job_id: int) -> dict:
+        with self._transaction() as session:
+            job = session.get(TrainingJob, job_id)
+            if job is None:
+                raise NotFound(f"no job {job_id}")
+            return _job_dict(job)
+
+    # --- leases (one training job across every replica) ------------------------------------
+
+    def _lease_clock(self, session: Session) -> datetime:
+        """The database's clock for MariaDB, so replicas with skewed clocks agree on expiry."""
+        if self.dialect in ("mysql", "mariadb"):
+            return session.scalar(text("SELECT UTC_TIMESTAMP(6)")).replace(tzinfo=UTC)
+        return _now()
+
+    def try_acquire_lock(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        """Take the lease `name` for `ttl_seconds`: True if it was free, expired or already ours."""
+        _check_id(name, "lock name")
+        try:
+            with self._transaction(write=True) as session:
+                now = self._lease_clock(session)
+                expires = now + timedelta(seconds=ttl_seconds)
+                taken = session.execute(
+                    update(Lock)
+                    .where(Lock.name == name, or_(Lock.expires_at <= now, Lock.holder == holder))
+                    .values(holder=holder, acquired_at=now, expires_at=expires)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if taken:
+                    return True
+                if session.get(Lock, name) is not None:
+                    return False  # someone else's live lease
+                session.add(Lock(name=name, holder=holder, acquired_at=now, expires_at=expires))
+                return True
+        except IntegrityError:
+            return False  # another holder inserted the row first
+
+    def renew_lock(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        """Extend our lease; False if it is no longer ours (it expired and was taken over)."""
+        with self._transaction(write=True) as session:
+            now = self._lease_clock(session)
+            return bool(
+                session.execute(
+                    update(Lock)
+                    .where(Lock.name == name, Lock.holder == holder)
+                    .values(expires_at=now + timedelta(seconds=ttl_seconds))
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+            )
+
+    def release_lock(self, name: str, holder: str) -> None:
+        """Give the lease back (a no-op if it is not ours any more)."""
+        with self._transaction(write=True) as session:
+            session.execute(delete(Lock).where(Lock.name == name, Lock.holder == holder))
+
+    def lock_holder(self, name: str) -> str | None:
+        """Who holds a live lease on `name`, or None."""
+        with self._transaction() as session:
+            lease = session.get(Lock, name)
+            if lease is None or lease.expires_at <= self._lease_clock(session):
+                return None
+            return lease.holder
+
+    # --- recognitions ---------------------------------------------------------------------
+
+    def add_recognitions(self, rows: Iterable[dict]) -> None:
+        """Record faces seen by cameras, all or none.
+
+        A `person_id` the database no longer knows (deleted after the model was trained) is
+        stored as NULL with its label kept, rather than failing the whole batch.
+        """
+        values = [self._recognition_values(row) for row in rows]
+        if not values:
+            return
+        named = {value["person_id"] for value in values if value["person_id"] is not None}
+        with self._transaction(write=True) as session:
+            known = set(session.scalars(select(Person.id).where(Person.id.in_(named))))
+            for value in values:
+                if value["person_id"] not in known:
+                    value["person_id"] = None
+            session.execute(Recognition.__table__.insert(), values)
+
+    @staticmethod
+    def _recognition_values(row: dict) -> dict:
+        left, top, right, bottom = (float(v) for v in row["box"])
+        recognized_at = row.get("recognized_at") or _now()
+        return {
+            "person_id": _optional_id(row.get("person_id"), "person_id"),
+            "label": _check_id(row["label"], "label"),
+            "confidence": float(row["confidence"]),
+            "camera_id": _optional_id(row.get("camera_id"), "camera_id"),
+            "location_id": _optional_id(row.get("location_id"), "location_id"),
+            "box_left": left,
+            "box_top": top,
+            "box_right": right,
+            "box_bottom": bottom,
+            "model_version": _optional_id(row.get("model_version"), "model_version"),
+            "recognized_at": _aware(recognized_at, "recognized_at"),
+        }
+
+    def recognitions(
+        self,
+        person: str | None = None,
+        camera: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page: int = 1,
+        per_page: int = 50,
+    ) -> tuple[list[dict], int]:
+        """One page of recognitions, newest first, and how many match in all.
+
+        `person` matches the label, so `person="unknown"` lists the strangers; `since` is
+        inclusive, `until` exclusive.
+        """
+        if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+            raise ValueError(f"page starts at 1 and per_page is 1 to {MAX_PER_PAGE}")
+        conditions = []
+        if person is not None:
+            conditions.append(Recognition.label == person)
+        if camera is not None:
+            conditions.append(Recognition.camera_id == camera)
+        if since is not None:
+            conditions.append(Recognition.recognized_at >= _aware(since, "since"))
+        if until is not None:
+            conditions.append(Recognition.recognized_at < _aware(until, "until"))
+        query = (
+            select(Recognition)
+            .where(*conditions)
+            .order_by(Recognition.recognized_at.desc(), Recognition.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+        with self._transaction() as session:
+            total = session.scalar(select(func.count()).select_from(Recognition).where(*conditions))
+            rows = [_recognition_dict(row) for row in session.scalars(query)]
+        return rows, total
+
+    def last_known_location(self, person_id: str) -> dict | None:
+        """Where the person was last seen at a known location, or None if never."""
+        query = (
+            select(Recognition.location_id, Recognition.camera_id, Recognition.recognized_at)
+            .where(Recognition.person_id == person_id, Recognition.location_id.is_not(None))
+            .order_by(Recognition.recognized_at.desc(), Recognition.id.desc())
+            .limit(1)
+        )
+        with self._transaction() as session:
+            if session.get(Person, person_id) is None:
+                raise NotFound(f"no person {person_id!r}")
+            row = session.execute(query).first()
+        if row is None:
+            return None
+        return {"location_id": row[0], "camera_id": row[1], "recognized_at": row[2]}
+
+    # --- API keys -------------------------------------------------------------------------
+
+    def add_api_key(self, scope: str, key: str) -> None:
+        """Store a key's sha256 with its scope. Idempotent: every worker adds the configured
+        keys at start-up, and a key added again takes the scope it is given now."""
+        if scope not in API_KEY_SCOPES:
+            raise ValueError(f"an API key scope is one of {API_KEY_SCOPES}, not {scope!r}")
+        digest = _key_hash(key)
+        for _attempt in range(2):  # a second try covers a concurrent insert of the same key
+            try:
+                with self._transaction(write=True) as session:
+                    stored = session.scalar(select(ApiKey).where(ApiKey.key_sha256 == digest))
+                    if stored is None:
+                        session.add(ApiKey(key_sha256=digest, scope=scope, created_at=_now()))
+                    else:
+                        stored.scope = scope
+                return
+            except IntegrityError:
+                continue
+        raise DatabaseUnavailable("could not store the API key")
+
+    def set_api_keys(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Make (scope, key) pairs the only valid keys, in one transaction (key rotation)."""
+        pairs = [(scope, _key_hash(key)) for scope, key in keys]
+        for scope, _digest in pairs:
+            if scope not in API_KEY_SCOPES:
+                raise ValueError(f"an API key scope is one of {API_KEY_SCOPES}, not {scope!r}")
+        now = _now()
+        with self._transaction(write=True) as session:
+            session.execute(delete(ApiKey))
+            for digest, scope in {digest: scope for scope, digest in pairs}.items():
+                session.add(ApiKey(key_sha256=digest, scope=scope, created_at=now))
+
+    def find_api_key_scope(self, key: str) -> str | None:
+        """The scope of a presented key, or None for an unknown (or empty) key."""
+        if not isinstance(key, str) or not key:
+            return None
+        with self._transaction() as session:
+            return session.scalar(select(ApiKey.scope).where(ApiKey.key_sha256 == _key_hash(key)))

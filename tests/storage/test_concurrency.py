@@ -1,0 +1,62 @@
+"""Concurrent writers: the database, not luck, keeps every image stored exactly once."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import func, select
+
+from api.storage.models import Embedding, Image
+
+from .conftest import unit_vector
+
+THREADS = 8
+
+
+def run_at_once(worker, count: int) -> list:
+    barrier = threading.Barrier(count)
+
+    def start(index):
+        barrier.wait()
+        return worker(index)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(start, range(count)))
+
+
+def test_eight_threads_store_each_image_exactly_once(db, face_images):
+    db.add_person("obama")
+    db.add_person("kit")
+    shared = face_images["obama"][0]  # every thread adds this one
+    pairs = face_images["obama"][1:3]  # threads 2k and 2k+1 both add pairs[k % 2]
+    own = face_images["kit_harington"] + face_images["rose_leslie"] + face_images["biden"]
+    assert len(own) >= 4
+
+    def worker(index):
+        results = {"shared": db.add_image("obama", shared, unit_vector(index), "b1")}
+        results["pair"] = db.add_image("obama", pairs[index % 2], unit_vector(index), "b1")
+        if index < 4:
+            results["own"] = db.add_image("kit", own[index], unit_vector(index), "b1")
+        return results
+
+    results = run_at_once(worker, THREADS)
+    shared_ids = {r["shared"][0] for r in results}
+    assert len(shared_ids) == 1
+    assert sum(r["shared"][1] for r in results) == 1  # exactly one caller created it
+    for k in (0, 1):
+        group = [r["pair"] for i, r in enumerate(results) if i % 2 == k]
+        assert len({image_id for image_id, _ in group}) == 1
+        assert sum(created for _, created in group) == 1
+    assert all(r["own"][1] for r in results[:4])
+    assert dict(db.list_people()) == {"obama": 3, "kit": 4}
+    with db.engine.connect() as connection:
+        images = connection.scalar(select(func.count()).select_from(Image))
+        embeddings = connection.scalar(select(func.count()).select_from(Embedding))
+    assert images == embeddings == 7
+
+
+def test_only_one_of_eight_racing_holders_gets_the_lease(db):
+    won = run_at_once(lambda i: db.try_acquire_lock("training", f"worker-{i}", 30), THREADS)
+    assert sum(won) == 1
+    assert db.lock_holder("training") == f"worker-{won.index(True)}"
