@@ -1,0 +1,111 @@
+-- facerec schema for MariaDB (10.6+) / MySQL 8: InnoDB, utf8mb4, binary collation.
+--
+-- The same schema as the SQLAlchemy models in api/storage/models.py (the service creates it
+-- itself on start-up; this file is for DBAs and for provisioning). tests/storage/
+-- test_schema_parity.py loads this file and compares it with the models: change both together.
+--
+-- Load it into the database the service uses:
+--     mariadb facerec < db-gen/face_recognition_db.sql
+-- Safe to run twice (IF NOT EXISTS). Images are stored in the database: give the server
+-- max_allowed_packet = 64M, or images over ~8 MB are refused (16M, the default, carries ~8 MB).
+--
+-- Timestamps are UTC, with microseconds. Ids compare byte for byte (utf8mb4_bin), as in SQLite.
+
+CREATE TABLE IF NOT EXISTS people (
+    id VARCHAR(64) NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    CONSTRAINT pk_people PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Enrolment photos, the original bytes stored once per person (unique sha256).
+CREATE TABLE IF NOT EXISTS images (
+    id INTEGER NOT NULL AUTO_INCREMENT,
+    person_id VARCHAR(64) NOT NULL,
+    sha256 VARCHAR(64) NOT NULL,
+    data LONGBLOB NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    CONSTRAINT pk_images PRIMARY KEY (id),
+    CONSTRAINT uq_images_person_id_sha256 UNIQUE (person_id, sha256),
+    CONSTRAINT fk_images_person_id FOREIGN KEY (person_id)
+        REFERENCES people (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- One 512-d float32 embedding (2048 bytes, little-endian) per image, with the bundle that made it.
+CREATE TABLE IF NOT EXISTS embeddings (
+    image_id INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    bundle_version VARCHAR(64) NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    CONSTRAINT pk_embeddings PRIMARY KEY (image_id),
+    CONSTRAINT fk_embeddings_image_id FOREIGN KEY (image_id)
+        REFERENCES images (id) ON DELETE CASCADE,
+    INDEX ix_embeddings_bundle_version (bundle_version)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- state: queued | running | succeeded | failed
+CREATE TABLE IF NOT EXISTS training_jobs (
+    id INTEGER NOT NULL AUTO_INCREMENT,
+    kind VARCHAR(32) NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    started_at DATETIME(6) NULL,
+    finished_at DATETIME(6) NULL,
+    model_version VARCHAR(64) NULL,
+    error TEXT NULL,
+    CONSTRAINT pk_training_jobs PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Classifiers published to the model store (the files live on the shared volume).
+CREATE TABLE IF NOT EXISTS models (
+    version VARCHAR(64) NOT NULL,
+    people TEXT NOT NULL,  -- JSON list of person ids
+    trained_at DATETIME(6) NOT NULL,
+    job_id INTEGER NULL,
+    CONSTRAINT pk_models PRIMARY KEY (version),
+    CONSTRAINT fk_models_job_id FOREIGN KEY (job_id)
+        REFERENCES training_jobs (id) ON DELETE SET NULL,
+    INDEX ix_models_job_id (job_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Leases: one training job at a time across every replica; a dead holder's lease expires.
+CREATE TABLE IF NOT EXISTS locks (
+    name VARCHAR(64) NOT NULL,
+    holder VARCHAR(128) NOT NULL,
+    acquired_at DATETIME(6) NOT NULL,
+    expires_at DATETIME(6) NOT NULL,
+    CONSTRAINT pk_locks PRIMARY KEY (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Faces seen by cameras; person_id is NULL for strangers (label 'unknown').
+CREATE TABLE IF NOT EXISTS recognitions (
+    id BIGINT NOT NULL AUTO_INCREMENT,
+    person_id VARCHAR(64) NULL,
+    label VARCHAR(64) NOT NULL,
+    confidence DOUBLE NOT NULL,
+    camera_id VARCHAR(64) NULL,
+    location_id VARCHAR(64) NULL,
+    box_left DOUBLE NOT NULL,
+    box_top DOUBLE NOT NULL,
+    box_right DOUBLE NOT NULL,
+    box_bottom DOUBLE NOT NULL,
+    model_version VARCHAR(64) NULL,
+    recognized_at DATETIME(6) NOT NULL,
+    CONSTRAINT pk_recognitions PRIMARY KEY (id),
+    CONSTRAINT fk_recognitions_person_id FOREIGN KEY (person_id)
+        REFERENCES people (id) ON DELETE CASCADE,
+    INDEX ix_recognitions_person_id_recognized_at (person_id, recognized_at),
+    INDEX ix_recognitions_label_recognized_at (label, recognized_at),
+    INDEX ix_recognitions_camera_id_recognized_at (camera_id, recognized_at),
+    INDEX ix_recognitions_recognized_at (recognized_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- API keys: only the sha256 of a key is stored. scope: recognize | admin
+CREATE TABLE IF NOT EXISTS api_keys (
+    id INTEGER NOT NULL AUTO_INCREMENT,
+    key_sha256 VARCHAR(64) NOT NULL,
+    scope VARCHAR(16) NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    CONSTRAINT pk_api_keys PRIMARY KEY (id),
+    CONSTRAINT uq_api_keys_key_sha256 UNIQUE (key_sha256)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
