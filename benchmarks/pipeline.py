@@ -1,0 +1,134 @@
+"""Per-stage latency of the recognition pipeline, ONNX Runtime vs the torch reference.
+
+Runs the real path on shared/faces/people: UltraFace (the edge) finds each face in the full
+photo and cuts a 25%-margin crop, as the edge would send it; the cloud stages (MTCNN re-detect,
+Inception-ResNet-v1 embedding) then run on those crops with each backend.
+
+    .venv/bin/python benchmarks/pipeline.py [--threads 1] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from api.recognition import FaceAnalyzer  # noqa: E402
+from edge.crops import crop_face, limit_size  # noqa: E402
+from edge.detector import UltraFaceDetector  # noqa: E402
+
+PEOPLE = ROOT.parent / "shared/faces/people"
+BUNDLE = ROOT / "models"
+
+
+def timed(function, *args) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = function(*args)
+    return (time.perf_counter() - start) * 1000, result
+
+
+def edge_crops(threads: int, repeat: int, max_side: int) -> tuple[list[np.ndarray], list[float]]:
+    detector = UltraFaceDetector(BUNDLE / "ultraface/version-RFB-320.onnx", threads=threads)
+    crops, times = [], []
+    for path in sorted(PEOPLE.glob("*/*")):
+        bgr = cv2.imread(str(path))
+        for _ in range(repeat):
+            elapsed, found = timed(detector.detect, bgr)
+            times.append(elapsed)
+        for detection in found[:1]:
+            pixels, _ = crop_face(bgr, detection.box, 0.25)
+            crops.append(cv2.cvtColor(limit_size(pixels, max_side), cv2.COLOR_BGR2RGB))
+    return crops, times
+
+
+def cloud_stages(backend: str, crops: list[np.ndarray], threads: int, repeat: int) -> dict:
+    analyzer = FaceAnalyzer.from_bundle(BUNDLE, backend=backend, threads=threads)
+    analyzer.analyze(crops[0])  # warm-up
+    detect, embed, total, faces = [], [], [], 0
+    for _ in range(repeat):
+        for crop in crops:
+            t_detect, found = timed(analyzer.detect, crop)
+            t_embed, _ = timed(analyzer.embed, crop, found[:1])
+            detect.append(t_detect)
+            if found:
+                embed.append(t_embed)
+                faces += 1
+            total.append(t_detect + t_embed)
+    return {
+        "backend": backend,
+        "mtcnn_ms": float(np.median(detect)),
+        "embed_ms": float(np.median(embed)),
+        "per_crop_ms": float(np.median(total)),
+        "faces_per_s": faces / (sum(total) / 1000),
+    }
+
+
+def serving_rss_mb(crops_file: Path, threads: int) -> float:
+    """Peak RSS of a fresh process that loads the ONNX bundle and recognises every crop."""
+    code = (
+        "import sys, numpy as np\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from api.recognition import FaceAnalyzer\n"
+        f"a = FaceAnalyzer.from_bundle({str(BUNDLE)!r}, threads={threads})\n"
+        f"crops = np.load({str(crops_file)!r}, allow_pickle=False)\n"
+        "[a.analyze(c) for c in crops]\n"
+        # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report this parent's torch.
+        "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024)\n"
+    )
+    return float(subprocess.check_output([sys.executable, "-c", code], text=True).strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--max-side", type=int, default=300, help="edge crop size limit (0: full resolution)"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args()
+
+    crops, ultraface_ms = edge_crops(args.threads, args.repeat, args.max_side)
+    sides = sorted(min(c.shape[:2]) for c in crops)
+    results = [cloud_stages(b, crops, args.threads, args.repeat) for b in ("onnx", "torch")]
+    square = np.stack([cv2.resize(c, (256, 256), interpolation=cv2.INTER_AREA) for c in crops])
+    crops_file = Path("/tmp/facerec-bench-crops.npy")
+    np.save(crops_file, square)
+    rss = serving_rss_mb(crops_file, args.threads)
+    report = {
+        "threads": args.threads,
+        "crops": len(crops),
+        "crop_short_side_px": [sides[0], sides[-1]],
+        "ultraface_rfb320_ms": float(np.median(ultraface_ms)),
+        "backends": results,
+        "speedup_onnx_vs_torch": results[1]["per_crop_ms"] / results[0]["per_crop_ms"],
+        "serving_rss_mb": rss,
+        "bench_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(f"{len(crops)} edge crops, short side {sides[0]}-{sides[-1]} px, {args.threads} thread(s)")
+    print(f"UltraFace RFB-320 on the full photo: {report['ultraface_rfb320_ms']:.1f} ms (median)")
+    print(f"{'backend':8} {'MTCNN ms':>9} {'embed ms':>9} {'per crop ms':>12} {'faces/s':>8}")
+    for r in results:
+        print(
+            f"{r['backend']:8} {r['mtcnn_ms']:9.1f} {r['embed_ms']:9.1f} "
+            f"{r['per_crop_ms']:12.1f} {r['faces_per_s']:8.1f}"
+        )
+    print(f"ONNX Runtime is {report['speedup_onnx_vs_torch']:.2f}x faster per crop than torch")
+    print(f"serving process peak RSS (ONNX bundle loaded, 256 px crops): {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
