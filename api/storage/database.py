@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -146,22 +147,20 @@ class Database:
             reason = getattr(error, "orig", None) or error
             raise DatabaseUnavailable(f"database unavailable: {reason}") from error
 
-    def create_schema(self) -> None:
-        """Create missing tables (idempotent; safe when several workers start at once)."""
-        try:
-            Base.metadata.create_all(self._engine)
-        except (OperationalError, InterfaceError, PoolTimeout) as error:
-            # A concurrent worker may have created a table between the check and the CREATE.
-            if not self._schema_complete():
-                raise DatabaseUnavailable(f"cannot create the schema: {error}") from error
+    def create_schema(self, attempts: int = 5) -> None:
+        """Create missing tables (idempotent).
 
-    def _schema_complete(self) -> bool:
-        try:
-            with self._engine.connect() as connection:
-                present = set(connection.dialect.get_table_names(connection))
-        except Exception:
-            return False
-        return set(Base.metadata.tables) <= present
+        Every worker of every replica calls this at start-up; when two race, one CREATE TABLE
+        fails with "already exists" and the next attempt skips the tables that are there.
+        """
+        for attempt in range(attempts):
+            try:
+                Base.metadata.create_all(self._engine)
+                return
+            except (OperationalError, InterfaceError, PoolTimeout) as error:
+                if attempt == attempts - 1:
+                    raise DatabaseUnavailable(f"cannot create the schema: {error}") from error
+                time.sleep(0.1 * (attempt + 1))
 
     def ping(self) -> bool:
         """True when the database answers SELECT 1. Never raises."""
@@ -395,6 +394,23 @@ class Database:
             if model_version is not None:
                 job.model_version = model_version
             return _job_dict(job)
+
+    def fail_unfinished_jobs(self, error: str, keep: int | None = None) -> int:
+        """Mark every queued or running job but `keep` as failed; returns how many.
+
+        Call it right after taking the training lease: any other unfinished job belonged to a
+        worker that died holding the lease, and would otherwise say "running" forever.
+        """
+        conditions = [TrainingJob.state.in_(("queued", "running"))]
+        if keep is not None:
+            conditions.append(TrainingJob.id != keep)
+        with self._transaction(write=True) as session:
+            return session.execute(
+                update(TrainingJob)
+                .where(*conditions)
+                .values(state="failed", error=error, finished_at=_now())
+                .execution_options(synchronize_session=False)
+            ).rowcount
 
     def get_job(self, job_id: int) -> dict:
         with self._transaction() as session:

@@ -320,3 +320,16 @@ def test_sqlite_enforces_foreign_keys_in_wal_mode(tmp_path):
     with db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_jobs_orphaned_by_a_dead_worker_are_failed(db):
+    orphan = db.create_job("train")
+    db.update_job(orphan["id"], state="running")
+    queued = db.create_job("train")
+    finished = db.update_job(db.create_job("train")["id"], state="succeeded")
+    mine = db.create_job("optimized-train")
+    assert db.fail_unfinished_jobs("its worker died", keep=mine["id"]) == 2
+    assert db.get_job(orphan["id"])["state"] == "failed"
+    assert db.get_job(queued["id"])["error"] == "its worker died"
+    assert db.get_job(finished["id"])["state"] == "succeeded"
+    assert db.get_job(mine["id"])["state"] == "queued"

@@ -1,0 +1,51 @@
+"""Start-up races and dropped connections: what N replicas and a restarting database do."""
+
+from __future__ import annotations
+
+import pymysql
+import pytest
+from sqlalchemy import inspect, text
+
+from api.storage import Database
+from api.storage.models import Base
+
+from .conftest import MARIADB, mariadb_url
+from .test_concurrency import run_at_once
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+def fresh_url(request, tmp_path) -> str:
+    """The URL of a database with no tables yet."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    return mariadb_url(request.getfixturevalue("scratch_mariadb")("fresh"))
+
+
+def test_workers_creating_the_schema_at_once_all_succeed(fresh_url):
+    databases = [Database(fresh_url) for _ in range(4)]
+    try:
+        run_at_once(lambda i: databases[i].create_schema(), len(databases))
+        assert set(inspect(databases[0].engine).get_table_names()) == set(Base.metadata.tables)
+        databases[0].add_person("obama")
+        assert databases[3].list_people() == [("obama", 0)]
+    finally:
+        for database in databases:
+            database.close()
+
+
+@pytest.mark.mariadb
+def test_a_connection_killed_by_the_server_is_replaced(mariadb_database):
+    """pool_pre_ping: after a database restart (or a killed connection) the next call works."""
+    db = mariadb_database
+    db.engine.dispose()  # so the pool holds exactly the connection that gets killed
+    with db.engine.connect() as connection:
+        killed = connection.execute(text("SELECT CONNECTION_ID()")).scalar()
+    admin = pymysql.connect(**MARIADB, autocommit=True)
+    with admin.cursor() as cursor:
+        cursor.execute(f"KILL {int(killed)}")
+    admin.close()
+    db.add_person("after_the_kill")  # would raise DatabaseUnavailable without the pre-ping
+    assert ("after_the_kill", 0) in db.list_people()
+    db.delete_person("after_the_kill")
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT CONNECTION_ID()")).scalar() != killed
