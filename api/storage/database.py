@@ -125,6 +125,9 @@ class Database:
         self._writes = sessionmaker(writer, expire_on_commit=False)
         self._max_image_bytes: int | None = None
 
+    def __repr__(self) -> str:
+        return f"Database({self.engine.url.render_as_string(hide_password=True)!r})"
+
     @property
     def engine(self):
         return self._engine
@@ -159,7 +162,8 @@ class Database:
                 return
             except (OperationalError, InterfaceError, PoolTimeout) as error:
                 if attempt == attempts - 1:
-                    raise DatabaseUnavailable(f"cannot create the schema: {error}") from error
+                    reason = getattr(error, "orig", None) or error
+                    raise DatabaseUnavailable(f"cannot create the schema: {reason}") from error
                 time.sleep(0.1 * (attempt + 1))
 
     def ping(self) -> bool:
@@ -522,6 +526,9 @@ class Database:
         per_page: int = 50,
     ) -> tuple[list[dict], int]:
         """One page of recognitions, newest first, and how many match in all.
+
+        Each row: {"id", "person_id" (None for strangers), "label", "confidence", "camera_id",
+        "location_id", "box" (left, top, right, bottom), "model_version", "recognized_at"}.
 
         `person` matches the label, so `person="unknown"` lists the strangers; `since` is
         inclusive, `until` exclusive.

@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 
 # The execution option that makes a SQLite transaction take the write lock when it begins.
 SQLITE_WRITE = "sqlite_write"
+IO_TIMEOUT_SECONDS = 30
 
 
 def create_storage_engine(url: str, connect_timeout: float = 5.0) -> Engine:
@@ -23,7 +24,13 @@ def create_storage_engine(url: str, connect_timeout: float = 5.0) -> Engine:
         # Short transactions and unique constraints are the concurrency control; READ COMMITTED
         # avoids the gap locks that make concurrent inserts deadlock under REPEATABLE READ.
         isolation_level="READ COMMITTED",
-        connect_args={"connect_timeout": max(1, round(connect_timeout)), "charset": "utf8mb4"},
+        connect_args={
+            "connect_timeout": max(1, round(connect_timeout)),
+            # A database host that vanishes mid-query (no RST) must not hang a worker forever.
+            "read_timeout": IO_TIMEOUT_SECONDS,
+            "write_timeout": IO_TIMEOUT_SECONDS,
+            "charset": "utf8mb4",
+        },
     )
 
 
