@@ -7,6 +7,7 @@ is unreachable becomes `DatabaseUnavailable`, which the web layer turns into a 5
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -44,6 +45,35 @@ MAX_PER_PAGE = 1000
 # PyMySQL sends bytes hex-encoded (two characters a byte) inside one packet of at most the
 # server's max_allowed_packet; this much is left for the rest of the INSERT.
 STATEMENT_OVERHEAD = 64 * 1024
+
+
+MARIADB_DEADLOCK = 1213
+CONFLICT_ATTEMPTS = 3
+
+
+def _retry_deadlocks(method):
+    """Run a write again when MariaDB chose it as a deadlock's victim.
+
+    InnoDB breaks a deadlock by rolling one transaction back whole; running that transaction
+    again is safe and almost always succeeds, so the caller never sees the conflict.
+    """
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                return method(self, *args, **kwargs)
+            except DatabaseUnavailable as error:
+                if attempt + 1 == CONFLICT_ATTEMPTS or not _is_deadlock(error.__cause__):
+                    raise
+                time.sleep(0.05 * 2**attempt)
+
+    return run
+
+
+def _is_deadlock(error) -> bool:
+    arguments = getattr(getattr(error, "orig", None), "args", ())
+    return bool(arguments) and arguments[0] == MARIADB_DEADLOCK
 
 
 def _now() -> datetime:
@@ -177,6 +207,7 @@ class Database:
 
     # --- people and images ---------------------------------------------------------------
 
+    @_retry_deadlocks
     def add_person(self, person_id: str) -> None:
         _check_id(person_id, "person_id")
         try:
@@ -200,6 +231,7 @@ class Database:
         with self._transaction() as session:
             return [(person_id, count) for person_id, count in session.execute(query)]
 
+    @_retry_deadlocks
     def delete_person(self, person_id: str) -> None:
         """Remove the person; the foreign keys cascade to images, embeddings and recognitions."""
         with self._transaction(write=True) as session:
@@ -207,6 +239,7 @@ class Database:
         if not deleted:
             raise NotFound(f"no person {person_id!r}")
 
+    @_retry_deadlocks
     def add_image(
         self, person_id: str, data: bytes, embedding, bundle_version: str
     ) -> tuple[int, bool]:
@@ -298,6 +331,7 @@ class Database:
             yield from rows
             last_id = rows[-1][0]
 
+    @_retry_deadlocks
     def replace_embedding(self, image_id: int, embedding, bundle_version: str) -> None:
         vector = _embedding_bytes(embedding)
         _check_id(bundle_version, "bundle_version")
@@ -335,6 +369,7 @@ class Database:
 
     # --- models and training jobs ----------------------------------------------------------
 
+    @_retry_deadlocks
     def record_model(
         self, version: str, people: list[str], trained_at: datetime, job_id: int | None
     ) -> None:
@@ -365,6 +400,7 @@ class Database:
                 "job_id": model.job_id,
             }
 
+    @_retry_deadlocks
     def create_job(self, kind: str) -> dict:
         if not isinstance(kind, str) or not 1 <= len(kind) <= 32:
             raise ValueError("a job kind is a string of 1 to 32 characters")
@@ -374,6 +410,7 @@ class Database:
             session.flush()
             return _job_dict(job)
 
+    @_retry_deadlocks
     def update_job(
         self,
         job_id: int,
@@ -399,6 +436,7 @@ class Database:
                 job.model_version = model_version
             return _job_dict(job)
 
+    @_retry_deadlocks
     def fail_unfinished_jobs(self, error: str, keep: int | None = None) -> int:
         """Mark every queued or running job but `keep` as failed; returns how many.
 
@@ -431,6 +469,7 @@ class Database:
             return session.scalar(text("SELECT UTC_TIMESTAMP(6)")).replace(tzinfo=UTC)
         return _now()
 
+    @_retry_deadlocks
     def try_acquire_lock(self, name: str, holder: str, ttl_seconds: float) -> bool:
         """Take the lease `name` for `ttl_seconds`: True if it was free, expired or already ours."""
         _check_id(name, "lock name")
@@ -453,6 +492,7 @@ class Database:
         except IntegrityError:
             return False  # another holder inserted the row first
 
+    @_retry_deadlocks
     def renew_lock(self, name: str, holder: str, ttl_seconds: float) -> bool:
         """Extend our lease; False if it is no longer ours (it expired and was taken over)."""
         with self._transaction(write=True) as session:
@@ -466,6 +506,7 @@ class Database:
                 ).rowcount
             )
 
+    @_retry_deadlocks
     def release_lock(self, name: str, holder: str) -> None:
         """Give the lease back (a no-op if it is not ours any more)."""
         with self._transaction(write=True) as session:
@@ -481,6 +522,7 @@ class Database:
 
     # --- recognitions ---------------------------------------------------------------------
 
+    @_retry_deadlocks
     def add_recognitions(self, rows: Iterable[dict]) -> None:
         """Record faces seen by cameras, all or none.
 
@@ -574,6 +616,7 @@ class Database:
 
     # --- API keys -------------------------------------------------------------------------
 
+    @_retry_deadlocks
     def add_api_key(self, scope: str, key: str) -> None:
         """Store a key's sha256 with its scope. Idempotent: every worker adds the configured
         keys at start-up, and a key added again takes the scope it is given now."""
@@ -593,6 +636,7 @@ class Database:
                 continue
         raise DatabaseUnavailable("could not store the API key")
 
+    @_retry_deadlocks
     def set_api_keys(self, keys: Iterable[tuple[str, str]]) -> None:
         """Make (scope, key) pairs the only valid keys, in one transaction (key rotation)."""
         pairs = [(scope, _key_hash(key)) for scope, key in keys]

@@ -58,7 +58,7 @@ def mariadb_database(scratch_mariadb):
     database.close()
 
 
-def _empty(database: Database) -> None:
+def empty(database: Database) -> None:
     with database.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
@@ -74,7 +74,7 @@ def db(request, tmp_path) -> Database:
         database.close()
     else:
         database = request.getfixturevalue("mariadb_database")
-        _empty(database)
+        empty(database)
         yield database
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pymysql
 import pytest
 from sqlalchemy import inspect, text
@@ -9,7 +12,7 @@ from sqlalchemy import inspect, text
 from api.storage import Database
 from api.storage.models import Base
 
-from .conftest import MARIADB, mariadb_url
+from .conftest import MARIADB, empty, mariadb_url
 from .test_concurrency import run_at_once
 
 
@@ -49,3 +52,37 @@ def test_a_connection_killed_by_the_server_is_replaced(mariadb_database):
     db.delete_person("after_the_kill")
     with db.engine.connect() as connection:
         assert connection.execute(text("SELECT CONNECTION_ID()")).scalar() != killed
+
+
+@pytest.mark.mariadb
+def test_the_victim_of_a_deadlock_is_run_again(mariadb_database):
+    """A real InnoDB deadlock: another client holds a recognition of obama's and then asks for
+    obama's row, while delete_person holds obama's row and cascades into that recognition.
+    InnoDB rolls back the lighter transaction (ours); the retry then finishes the delete."""
+    db = mariadb_database
+    empty(db)
+    db.add_person("obama")
+    db.add_person("biden")
+    row = {"label": "x", "confidence": 1.0, "box": (0, 0, 1, 1)}
+    db.add_recognitions([{**row, "person_id": "obama"}] + [{**row, "person_id": "biden"}] * 50)
+    rows, _ = db.recognitions(person="x", per_page=100)
+    obama_recognition = next(r["id"] for r in rows if r["person_id"] == "obama")
+    other = pymysql.connect(**MARIADB, database=db.engine.url.database)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("UPDATE recognitions SET confidence = 0.5 WHERE person_id = 'biden'")
+            cursor.execute(
+                f"UPDATE recognitions SET confidence = 0.5 WHERE id = {obama_recognition}"
+            )
+            deleting = threading.Thread(target=db.delete_person, args=("obama",))
+            deleting.start()
+            time.sleep(0.5)  # delete_person now holds obama's row and waits for the recognition
+            cursor.execute("SELECT id FROM people WHERE id = 'obama' FOR UPDATE")  # -> deadlock
+            other.commit()
+        deleting.join(timeout=30)
+    finally:
+        other.close()
+    assert not deleting.is_alive()
+    assert not db.person_exists("obama")
+    assert db.recognitions(person="x")[1] == 50
