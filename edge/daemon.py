@@ -1,0 +1,182 @@
+"""`facerec-edge`: read a camera, send face crops to the cloud, log who was recognised.
+
+facerec-edge --source 0 --api-url http://facerec.example:8000 --camera-id door-1 --location-id hall
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from functools import partial
+
+from edge.bandwidth import BandwidthMeter, BandwidthReport
+from edge.client import ApiClient, base_url
+from edge.config import MODEL_FILES, EdgeConfig
+from edge.detector import UltraFaceDetector
+from edge.pipeline import FaceCropper
+from edge.sources import SourceError, open_source
+from edge.uploader import Uploader, UploadStats
+
+log = logging.getLogger("facerec.edge")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by every program that runs UltraFace (the daemon and the CLIs)."""
+    parser.add_argument(
+        "--source", help="camera index, video file, image pattern (%%04d or *) or stream URL"
+    )
+    parser.add_argument(
+        "--model", dest="model_path", help="UltraFace .onnx file (default: the bundle's)"
+    )
+    parser.add_argument(
+        "--model-name", choices=sorted(MODEL_FILES), help="UltraFace variant in the bundle"
+    )
+    parser.add_argument(
+        "--threads", type=int, help="ONNX Runtime threads for the detector (default 1)"
+    )
+    parser.add_argument(
+        "--margin", type=float, help="crop margin, fraction of the face box (default 0.25)"
+    )
+    parser.add_argument("--jpeg-quality", type=int, help="JPEG quality of the crops (default 90)")
+    parser.add_argument("--max-frames", type=int, help="stop after this many frames")
+
+
+def add_api_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--api-url", help="base URL of the API (overrides --ip-address)")
+    parser.add_argument("--api-key", help="sent as X-API-Key")
+    parser.add_argument("--timeout", type=float, help="seconds per request (default 10)")
+    parser.add_argument(
+        "--retries", type=int, help="retries on 5xx / connection errors (default 3)"
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> EdgeConfig:
+    """Environment first, flags on top; `--ip-address` builds the URL when `--api-url` is absent."""
+    values = dict(vars(args))
+    ip_address = values.pop("ip_address", None)
+    if values.get("api_url") or ip_address:
+        values["api_url"] = base_url(values.get("api_url"), ip_address)
+    return EdgeConfig.from_env().with_overrides(**values)
+
+
+def client_from_config(config: EdgeConfig, pool_size: int = 4) -> ApiClient:
+    return ApiClient(
+        config.api_url,
+        config.api_key,
+        config.timeout,
+        config.retries,
+        config.backoff,
+        pool_size=pool_size,
+    )
+
+
+def cropper_from_config(config: EdgeConfig, **sizes) -> FaceCropper:
+    return FaceCropper(
+        UltraFaceDetector.from_config(config), config.margin, config.jpeg_quality, **sizes
+    )
+
+
+def describe_faces(answer: dict) -> str:
+    faces = answer.get("faces", [])
+    if not faces:
+        return "no face found by the cloud"
+    return ", ".join(
+        f"{f['top_prediction']['label']} ({f['top_prediction']['confidence']:.2f})" for f in faces
+    )
+
+
+def _log_result(context: int, answer: dict) -> None:
+    log.info("frame %d: %s", context, describe_faces(answer))
+
+
+def format_summary(seconds: float, bandwidth: BandwidthReport, uploads: UploadStats) -> str:
+    fps = bandwidth.frames / seconds if seconds > 0 else 0.0
+    return "\n".join(
+        [
+            f"frames: {bandwidth.frames} in {seconds:.1f} s ({fps:.1f} frames/s), faces: {bandwidth.faces}",
+            f"crops: {uploads.queued} queued, {uploads.sent} sent ({uploads.sent_bytes} bytes), "
+            f"{uploads.dropped} dropped, {uploads.failed} failed, {uploads.rejected} rejected",
+            f"bandwidth: {bandwidth.crop_bytes} crop bytes vs {bandwidth.frame_jpeg_bytes} bytes of "
+            f"JPEG frames ({bandwidth.jpeg_ratio:.1f}x) and {bandwidth.frame_raw_bytes} raw frame "
+            f"bytes ({bandwidth.raw_ratio:.1f}x)",
+        ]
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facerec-edge", description=__doc__.splitlines()[0])
+    add_model_arguments(parser)
+    add_api_arguments(parser)
+    parser.add_argument("--camera-id", help="sent with every crop")
+    parser.add_argument("--location-id", help="sent with every crop")
+    parser.add_argument(
+        "--queue-size", type=int, help="crops waiting for the cloud before the oldest are dropped"
+    )
+    parser.add_argument(
+        "--drain-timeout", type=float, default=5.0, help="seconds to finish sending at exit"
+    )
+    parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+class _Stop:
+    """Set by SIGTERM (Kubernetes stopping the pod) so the loop ends and the summary is printed."""
+
+    def __init__(self):
+        self.event = threading.Event()
+
+    def __call__(self, signum, frame) -> None:
+        self.event.set()
+
+
+def run(config: EdgeConfig, max_frames: int | None = None, drain_timeout: float = 5.0, stop=None):
+    """The daemon's loop; returns (seconds, bandwidth report, upload stats)."""
+    cropper = cropper_from_config(config)
+    frames = open_source(config.source, max_frames)
+    meter = BandwidthMeter(config.jpeg_quality)
+    client = client_from_config(config, pool_size=1)
+    send = partial(client.store_results, camera_id=config.camera_id, location_id=config.location_id)
+    uploader = Uploader(send, config.queue_size, on_result=_log_result)
+    started = time.monotonic()
+    try:
+        for index, frame in enumerate(frames):
+            if stop is not None and stop.is_set():
+                break
+            crops = cropper.crops(frame)
+            meter.add_frame(frame, len(crops))
+            for crop in crops:
+                meter.add_crop(len(crop.jpeg))
+                uploader.submit(crop.jpeg, index)
+    except KeyboardInterrupt:
+        log.info("interrupted")
+    finally:
+        seconds = time.monotonic() - started
+        uploads = uploader.close(drain_timeout)
+        client.close()
+    return seconds, meter.report(), uploads
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    max_frames, drain_timeout = args.max_frames, args.drain_timeout
+    config = config_from_args(args)
+    stop = _Stop()
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        seconds, bandwidth, uploads = run(config, max_frames, drain_timeout, stop.event)
+    except (SourceError, FileNotFoundError, ValueError) as exc:
+        print(f"facerec-edge: {exc}", file=sys.stderr)
+        return 2
+    print(format_summary(seconds, bandwidth, uploads))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Frame sources: a camera index, a video file, an image-sequence pattern or a stream URL, one way.
+
+`open_source("0")` is the first camera, `open_source("clip.mp4")` a file, `open_source("img_%04d.jpg")`
+or `open_source("frames/*.jpg")` a sequence of images, `open_source("rtsp://...")` a stream.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+_GLOB_CHARS = set("*?[")
+
+
+class SourceError(RuntimeError):
+    """The source cannot be opened (no such camera, file or stream)."""
+
+
+def _is_glob(spec: str) -> bool:
+    return bool(_GLOB_CHARS & set(spec)) and "://" not in spec
+
+
+def _glob_frames(pattern: str) -> Iterator[np.ndarray]:
+    """OpenCV reads printf patterns (img_%04d.jpg) itself; shell globs are read here in name order."""
+    paths = sorted(glob.glob(pattern))
+    if not paths:
+        raise SourceError(f"no image matches {pattern!r}")
+    for path in paths:
+        frame = cv2.imread(path, cv2.IMREAD_COLOR)
+        if frame is not None:
+            yield frame
+
+
+def _capture(spec: str) -> cv2.VideoCapture:
+    target: int | str = int(spec) if spec.isdigit() else spec
+    if (
+        isinstance(target, str)
+        and "://" not in target
+        and "%" not in target
+        and not Path(target).exists()
+    ):
+        raise SourceError(f"no such video file: {target}")
+    capture = cv2.VideoCapture(target)
+    if not capture.isOpened():
+        kind = "camera" if isinstance(target, int) else "source"
+        raise SourceError(f"cannot open {kind} {spec!r}")
+    return capture
+
+
+def _capture_frames(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield frame
+    finally:
+        capture.release()
+
+
+def open_source(spec: str | int, max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """BGR frames from `spec`, at most `max_frames` of them; raises SourceError if it cannot open.
+
+    The source is opened now (so errors surface before the first frame is asked for).
+    """
+    spec = str(spec).strip()
+    frames = _glob_frames(spec) if _is_glob(spec) else _capture_frames(_capture(spec))
+    if _is_glob(spec):
+        # Surface "no match" now, like a missing file.
+        first = next(frames, None)
+        if first is None:
+            raise SourceError(f"no readable image matches {spec!r}")
+        frames = _chain(first, frames)
+    return _limit(frames, max_frames)
+
+
+def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    yield first
+    yield from rest
+
+
+def _limit(frames: Iterator[np.ndarray], max_frames: int | None) -> Iterator[np.ndarray]:
+    if max_frames is None:
+        yield from frames
+        return
+    for count, frame in enumerate(frames):
+        if count >= max_frames:
+            frames.close()
+            return
+        yield frame
