@@ -12,11 +12,21 @@ from edge.detector import Detection, UltraFaceDetector
 
 @dataclass(frozen=True)
 class FaceCrop:
-    """One face to send: the detection (frame pixels), the grown box cropped, and its JPEG."""
+    """One face to send: the detection (frame pixels), the grown box cropped, and its JPEG.
+
+    `scale` is crop pixels per frame pixel (below 1 when the crop was shrunk).
+    """
 
     detection: Detection
     crop_box: tuple[int, int, int, int]
     jpeg: bytes
+    scale: float = 1.0
+
+    def face_in_crop(self) -> tuple[float, float, float, float]:
+        """Where the detected face lies inside the JPEG, in its pixels."""
+        left, top = self.crop_box[:2]
+        x1, y1, x2, y2 = self.detection.box
+        return tuple(v * self.scale for v in (x1 - left, y1 - top, x2 - left, y2 - top))
 
 
 class FaceCropper:
@@ -49,8 +59,9 @@ class FaceCropper:
 
     def crop(self, frame: np.ndarray, detection: Detection) -> FaceCrop:
         pixels, box = crop_face(frame, detection.box, self.margin)
-        pixels = self._shrink(pixels, detection.width)
-        return FaceCrop(detection, box, encode_jpeg(pixels, self.jpeg_quality))
+        shrunk = self._shrink(pixels, detection.width)
+        scale = shrunk.shape[1] / pixels.shape[1]
+        return FaceCrop(detection, box, encode_jpeg(shrunk, self.jpeg_quality), scale)
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """Detections big enough to be worth sending."""

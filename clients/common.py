@@ -1,0 +1,103 @@
+"""What the three CLIs share: flags, the API client, enrolment steps and a clear exit on errors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections import Counter
+from collections.abc import Callable
+
+from edge.client import ApiClient, ApiError
+from edge.daemon import add_api_arguments, add_model_arguments, client_from_config, config_from_args
+
+__all__ = [
+    "ApiClient",
+    "ApiError",
+    "EnrolmentTally",
+    "base_parser",
+    "client_from_config",
+    "config_from_args",
+    "ensure_person",
+    "run_cli",
+    "train",
+]
+
+
+def base_parser(prog: str, description: str, camera: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--ip-address", help="API host[:port] (port 8000 when none is given)")
+    add_api_arguments(parser)
+    if camera:
+        add_model_arguments(parser)
+    parser.add_argument("--log-level", default="WARNING")
+    return parser
+
+
+def run_cli(prog: str, main: Callable[[], int]) -> int:
+    """Run a CLI body; an API refusal or a bad source becomes one clear line and exit status 2."""
+    try:
+        return main()
+    except ApiError as exc:
+        print(f"{prog}: the API refused: {exc}", file=sys.stderr)
+    except (OSError, ValueError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+
+
+def ensure_person(client: ApiClient, person_id: str, create: bool) -> None:
+    """Create the person with --create-id (an existing one is fine); without it they must exist."""
+    if create:
+        try:
+            client.create_person(person_id)
+            print(f"created {person_id}")
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            print(f"{person_id} already exists, adding images to it")
+        return
+    if person_id not in client.list_people():
+        raise ValueError(f"no person {person_id!r} in the dataset: pass --create-id to create it")
+
+
+def train(client: ApiClient) -> None:
+    job = client.train(wait=True)
+    print(f"training: {job.get('status', job)}")
+
+
+class EnrolmentTally:
+    """Accepted and rejected images, and why they were rejected."""
+
+    def __init__(self):
+        self.accepted = 0
+        self.reasons: Counter[str] = Counter()
+
+    def upload(self, client: ApiClient, person_id: str, image: bytes, name: str) -> bool:
+        try:
+            client.add_image(person_id, image, name)
+        except ApiError as exc:
+            if exc.retryable:
+                raise
+            self.reject(f"{exc.error}: {exc.message}" if exc.message else exc.error)
+            return False
+        self.accepted += 1
+        return True
+
+    def reject(self, reason: str) -> None:
+        self.reasons[reason] += 1
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.reasons.values())
+
+    def summary(self) -> str:
+        lines = [f"accepted: {self.accepted}, rejected: {self.rejected}"]
+        lines += [f"  {count} x {reason}" for reason, count in self.reasons.most_common()]
+        return "\n".join(lines)
