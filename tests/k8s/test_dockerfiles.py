@@ -286,3 +286,22 @@ def test_database_image_loads_the_schema_and_runs_as_mysql(database_dockerfile):
     assert "runAsUser: 999" in manifest
     assert "max_allowed_packet = 64M" in (ROOT / "database" / "facerec.cnf").read_text()
     assert stage.all("HEALTHCHECK")
+
+
+def test_mariadb_server_accepts_the_config():
+    """The real server parses database/facerec.cnf (a misspelt option stops MariaDB from starting)."""
+    server = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")
+    if server is None:
+        pytest.fail("mariadbd is needed (the MariaDB tests use the same server)")
+    done = subprocess.run(
+        [server, f"--defaults-file={ROOT / 'database' / 'facerec.cnf'}", "--verbose", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "[ERROR]" not in done.stderr, done.stderr
+    settings = dict(
+        line.split(None, 1) for line in done.stdout.splitlines() if len(line.split(None, 1)) == 2
+    )
+    assert settings["max-allowed-packet"].strip() == str(64 * 1024 * 1024)
+    assert settings["collation-server"].strip() == "utf8mb4_bin"

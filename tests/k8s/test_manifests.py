@@ -6,11 +6,12 @@ from __future__ import annotations
 import base64
 import copy
 import re
+import subprocess
 
 import kubernetes_validate
 import pytest
 
-from .conftest import TARGETS, copy_k8s, fake_secrets, render, write_secrets
+from .conftest import ROOT, TARGETS, copy_k8s, fake_secrets, render, write_secrets
 
 # The oldest Kubernetes the manifests promise to work on (docs/deploy.md) and the newest known.
 K8S_VERSIONS = ["1.30.0", kubernetes_validate.latest_version()]
@@ -350,3 +351,16 @@ def test_local_overlay_is_single_node(local):
     pv = local.one("PersistentVolume", "facerec-models")["spec"]
     assert "nfs" not in pv and pv["hostPath"]["path"]
     assert local.one("Service", "facerec-api")["spec"]["type"] == "NodePort"
+
+
+def test_check_script_renders_and_validates_everything():
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "check_k8s.sh")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for target in TARGETS:
+        assert f"rendered k8s/{target}:" in done.stdout
+    assert "hadolint: Dockerfile and database/Dockerfile clean" in done.stdout
