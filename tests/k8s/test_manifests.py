@@ -364,3 +364,11 @@ def test_check_script_renders_and_validates_everything():
     for target in TARGETS:
         assert f"rendered k8s/{target}:" in done.stdout
     assert "hadolint: Dockerfile and database/Dockerfile clean" in done.stdout
+
+
+def test_metrics_directory_is_a_writable_volume(rendered):
+    config = rendered.one("ConfigMap", "facerec-config")["data"]
+    pod = rendered.one("Deployment", "facerec-api")["spec"]["template"]["spec"]
+    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    volume = mounts[config["PROMETHEUS_MULTIPROC_DIR"]]
+    assert "emptyDir" in next(v for v in pod["volumes"] if v["name"] == volume)
