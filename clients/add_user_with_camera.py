@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         config = config_from_args(args)
         cropper = cropper_from_config(config)
-        frames = open_source(config.source, args.max_frames)
+        frames = open_source(config.source, args.max_frames, args.rate)
         with client_from_config(config) as client:
             ensure_person(client, args.person_id, args.create_id)
             tally = capture(

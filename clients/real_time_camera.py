@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("no display available: pass --output FILE to write an annotated video")
         config = config_from_args(args)
         cropper = cropper_from_config(config, min_size=args.min_size, max_size=args.max_size)
-        frames = open_source(config.source, args.max_frames)
+        frames = open_source(config.source, args.max_frames, args.rate)
         output = VideoOutput(args.output, args.fps) if args.output else None
         labels: Counter[str] = Counter()
         count = 0

@@ -43,6 +43,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--jpeg-quality", type=int, help="JPEG quality of the crops (default 90)")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
+    parser.add_argument(
+        "--rate", type=float, help="read a file at this many frames/s, like a live camera"
+    )
 
 
 def add_api_arguments(parser: argparse.ArgumentParser) -> None:
@@ -133,10 +136,16 @@ class _Stop:
         self.event.set()
 
 
-def run(config: EdgeConfig, max_frames: int | None = None, drain_timeout: float = 5.0, stop=None):
+def run(
+    config: EdgeConfig,
+    max_frames: int | None = None,
+    drain_timeout: float = 5.0,
+    stop=None,
+    rate: float | None = None,
+):
     """The daemon's loop; returns (seconds, bandwidth report, upload stats)."""
     cropper = cropper_from_config(config)
-    frames = open_source(config.source, max_frames)
+    frames = open_source(config.source, max_frames, rate)
     meter = BandwidthMeter(config.jpeg_quality)
     client = client_from_config(config, pool_size=1)
     send = partial(client.store_results, camera_id=config.camera_id, location_id=config.location_id)
@@ -165,12 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    max_frames, drain_timeout = args.max_frames, args.drain_timeout
+    max_frames, drain_timeout, rate = args.max_frames, args.drain_timeout, args.rate
     config = config_from_args(args)
     stop = _Stop()
     signal.signal(signal.SIGTERM, stop)
     try:
-        seconds, bandwidth, uploads = run(config, max_frames, drain_timeout, stop.event)
+        seconds, bandwidth, uploads = run(config, max_frames, drain_timeout, stop.event, rate)
     except (SourceError, FileNotFoundError, ValueError) as exc:
         print(f"facerec-edge: {exc}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ or `open_source("frames/*.jpg")` a sequence of images, `open_source("rtsp://..."
 from __future__ import annotations
 
 import glob
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,10 +63,13 @@ def _capture_frames(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:
         capture.release()
 
 
-def open_source(spec: str | int, max_frames: int | None = None) -> Iterator[np.ndarray]:
+def open_source(
+    spec: str | int, max_frames: int | None = None, rate: float | None = None
+) -> Iterator[np.ndarray]:
     """BGR frames from `spec`, at most `max_frames` of them; raises SourceError if it cannot open.
 
-    The source is opened now (so errors surface before the first frame is asked for).
+    The source is opened now (so errors surface before the first frame is asked for). `rate`
+    paces a file to that many frames per second, to replay a recording like a live camera.
     """
     spec = str(spec).strip()
     frames = _glob_frames(spec) if _is_glob(spec) else _capture_frames(_capture(spec))
@@ -75,7 +79,19 @@ def open_source(spec: str | int, max_frames: int | None = None) -> Iterator[np.n
         if first is None:
             raise SourceError(f"no readable image matches {spec!r}")
         frames = _chain(first, frames)
-    return _limit(frames, max_frames)
+    frames = _limit(frames, max_frames)
+    return _paced(frames, rate) if rate else frames
+
+
+def _paced(frames: Iterator[np.ndarray], rate: float) -> Iterator[np.ndarray]:
+    period = 1.0 / rate
+    due = time.monotonic()
+    for frame in frames:
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        due = max(due + period, time.monotonic() - period)
+        yield frame
 
 
 def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:

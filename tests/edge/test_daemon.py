@@ -1,0 +1,93 @@
+"""`facerec-edge` on the real clip: crops only, counted bytes, and it survives the API restarting."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+
+from tests.conftest import ROOT
+from tests.edge.conftest import CLIP, StubApi, free_port
+
+
+def run_edge(api_url: str, *flags: str, wait=True):
+    command = [sys.executable, "-m", "edge.daemon", "--source", str(CLIP), "--api-url", api_url]
+    command += ["--camera-id", "door-1", "--location-id", "hall", "--log-level", "WARNING", *flags]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    if not wait:
+        return process
+    out, err = process.communicate(timeout=120)
+    return process.returncode, out, err
+
+
+def summary_numbers(out: str) -> dict[str, int]:
+    names = [
+        "frames",
+        "faces",
+        "queued",
+        "sent",
+        "sent_bytes",
+        "dropped",
+        "failed",
+        "rejected",
+        "crop_bytes",
+    ]
+    pattern = (
+        r"frames: (\d+) .*faces: (\d+)\ncrops: (\d+) queued, (\d+) sent \((\d+) bytes\), (\d+) dropped, "
+        r"(\d+) failed, (\d+) rejected\nbandwidth: (\d+) crop bytes"
+    )
+    match = re.search(pattern, out)
+    assert match, out
+    return dict(zip(names, map(int, match.groups()), strict=True))
+
+
+def test_edge_sends_only_crops_with_its_ids_and_counts_the_bytes(stub_api):
+    api = stub_api()
+    code, out, err = run_edge(api.url, "--max-frames", "60", "--queue-size", "1000")
+    assert code == 0, err
+    numbers = summary_numbers(out)
+    stats = api.stats()
+    assert numbers["frames"] == 60 and numbers["faces"] > 0
+    assert numbers["sent"] == numbers["faces"] == stats["uploads"]
+    assert numbers["sent_bytes"] == numbers["crop_bytes"] == stats["image_bytes"]
+    assert all(
+        fields == {"camera_id": "door-1", "location_id": "hall"} for fields in stats["fields"]
+    )
+    # Crops, never frames: each upload is smaller than the 640x360 frame, most a small part of it.
+    areas = [h * w for h, w in stats["image_shapes"]]
+    assert max(areas) < 640 * 360 and sum(areas) / len(areas) < 640 * 360 / 4
+
+
+def test_edge_keeps_working_while_the_api_is_stopped_and_restarted():
+    api = StubApi(free_port()).start()
+    edge = run_edge(
+        api.url, "--rate", "60", "--queue-size", "4", "--retries", "1", "--timeout", "2", wait=False
+    )
+    try:
+        time.sleep(1.0)
+        sent_before = api.stats()["uploads"]
+        api.stop()
+        time.sleep(1.5)
+        assert edge.poll() is None, "the edge died with the API"
+        api.start()
+        out, err = edge.communicate(timeout=60)
+        sent_after = api.stats()["uploads"]
+    finally:
+        api.stop()
+        if edge.poll() is None:
+            edge.kill()
+    assert edge.returncode == 0, err
+    numbers = summary_numbers(out)
+    assert numbers["frames"] == 275
+    assert sent_before > 0 and sent_after > 0
+    assert numbers["dropped"] + numbers["failed"] > 0
+    assert numbers["queued"] == numbers["sent"] + numbers["dropped"] + numbers["failed"]
+    assert numbers["sent"] == sent_before + sent_after
+
+
+def test_a_missing_source_is_one_clear_line():
+    code, out, err = run_edge("http://127.0.0.1:9", "--source", "/no/such.mp4")
+    assert code == 2 and "no such video file" in err and "Traceback" not in err
