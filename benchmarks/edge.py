@@ -2,6 +2,10 @@
 
     python benchmarks/edge.py [--frames 300] [--threads 1] [--bundle models]
 
+Frame bytes are counted two ways: the frames JPEG-encoded at the crops' quality (what shipping
+frames would really cost) and raw decoded frames. The clip is measured sending every face on
+every frame, and with `--resend-every 15` (a face that stays put is sent twice a second).
+
 Targets (2-core machine): RFB-320 >= 60 frames/s on 640x480 frames with one thread; frame bytes /
 crop bytes on shared/faces/video/short_hamilton_clip.mp4 >= 10x.
 """
@@ -27,6 +31,7 @@ from edge.config import MODEL_FILES  # noqa: E402
 from edge.detector import UltraFaceDetector  # noqa: E402
 from edge.pipeline import FaceCropper  # noqa: E402
 from edge.sources import open_source  # noqa: E402
+from edge.throttle import ResendThrottle  # noqa: E402
 
 FACES = ROOT.parent / "shared" / "faces"
 CLIP = FACES / "video" / "short_hamilton_clip.mp4"
@@ -64,18 +69,24 @@ def detector_speed(model: Path, threads: int, frames: list[np.ndarray], count: i
     }
 
 
-def bandwidth(model: Path, threads: int, margin: float, quality: int) -> dict:
+def bandwidth(model: Path, threads: int, margin: float, quality: int, resend_every: int) -> dict:
+    """What facerec-edge's loop sends for the clip (crops) against what its frames would cost."""
     cropper = FaceCropper(UltraFaceDetector(model, threads=threads), margin, quality)
+    throttle = ResendThrottle(resend_every)
     meter = BandwidthMeter(quality)
-    for frame in open_source(str(CLIP)):
-        crops = cropper.crops(frame)
-        meter.add_frame(frame, len(crops))
+    sent = 0
+    for index, frame in enumerate(open_source(str(CLIP))):
+        detections = cropper.detect(frame)
+        crops = [cropper.crop(frame, d) for d in throttle.select(index, detections)]
+        meter.add_frame(frame, len(detections))
+        sent += len(crops)
         for crop in crops:
             meter.add_crop(len(crop.jpeg))
     report = meter.report()
     return {
         "frames": report.frames,
         "faces": report.faces,
+        "crops_sent": sent,
         "crop_bytes": report.crop_bytes,
         "frame_jpeg_bytes": report.frame_jpeg_bytes,
         "frame_raw_bytes": report.frame_raw_bytes,
@@ -101,16 +112,30 @@ def main() -> None:
             name: detector_speed(models / file, args.threads, frames, args.frames)
             for name, file in MODEL_FILES.items()
         },
-        "bandwidth_clip_RFB-320": bandwidth(
-            models / MODEL_FILES["RFB-320"], args.threads, args.margin, args.jpeg_quality
-        ),
+        "bandwidth_clip_RFB-320": {
+            f"resend_every_{every}": bandwidth(
+                models / MODEL_FILES["RFB-320"], args.threads, args.margin, args.jpeg_quality, every
+            )
+            for every in (1, 15)
+        },
     }
     speed = results["detector_640x480"]["RFB-320"]["frames_per_s"]
-    ratio = results["bandwidth_clip_RFB-320"]
+    every_frame = results["bandwidth_clip_RFB-320"]["resend_every_1"]
+    throttled = results["bandwidth_clip_RFB-320"]["resend_every_15"]
     results["targets"] = {
         "RFB-320 >= 60 frames/s": speed >= 60,
-        "frame/crop bytes >= 10x (JPEG frames)": ratio["ratio_vs_jpeg_frames"] >= 10,
-        "frame/crop bytes >= 10x (raw frames)": ratio["ratio_vs_raw_frames"] >= 10,
+        "frame/crop bytes >= 10x, every face every frame, vs JPEG frames": every_frame[
+            "ratio_vs_jpeg_frames"
+        ]
+        >= 10,
+        "frame/crop bytes >= 10x, every face every frame, vs raw frames": every_frame[
+            "ratio_vs_raw_frames"
+        ]
+        >= 10,
+        "frame/crop bytes >= 10x, --resend-every 15, vs JPEG frames": throttled[
+            "ratio_vs_jpeg_frames"
+        ]
+        >= 10,
     }
     print(json.dumps(results, indent=2))
 

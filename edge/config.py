@@ -42,6 +42,8 @@ class EdgeConfig:
     # Context added around the detector's box, as a fraction of its width and height.
     margin: float = 0.25
     jpeg_quality: int = 90
+    # A face that stays put is sent again every this many frames (1: every face, every frame).
+    resend_every: int = 1
     source: str = "0"
     camera_id: str = "camera-0"
     location_id: str = "location-0"
@@ -64,6 +66,7 @@ class EdgeConfig:
             iou_threshold=float(_env("FACEREC_EDGE_IOU_THRESHOLD", str(cls.iou_threshold))),
             margin=float(_env("FACEREC_EDGE_MARGIN", str(cls.margin))),
             jpeg_quality=int(_env("FACEREC_EDGE_JPEG_QUALITY", str(cls.jpeg_quality))),
+            resend_every=int(_env("FACEREC_EDGE_RESEND_EVERY", str(cls.resend_every))),
             source=_env("FACEREC_EDGE_SOURCE", cls.source),
             camera_id=_env("FACEREC_EDGE_CAMERA_ID", cls.camera_id),
             location_id=_env("FACEREC_EDGE_LOCATION_ID", cls.location_id),

@@ -19,6 +19,7 @@ from edge.config import MODEL_FILES, EdgeConfig
 from edge.detector import UltraFaceDetector
 from edge.pipeline import FaceCropper
 from edge.sources import SourceError, open_source
+from edge.throttle import ResendThrottle
 from edge.uploader import Uploader, UploadStats
 
 log = logging.getLogger("facerec.edge")
@@ -147,6 +148,7 @@ def run(
     cropper = cropper_from_config(config)
     frames = open_source(config.source, max_frames, rate)
     meter = BandwidthMeter(config.jpeg_quality)
+    throttle = ResendThrottle(config.resend_every)
     client = client_from_config(config, pool_size=1)
     send = partial(client.store_results, camera_id=config.camera_id, location_id=config.location_id)
     uploader = Uploader(send, config.queue_size, on_result=_log_result)
@@ -155,8 +157,9 @@ def run(
         for index, frame in enumerate(frames):
             if stop is not None and stop.is_set():
                 break
-            crops = cropper.crops(frame)
-            meter.add_frame(frame, len(crops))
+            detections = cropper.detect(frame)
+            crops = [cropper.crop(frame, d) for d in throttle.select(index, detections)]
+            meter.add_frame(frame, len(detections))
             for crop in crops:
                 meter.add_crop(len(crop.jpeg))
                 uploader.submit(crop.jpeg, index)
