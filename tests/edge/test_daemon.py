@@ -67,7 +67,9 @@ def test_edge_keeps_working_while_the_api_is_stopped_and_restarted():
         api.url, "--rate", "60", "--queue-size", "4", "--retries", "1", "--timeout", "2", wait=False
     )
     try:
-        time.sleep(1.0)
+        deadline = time.monotonic() + 30
+        while api.stats()["uploads"] < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
         sent_before = api.stats()["uploads"]
         api.stop()
         time.sleep(1.5)
