@@ -43,8 +43,10 @@ COPY --from=ultraface / /src/ultraface/
 RUN test -f /src/ultraface/version-RFB-320.onnx \
     || { echo "UltraFace files missing: pass --build-context ultraface=../shared/models/ultraface" >&2; exit 1; }
 # No faces in the build context: the ONNX exports are checked against torch on random inputs.
+# The builder writes 0600 files as root: make them readable, not writable, by the runtime user.
 RUN facerec-models build --out /opt/facerec/models --ultraface-dir /src/ultraface \
- && facerec-models verify /opt/facerec/models
+ && facerec-models verify /opt/facerec/models \
+ && chmod -R a+rX,go-w /opt/facerec/models
 
 # The API's virtual environment: facerec and its serving dependencies, no torch.
 FROM source AS api-venv
@@ -63,7 +65,9 @@ RUN python -m venv /opt/venv \
 FROM base AS runtime-base
 RUN groupadd --system --gid 10001 facerec \
  && useradd --system --uid 10001 --gid facerec --no-create-home --shell /usr/sbin/nologin facerec
+# HOME in /tmp (an emptyDir in the cluster): libraries that cache there (onnxruntime) need it writable.
 ENV PATH=/opt/venv/bin:$PATH \
+    HOME=/tmp \
     FACEREC_MODEL_BUNDLE=/opt/facerec/models
 WORKDIR /app
 
@@ -76,7 +80,11 @@ ENTRYPOINT ["facerec-edge"]
 # The API image is the last stage, so a plain `docker build .` gives it.
 FROM runtime-base AS api
 COPY --from=api-venv /opt/venv /opt/venv
-COPY --from=models /opt/facerec/models /opt/facerec/models
+# What the ONNX backend reads (api/recognition/bundle.py); the torch reference weights (.npz,
+# 94 MB) and the edge's UltraFace files stay out.
+COPY --from=models /opt/facerec/models/manifest.json /opt/facerec/models/
+COPY --from=models /opt/facerec/models/mtcnn/ /opt/facerec/models/mtcnn/
+COPY --from=models /opt/facerec/models/facenet/inception_resnet_v1_casia.onnx /opt/facerec/models/facenet/
 COPY gunicorn.conf.py ./
 # The trained-model store; the cluster mounts the shared (NFS) volume here.
 RUN mkdir -p /var/lib/facerec/models && chown facerec:facerec /var/lib/facerec/models

@@ -305,3 +305,18 @@ def test_mariadb_server_accepts_the_config():
     )
     assert settings["max-allowed-packet"].strip() == str(64 * 1024 * 1024)
     assert settings["collation-server"].strip() == "utf8mb4_bin"
+
+
+def test_api_image_holds_exactly_the_files_the_onnx_backend_reads(main_dockerfile):
+    from api.recognition import bundle
+
+    api = stage_named(main_dockerfile, "api")
+    copied = {p for origin, paths in copies_from(api) if origin == "models" for p in paths}
+    prefix = "/opt/facerec/models/"
+    needed = {bundle.MANIFEST, bundle.PNET, bundle.RNET, bundle.ONET, bundle.FACENET_ONNX}
+    covered = {n for n in needed if any((prefix + n).startswith(p.rstrip("/")) for p in copied)}
+    assert covered == needed
+    relative = [(p.rstrip("/") + "/").removeprefix(prefix) for p in copied]
+    assert not any(bundle.FACENET_WEIGHTS.startswith(r) for r in relative)
+    models = " ".join(stage_named(main_dockerfile, "models").all("RUN"))
+    assert "chmod -R a+rX" in models  # the builder writes 0600 files; the runtime user is not root
