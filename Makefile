@@ -40,3 +40,13 @@ lint: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) models var
+
+# A real cluster on this machine: a private MariaDB, $(REPLICAS) gunicorn replicas sharing one model
+# directory and one database, nginx in front (docs/cluster.md). `cluster-down` stops it by PID.
+REPLICAS ?= 3
+.PHONY: cluster cluster-down
+cluster: $(BUNDLE)
+	$(BIN)/python -m scripts.cluster up --replicas $(REPLICAS)
+
+cluster-down:
+	$(BIN)/python -m scripts.cluster down
