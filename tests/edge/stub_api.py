@@ -2,6 +2,8 @@
 
 It speaks the API's recognition paths, records what it received (GET /stats), and can be told
 to fail: `--fail-first N` answers 500 to the first N uploads, `--status CODE` to all of them.
+`--label-by-size` names each face after its upload's size ("WxH"), so a client can check that
+every answer came back to the crop it was asked about; `--delay` slows every answer.
 Run: python tests/edge/stub_api.py --port 8123
 """
 
@@ -30,9 +32,10 @@ def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
 
 
 class State:
-    def __init__(self, fail_first: int, status: int, delay: float):
+    def __init__(self, fail_first: int, status: int, delay: float, label_by_size: bool):
         self.lock = threading.Lock()
         self.fail_first, self.status, self.delay = fail_first, status, delay
+        self.label_by_size = label_by_size
         self.stats = {
             "requests": 0,
             "uploads": 0,
@@ -91,10 +94,11 @@ def handler(state: State):
                 state.stats["fields"].append(
                     {k: v.decode() for k, v in fields.items() if k != "image"}
                 )
+            label = f"{width}x{height}" if state.label_by_size else "someone"
             face = {
-                "top_prediction": {"label": "someone", "confidence": 0.9},
+                "top_prediction": {"label": label, "confidence": 0.9},
                 "bounding_box": {"left": 0, "top": 0, "right": width, "bottom": height},
-                "all_predictions": [{"label": "someone", "confidence": 0.9}],
+                "all_predictions": [{"label": label, "confidence": 0.9}],
             }
             self.reply(200, {"faces": [face], "model_version": "stub"})
 
@@ -107,8 +111,9 @@ def main() -> None:
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--status", type=int, default=200)
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--label-by-size", action="store_true")
     args = parser.parse_args()
-    state = State(args.fail_first, args.status, args.delay)
+    state = State(args.fail_first, args.status, args.delay, args.label_by_size)
     ThreadingHTTPServer(("127.0.0.1", args.port), handler(state)).serve_forever()
 
 
