@@ -1,0 +1,103 @@
+"""The three CLIs end to end against the real API (gunicorn, SQLite, the real model bundle).
+
+Enrol people from folders and from a "camera" (an image sequence), train, then watch a scene.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.request
+
+import pytest
+
+from tests.clients.conftest import run_cli
+from tests.conftest import FACES, PEOPLE
+
+
+def dataset(api_url: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{api_url}/dataset", timeout=10) as response:
+        body = json.load(response)
+    return {item["id_name"]: item["number_of_images"] for item in body["face_ids"]}
+
+
+@pytest.fixture(scope="module")
+def enrolled(api_url, tmp_path_factory):
+    """obama and rose_leslie from folders, biden's folder spoiled with a group photo and a text
+    file, kit_harington from a camera; then trained."""
+    biden = tmp_path_factory.mktemp("biden")
+    for path in (PEOPLE / "biden").iterdir():
+        shutil.copy(path, biden / path.name)
+    shutil.copy(FACES / "scenes" / "two_people.jpg", biden / "group.jpg")
+    (biden / "notes.txt").write_text("not an image")
+    outputs = {
+        "obama": run_cli("add_user_from_dataset", "--input-folder", str(PEOPLE / "obama"), "--person-id", "obama",
+                         "--api-url", api_url, "--create-id"),
+        "rose_leslie": run_cli("add_user_from_dataset", "--source", str(PEOPLE / "rose_leslie"),
+                               "--person-id", "rose_leslie", "--api-url", api_url, "--create-id"),
+        "biden": run_cli("add_user_from_dataset", "--input-folder", str(biden), "--person-id", "biden",
+                         "--api-url", api_url, "--create-id"),
+        "kit_harington": run_cli("add_user_with_camera", "--source", str(PEOPLE / "kit_harington" / "*.jpg"),
+                                 "--person-id", "kit_harington", "--img-number", "3", "--frame-interval", "1",
+                                 "--api-url", api_url, "--create-id", "--train"),
+    }  # fmt: skip
+    return outputs
+
+
+def test_folders_are_uploaded_with_a_summary(enrolled, api_url):
+    for person in ("obama", "rose_leslie"):
+        result = enrolled[person]
+        assert result.returncode == 0, result.stderr
+        count = len(list((PEOPLE / person).iterdir()))
+        assert f"accepted: {count}, rejected: 0" in result.stdout
+    assert dataset(api_url)["obama"] == 5
+
+
+def test_rejected_images_are_counted_with_their_reason(enrolled, api_url):
+    result = enrolled["biden"]
+    assert result.returncode == 0, result.stderr
+    assert "accepted: 2, rejected: 2" in result.stdout
+    assert "not an image file (.txt)" in result.stdout
+    assert dataset(api_url)["biden"] == 2
+
+
+def test_camera_enrolment_crops_at_the_edge_and_trains(enrolled, api_url):
+    result = enrolled["kit_harington"]
+    assert result.returncode == 0, result.stderr
+    assert "accepted: 3" in result.stdout
+    assert "training:" in result.stdout
+    assert dataset(api_url)["kit_harington"] == 3
+
+
+def test_unknown_person_without_create_id_is_a_clear_error(api_url):
+    result = run_cli("add_user_from_dataset", "--input-folder", str(PEOPLE / "biden"), "--person-id", "nobody",
+                     "--api-url", api_url)  # fmt: skip
+    assert result.returncode == 2
+    assert "--create-id" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_real_time_camera_names_the_people_in_a_scene(enrolled, api_url, tmp_path):
+    output = tmp_path / "scene.mp4"
+    result = run_cli("real_time_camera", "--source", str(FACES / "scenes" / "*.jpg"), "--api-url", api_url,
+                     "--no-display", "--output", str(output), "--multithreading", "--min-size", "50")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "frames: 3" in result.stdout
+    for person in ("obama", "biden", "kit_harington", "rose_leslie"):
+        assert f"  {person}: " in result.stdout, result.stdout
+    assert output.stat().st_size > 0
+
+
+def test_edge_daemon_stores_results_in_the_real_api(enrolled, api_url):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-m", "edge.daemon", "--source", str(FACES / "scenes" / "*.jpg"), "--api-url", api_url,
+         "--camera-id", "door-1", "--location-id", "hall", "--log-level", "INFO"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "0 dropped, 0 failed, 0 rejected" in result.stdout
+    assert "obama" in result.stderr and "biden" in result.stderr  # the recognitions are logged
