@@ -8,6 +8,7 @@ process of that file that is still there and still runs the command it was start
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -107,12 +108,20 @@ def up(args: argparse.Namespace) -> int:
             start_new_session=True,
         )  # fmt: skip
 
+    # Written now so that `down` finds the supervisor even while it is still starting.
+    _write_state(root, {"supervisor": _process_record(supervisor.pid), "processes": {}})
+
     def started() -> bool:
         if supervisor.poll() is not None:
             raise RuntimeError(f"the cluster did not start; see {log_path}")
-        return _read_state(root) is not None
+        return "url" in (_read_state(root) or {})
 
-    wait_until(started, args.timeout, "the cluster start", interval=0.5)
+    try:
+        wait_until(started, args.timeout, "the cluster start", interval=0.5)
+    except TimeoutError:
+        supervisor.terminate()  # it stops what it started
+        supervisor.wait()
+        raise
     state = _read_state(root)
     print(f"facerec cluster: {state['url']} (nginx) -> {', '.join(state['replicas'])}")
     print(f"database {state['database_url']}, models in {state['model_dir']}, logs in {root}")
@@ -133,10 +142,15 @@ def down(args: argparse.Namespace) -> int:
             wait_until(lambda: not pid_alive(supervisor["pid"]), 60, "the supervisor exit")
         except TimeoutError:
             os.kill(supervisor["pid"], signal.SIGKILL)
-    for name, record in state["processes"].items():
-        if _still_ours(record):  # the supervisor died before it could stop this one
-            print(f"stopping {name} (pid {record['pid']})")
-            kill_group(record["pid"])
+    leftovers = {n: r for n, r in state["processes"].items() if _still_ours(r)}
+    for name, record in leftovers.items():  # the supervisor died before it could stop these
+        print(f"stopping {name} (pid {record['pid']})")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(record["pid"], signal.SIGTERM)
+    for record in leftovers.values():
+        with contextlib.suppress(TimeoutError):
+            wait_until(lambda r=record: not pid_alive(r["pid"]), 15, "a clean exit")
+        kill_group(record["pid"])
     _state_path(root).unlink(missing_ok=True)
     print("cluster stopped")
     return 0
@@ -163,7 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="nginx port (default: a free one)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds `up` waits")
     args = parser.parse_args(argv)
-    return {"up": up, "down": down, "status": status, "serve": serve}[args.command](args)
+    try:
+        return {"up": up, "down": down, "status": status, "serve": serve}[args.command](args)
+    except (RuntimeError, TimeoutError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
