@@ -8,9 +8,8 @@ from collections import defaultdict
 
 import requests
 
+from scripts.cluster.client import upload
 from tests.conftest import people_images
-
-from .conftest import upload
 
 SHARED_PERSON = "crowd-obama"
 CLIENTS = 8

@@ -8,9 +8,8 @@ import time
 
 import requests
 
+from scripts.cluster.client import GET_RESULTS, STORE_RESULTS, upload
 from scripts.cluster.loadgen import Load, post_image
-
-from .conftest import GET_RESULTS, STORE_RESULTS, upload
 
 OUTAGE_SECONDS = 10.0
 DATABASE_UP_METRIC = re.compile(r"^\w*database_up(\{[^}]*\})? (\S+)$", re.MULTILINE)

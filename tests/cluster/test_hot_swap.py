@@ -6,10 +6,9 @@ import time
 
 import requests
 
+from scripts.cluster.client import GET_RESULTS, PointerWatch, enrol, face_crop, train, upload
 from scripts.cluster.loadgen import Load, post_image
 from tests.conftest import people_images
-
-from .conftest import GET_RESULTS, PointerWatch, enrol, face_crop, train, upload
 
 SWAP_DEADLINE_SECONDS = 5.0
 
