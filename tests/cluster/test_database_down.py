@@ -12,13 +12,13 @@ from scripts.cluster.client import GET_RESULTS, STORE_RESULTS, upload
 from scripts.cluster.loadgen import Load, post_image
 
 OUTAGE_SECONDS = 10.0
-DATABASE_UP_METRIC = re.compile(r"^\w*database_up(\{[^}]*\})? (\S+)$", re.MULTILINE)
+DATABASE_UP_METRIC = re.compile(r"^facerec_database_up(\{[^}]*\})? (\S+)$", re.MULTILINE)
 
 
 def database_up_metric(replica) -> float:
     text = requests.get(replica.url + "/metrics", timeout=10).text
     values = [float(match.group(2)) for match in DATABASE_UP_METRIC.finditer(text)]
-    assert values, "no *database_up gauge in /metrics"
+    assert values, "no facerec_database_up gauge in /metrics"
     return min(values)
 
 
