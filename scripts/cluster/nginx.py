@@ -18,7 +18,10 @@ def ensure_nginx() -> str:
     if found:
         return found
     print("nginx is missing: apt-get install -y nginx-light", flush=True)
-    subprocess.run(["apt-get", "install", "-y", "nginx-light"], check=True)
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "nginx-light"]
+    if subprocess.run(install).returncode != 0:  # a fresh machine has no package lists yet
+        subprocess.run(["apt-get", "update"], check=True)
+        subprocess.run(install, check=True)
     return shutil.which("nginx", path="/usr/sbin:/usr/bin")
 
 
