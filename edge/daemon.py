@@ -118,6 +118,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--camera-id", help="sent with every crop")
     parser.add_argument("--location-id", help="sent with every crop")
     parser.add_argument(
+        "--resend-every",
+        type=int,
+        help="send a face that stays put again every N frames (default 1: always)",
+    )
+    parser.add_argument(
         "--queue-size", type=int, help="crops waiting for the cloud before the oldest are dropped"
     )
     parser.add_argument(

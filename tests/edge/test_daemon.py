@@ -46,7 +46,9 @@ def summary_numbers(out: str) -> dict[str, int]:
 
 def test_edge_sends_only_crops_with_its_ids_and_counts_the_bytes(stub_api):
     api = stub_api()
-    code, out, err = run_edge(api.url, "--max-frames", "60", "--queue-size", "1000")
+    code, out, err = run_edge(
+        api.url, "--max-frames", "60", "--queue-size", "1000", "--drain-timeout", "60"
+    )
     assert code == 0, err
     numbers = summary_numbers(out)
     stats = api.stats()
@@ -93,3 +95,13 @@ def test_edge_keeps_working_while_the_api_is_stopped_and_restarted():
 def test_a_missing_source_is_one_clear_line():
     code, out, err = run_edge("http://127.0.0.1:9", "--source", "/no/such.mp4")
     assert code == 2 and "no such video file" in err and "Traceback" not in err
+
+
+def test_resend_every_sends_a_fraction_of_the_faces(stub_api):
+    api = stub_api()
+    code, out, err = run_edge(
+        api.url, "--max-frames", "60", "--resend-every", "15", "--queue-size", "1000"
+    )
+    assert code == 0, err
+    numbers = summary_numbers(out)
+    assert 0 < numbers["sent"] == api.stats()["uploads"] < numbers["faces"] / 4
