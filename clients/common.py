@@ -77,17 +77,20 @@ class EnrolmentTally:
 
     def __init__(self):
         self.accepted = 0
+        # Accepted, but the API already had the very same image (uploads are idempotent).
+        self.duplicates = 0
         self.reasons: Counter[str] = Counter()
 
     def upload(self, client: ApiClient, person_id: str, image: bytes, name: str) -> bool:
         try:
-            client.add_image(person_id, image, name)
+            answer = client.add_image(person_id, image, name)
         except ApiError as exc:
             if exc.retryable:
                 raise
             self.reject(f"{exc.error}: {exc.message}" if exc.message else exc.error)
             return False
         self.accepted += 1
+        self.duplicates += answer.get("created") is False
         return True
 
     def reject(self, reason: str) -> None:
@@ -99,5 +102,7 @@ class EnrolmentTally:
 
     def summary(self) -> str:
         lines = [f"accepted: {self.accepted}, rejected: {self.rejected}"]
+        if self.duplicates:
+            lines.append(f"  {self.duplicates} of the accepted were already stored")
         lines += [f"  {count} x {reason}" for reason, count in self.reasons.most_common()]
         return "\n".join(lines)
