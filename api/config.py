@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+API_KEY_SCOPES = ("recognize", "admin")
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
@@ -17,6 +19,22 @@ def _env_float(name: str, default: float) -> float:
 
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
+
+
+def _env_api_keys(name: str) -> tuple[tuple[str, str], ...]:
+    """`scope:key,scope:key` -> ((scope, key), ...); a malformed entry stops the start-up."""
+    pairs = []
+    for entry in os.environ.get(name, "").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        scope, separator, key = entry.partition(":")
+        if not separator or scope not in API_KEY_SCOPES or not key:
+            raise ValueError(
+                f"{name}: {scope or entry!r} is not `scope:key` with a scope in {API_KEY_SCOPES}"
+            )
+        pairs.append((scope, key))
+    return tuple(pairs)
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -51,6 +69,17 @@ class Settings:
     # Decoded images above this many pixels are refused (decompression bombs).
     max_image_pixels: int = 40_000_000
     log_level: str = "INFO"
+    # (scope, key) pairs from FACEREC_API_KEYS; stored hashed in the database at start-up.
+    api_keys: tuple[tuple[str, str], ...] = ()
+    # gunicorn: where to listen, how many worker processes, seconds before a stuck worker dies.
+    bind: str = "0.0.0.0:8000"
+    workers: int = 2
+    worker_timeout: int = 300
+    access_log: bool = True
+    # prometheus_client's multiprocess folder (it reads the variable itself, too); None: one process.
+    metrics_dir: Path | None = None
+    # The training lease: how long a holder that stopped renewing keeps other replicas out.
+    training_lease_seconds: float = 30.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -69,4 +98,13 @@ class Settings:
             max_upload_bytes=_env_int("FACEREC_MAX_UPLOAD_MB", 10) * 1024 * 1024,
             max_image_pixels=_env_int("FACEREC_MAX_IMAGE_PIXELS", 40_000_000),
             log_level=_env("FACEREC_LOG_LEVEL", "INFO"),
+            api_keys=_env_api_keys("FACEREC_API_KEYS"),
+            bind=_env("FACEREC_BIND", "0.0.0.0:8000"),
+            workers=_env_int("FACEREC_WORKERS", 2),
+            worker_timeout=_env_int("FACEREC_WORKER_TIMEOUT", 300),
+            access_log=_env_bool("FACEREC_ACCESS_LOG", True),
+            metrics_dir=Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+            else None,
+            training_lease_seconds=_env_float("FACEREC_TRAINING_LEASE_SECONDS", 30.0),
         )

@@ -1,0 +1,67 @@
+"""The Flask application factory: `gunicorn "api.app:create_app()"` builds one app per worker."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask_restx import Api
+
+from api.config import Settings
+from api.web import NAMESPACES, metrics, schemas
+from api.web.auth import HEADER
+from api.web.errors import register_error_handlers
+from api.web.health import metrics_view
+from api.web.service import Service
+
+log = logging.getLogger(__name__)
+
+
+class FacerecApi(Api):
+    def unauthorized(self, response):
+        """An API key is expected, not HTTP basic auth (flask-restx's default challenge)."""
+        response.headers["WWW-Authenticate"] = f'ApiKey header="{HEADER}"'
+        return response
+
+
+def _warn_if_open(settings: Settings) -> None:
+    if not settings.auth_enabled:
+        log.warning(
+            "!!! FACEREC_AUTH=off: API KEYS ARE NOT CHECKED, ANYONE CAN ENROL, TRAIN AND DELETE. "
+            "Use this for local runs only !!!"
+        )
+    elif not settings.api_keys:
+        log.warning("FACEREC_API_KEYS is empty: only keys already in the database will work")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
+    )
+    _warn_if_open(settings)
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        RESTX_ERROR_404_HELP=False,
+        RESTX_MASK_SWAGGER=False,
+        JSON_SORT_KEYS=False,
+    )
+    api = FacerecApi(
+        app,
+        version="1.0",
+        title="facerec",
+        description="Face recognition for video surveillance: enrol people, train, recognise.",
+        doc="/docs",
+        authorizations={"apikey": {"type": "apiKey", "in": "header", "name": HEADER}},
+        security="apikey" if settings.auth_enabled else None,
+    )
+    schemas.register(api)
+    for namespace in NAMESPACES:
+        api.add_namespace(namespace)
+    register_error_handlers(app, api)
+    metrics.install(app)
+    app.add_url_rule("/metrics", "metrics", metrics_view)
+    app.extensions["facerec"] = Service(settings).start()
+    return app

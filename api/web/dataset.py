@@ -1,0 +1,89 @@
+"""`/dataset`: the people the system should know, and their enrolment images."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_restx import Namespace, Resource
+
+from api.recognition import load_image
+from api.storage import NotFound
+
+from . import params, schemas
+from .auth import ADMIN, RECOGNIZE, requires
+from .errors import Unprocessable
+
+ns = Namespace("dataset", description="People and their enrolment images", path="/dataset")
+ns.param("person_id", params.ID_RULE)
+
+
+def _service():
+    return current_app.extensions["facerec"]
+
+
+def _number_of_images(person_id: str) -> int:
+    return dict(_service().db.list_people()).get(person_id, 0)
+
+
+@ns.route("")
+class Dataset(Resource):
+    @requires(RECOGNIZE)
+    @ns.response(200, "Every person with the number of their images", schemas.dataset)
+    @schemas.errors(ns, 401, 403, 503)
+    def get(self):
+        """List the people and how many images each has."""
+        people = _service().db.list_people()
+        return {"face_ids": [{"id_name": p, "number_of_images": n} for p, n in people]}
+
+
+@ns.route("/<string:person_id>")
+class Person(Resource):
+    @requires(ADMIN)
+    @ns.response(201, "Created", schemas.created_person)
+    @schemas.errors(ns, 400, 401, 403, 409, 503)
+    def post(self, person_id):
+        """Create a person (409 if the id exists)."""
+        _service().db.add_person(params.person_id(person_id))
+        return {"id_name": person_id}, 201
+
+    @requires(ADMIN)
+    @ns.response(200, "Deleted with every image, embedding and recognition", schemas.deleted)
+    @schemas.errors(ns, 400, 401, 403, 404, 503)
+    def delete(self, person_id):
+        """Remove a person with all their images, embeddings and recognitions."""
+        _service().db.delete_person(params.person_id(person_id))
+        return {"deleted": person_id}
+
+
+@ns.route("/<string:person_id>/image")
+class PersonImage(Resource):
+    @requires(ADMIN)
+    @ns.expect(schemas.image_form())
+    @ns.response(201, "Stored with its embedding", schemas.added_image)
+    @ns.response(200, "The same image was already stored; nothing new", schemas.added_image)
+    @schemas.errors(ns, 400, 401, 403, 404, 413, 422, 503)
+    def post(self, person_id):
+        """Add an image of the person: its one face is detected, embedded and stored."""
+        service = _service()
+        params.person_id(person_id)
+        data = params.uploaded_image()
+        rgb = load_image(data, service.settings.max_image_pixels)
+        if not service.db.person_exists(person_id):
+            raise NotFound(f"no person {person_id!r}: create them first")
+        analyzer = service.analyzers.get()
+        faces, embeddings = analyzer.analyze(rgb)
+        if len(faces) != 1:
+            what = "no face" if not faces else f"{len(faces)} faces"
+            raise Unprocessable(
+                f"an enrolment image must show exactly one face; this one has {what}",
+                code="no_face" if not faces else "several_faces",
+            )
+        image_id, created = service.db.add_image(
+            person_id, data, embeddings[0], analyzer.bundle_version
+        )
+        body = {
+            "id_name": person_id,
+            "image_id": image_id,
+            "created": created,
+            "number_of_images": _number_of_images(person_id),
+        }
+        return body, 201 if created else 200

@@ -1,0 +1,129 @@
+"""One JSON shape for every error: `{"error": <short code>, "message": <human text>}`.
+
+Clients (the edge uploader, the CLIs) branch on `error` and show `message`; nothing the service
+answers is ever an HTML page or a bare 500 traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify
+from flask_restx import Api, fields
+from werkzeug.exceptions import HTTPException
+
+from api.recognition import InvalidImage
+from api.storage import AlreadyExists, DatabaseUnavailable, ImageTooLarge, NotFound
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error the client caused (or must wait out), with its status and short code."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.status = status or self.status
+
+
+class BadRequest(ApiError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class Unprocessable(ApiError):
+    status, code = 422, "unprocessable"
+
+
+class ServiceUnavailable(ApiError):
+    status, code = 503, "unavailable"
+
+
+# What the storage and recognition layers raise, as (status, code).
+_DOMAIN_ERRORS = (
+    (NotFound, 404, "not_found"),
+    (AlreadyExists, 409, "already_exists"),
+    (ImageTooLarge, 413, "image_too_large"),
+    (DatabaseUnavailable, 503, "database_unavailable"),
+    (InvalidImage, 400, "invalid_image"),
+)
+
+# Werkzeug's names for the HTTP errors the framework raises itself (404, 405, 413, ...).
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": code, "message": message}
+
+
+def describe(error: Exception) -> tuple[int, str, str, dict]:
+    """(status, code, message, extra headers) for any exception."""
+    if isinstance(error, ApiError):
+        return error.status, error.code, error.message, {}
+    for kind, status, code in _DOMAIN_ERRORS:
+        if isinstance(error, kind):
+            return status, code, str(error), {}
+    if isinstance(error, HTTPException):
+        status = error.code or 500
+        headers = {}
+        if status == 405 and getattr(error, "valid_methods", None):
+            headers["Allow"] = ", ".join(error.valid_methods)
+        code = _HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
+        return status, code, error.description or error.name, headers
+    log.exception("unhandled error", exc_info=error)
+    return 500, "internal_error", "the server failed to handle the request", {}
+
+
+def _json_response(error: Exception):
+    status, code, message, headers = describe(error)
+    response = jsonify(error_body(code, message))
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+def register_error_handlers(app, api: Api) -> None:
+    """Route every error through `describe`, whether flask-restx or Flask dispatched it."""
+
+    @api.errorhandler(Exception)
+    def restx_error(error):
+        status, code, message, headers = describe(error)
+        return error_body(code, message), status, headers
+
+    app.register_error_handler(Exception, _json_response)
+    app.register_error_handler(HTTPException, _json_response)
+
+
+def error_model(api: Api):
+    return api.model(
+        "Error",
+        {
+            "error": fields.String(required=True, description="short machine-readable code"),
+            "message": fields.String(required=True, description="what went wrong, for people"),
+        },
+    )

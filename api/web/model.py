@@ -1,0 +1,118 @@
+"""`/model`: train, inspect and roll back the classifier every replica serves."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_restx import Namespace, Resource
+
+from api.storage import NotFound
+from api.training import TrainingBusy
+
+from . import params, schemas
+from .auth import ADMIN, requires
+from .errors import Conflict
+
+ns = Namespace("model", description="Training jobs and the active classifier", path="/model")
+
+wait_parser = schemas.reqparse.RequestParser()
+wait_parser.add_argument(
+    "wait", type=bool, location="args", help="block until the job is done (answers 200)"
+)
+
+
+def _service():
+    return current_app.extensions["facerec"]
+
+
+def _active_model() -> dict:
+    service = _service()
+    snapshot = service.model()
+    return {
+        "model_version": snapshot.version,
+        "people": list(snapshot.classifier.labels) if snapshot.classifier else [],
+        "trained_at": snapshot.metadata.get("trained_at"),
+        "versions": service.store.versions(),
+    }
+
+
+def job_json(job: dict) -> dict:
+    return {
+        **job,
+        **{key: params.iso(job[key]) for key in ("created_at", "started_at", "finished_at")},
+    }
+
+
+def _start(kind: str):
+    wait = params.boolean(request.args, "wait")
+    service = _service()
+    try:
+        job = service.start_training(kind)
+    except TrainingBusy as error:
+        raise Conflict(str(error), code="training_in_progress") from None
+    if not wait:
+        return job_json(service.db.get_job(job.id)), 202
+    job.join()
+    return job_json(service.db.get_job(job.id)), 200
+
+
+def _documented_training(summary: str):
+    def decorate(method):
+        method.__doc__ = summary
+        method = ns.expect(wait_parser)(method)
+        method = ns.response(202, "Started; poll /model/jobs/<id>", schemas.job)(method)
+        method = ns.response(200, "Finished (with ?wait=true)", schemas.job)(method)
+        return schemas.errors(ns, 400, 401, 403, 409, 503)(method)
+
+    return decorate
+
+
+@ns.route("")
+class ActiveModel(Resource):
+    @requires(ADMIN)
+    @ns.response(200, "The version this worker serves", schemas.model)
+    @schemas.errors(ns, 401, 403)
+    def get(self):
+        """The active model version, its people and when it was trained."""
+        return _active_model()
+
+
+@ns.route("/train")
+class Train(Resource):
+    @requires(ADMIN)
+    @_documented_training("Re-embed every stored image with the current networks, then fit.")
+    def post(self):
+        return _start("train")
+
+
+@ns.route("/optimized-train")
+class OptimizedTrain(Resource):
+    @requires(ADMIN)
+    @_documented_training("Fit from the embeddings already stored (fast).")
+    def post(self):
+        return _start("optimized-train")
+
+
+@ns.route("/jobs/<int:job_id>")
+class Job(Resource):
+    @requires(ADMIN)
+    @ns.response(200, "The job", schemas.job)
+    @schemas.errors(ns, 401, 403, 404, 503)
+    def get(self, job_id):
+        """A training job's state."""
+        return job_json(_service().db.get_job(job_id))
+
+
+@ns.route("/rollback")
+class Rollback(Resource):
+    @requires(ADMIN)
+    @ns.response(200, "The previous version is active again", schemas.model)
+    @schemas.errors(ns, 401, 403, 409)
+    def post(self):
+        """Make the version published before the current one active again."""
+        service = _service()
+        try:
+            service.store.rollback()
+        except NotFound as error:
+            raise Conflict(str(error), code="no_previous_model") from None
+        service.watcher.refresh()
+        return _active_model()

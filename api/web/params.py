@@ -1,0 +1,111 @@
+"""Reading what a client sent (ids, query strings, form fields, the uploaded image), strictly.
+
+Every helper raises `BadRequest` with a message that names the offending parameter, so a typo
+in a client is a clear 400, never a 500 or a silently ignored filter.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from flask import request
+
+from api.recognition import UNKNOWN
+
+from .errors import BadRequest
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+ID_RULE = "1-64 characters: letters, digits, '_', '.', '-'; starts with a letter or digit; no '..'"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def valid_id(value: str | None, what: str) -> str:
+    """A person/camera/location id safe as a label, a database key and a file name."""
+    if value is None or not ID_PATTERN.match(value) or ".." in value:
+        raise BadRequest(f"{what} {value!r} is not a valid id ({ID_RULE})", code="invalid_id")
+    return value
+
+
+def person_id(value: str) -> str:
+    valid_id(value, "person id")
+    if value.lower() == UNKNOWN:
+        raise BadRequest(f"{value!r} is reserved for faces nobody knows", code="invalid_id")
+    return value
+
+
+def boolean(source, name: str, default: bool = False) -> bool:
+    raw = source.get(name)
+    if raw is None:
+        return default
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise BadRequest(f"{name} must be true or false, not {raw!r}", code="invalid_parameter")
+
+
+def integer(source, name: str, default: int, low: int, high: int) -> int:
+    raw = source.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise BadRequest(
+            f"{name} must be an integer from {low} to {high}, not {raw!r}",
+            code="invalid_parameter",
+        )
+    return value
+
+
+def timestamp(source, name: str) -> datetime | None:
+    """An ISO 8601 date-time; one without a zone is taken as UTC."""
+    raw = source.get(name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("z", "Z"))
+    except ValueError:
+        raise BadRequest(
+            f"{name} must be an ISO 8601 date-time such as 2026-01-31T12:00:00Z, not {raw!r}",
+            code="invalid_parameter",
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def optional_id(source, name: str) -> str | None:
+    raw = source.get(name)
+    return None if raw is None else valid_id(raw, name)
+
+
+def required_id(source, name: str) -> str:
+    if source.get(name) is None:
+        raise BadRequest(f"the form field {name!r} is required", code="missing_field")
+    return valid_id(source.get(name), name)
+
+
+def uploaded_image() -> bytes:
+    """The bytes of the multipart field `image` (Werkzeug enforces the size limit -> 413)."""
+    upload = request.files.get("image")
+    if upload is None:
+        raise BadRequest(
+            "send the image as the multipart/form-data field 'image'", code="missing_image"
+        )
+    data = upload.read()
+    if not data:
+        raise BadRequest("the uploaded image is empty", code="invalid_image")
+    return data
+
+
+def iso(value: datetime | None) -> str | None:
+    """Datetimes out of the database as ISO 8601 in UTC (SQLite hands them back naive)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()

@@ -1,0 +1,128 @@
+"""`/face-recognition`: who is in this image? Optionally recorded, or just received (dry run)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import current_app, request
+from flask_restx import Namespace, Resource, inputs
+
+from api.recognition import UNKNOWN, load_image
+
+from . import metrics, params, schemas
+from .auth import RECOGNIZE, requires
+
+ns = Namespace(
+    "face-recognition", description="Recognise the faces in an image", path="/face-recognition"
+)
+
+PREDICTIONS_FIELD = (
+    "include_predictions",
+    inputs.boolean,
+    False,
+    "list every person's probability",
+)
+get_results_form = schemas.image_form(PREDICTIONS_FIELD)
+store_results_form = schemas.image_form(
+    PREDICTIONS_FIELD,
+    ("camera_id", str, True, params.ID_RULE),
+    ("location_id", str, True, params.ID_RULE),
+)
+
+
+def _service():
+    return current_app.extensions["facerec"]
+
+
+def _clip(box, width: int, height: int) -> dict:
+    left, top, right, bottom = box
+    return {
+        "left": int(round(min(max(left, 0), width))),
+        "top": int(round(min(max(top, 0), height))),
+        "right": int(round(min(max(right, 0), width))),
+        "bottom": int(round(min(max(bottom, 0), height))),
+    }
+
+
+def recognize() -> tuple[dict, list]:
+    """Detect, embed and classify the uploaded image: (answer, [(face, prediction)])."""
+    service = _service()
+    include = params.boolean(request.form, "include_predictions")
+    rgb = load_image(params.uploaded_image(), service.settings.max_image_pixels)
+    snapshot = service.model()  # once: this request ends on the model it started with
+    faces, embeddings = service.analyzers.get().analyze(rgb)
+    classifier = snapshot.classifier
+    predictions = classifier.predict(embeddings) if classifier and faces else []
+    height, width = rgb.shape[:2]
+    answers = []
+    for index, face in enumerate(faces):
+        if predictions:
+            prediction = predictions[index]
+            top = {"label": prediction.label, "confidence": prediction.confidence}
+            everyone = [{"label": p, "confidence": c} for p, c in prediction.all_predictions]
+        else:
+            top, everyone = {"label": UNKNOWN, "confidence": 0.0}, []
+        answers.append(
+            {
+                "top_prediction": top,
+                "bounding_box": _clip(face.box, width, height),
+                "all_predictions": everyone if include else [],
+            }
+        )
+    metrics.count_faces([a["top_prediction"]["label"] for a in answers], UNKNOWN)
+    return {"faces": answers, "model_version": snapshot.version}, answers
+
+
+def _record(answer: dict, camera_id: str, location_id: str, model_version, now) -> dict:
+    """One recognition row for the database (person_id None for strangers)."""
+    label = answer["top_prediction"]["label"]
+    return {
+        "person_id": None if label == UNKNOWN else label,
+        "label": label,
+        "confidence": answer["top_prediction"]["confidence"],
+        "camera_id": camera_id,
+        "location_id": location_id,
+        "box": tuple(answer["bounding_box"][side] for side in schemas.SIDES),
+        "model_version": model_version,
+        "recognized_at": now,
+    }
+
+
+@ns.route("/get-results")
+class GetResults(Resource):
+    @requires(RECOGNIZE)
+    @ns.expect(get_results_form)
+    @ns.response(200, "The faces found, each with who it is", schemas.recognition_result)
+    @schemas.errors(ns, 400, 401, 403, 413, 503)
+    def post(self):
+        """Recognise every face in the image; `unknown` for people the model does not know."""
+        return recognize()[0]
+
+
+@ns.route("/store-results")
+class StoreResults(Resource):
+    @requires(RECOGNIZE)
+    @ns.expect(store_results_form)
+    @ns.response(200, "Recognised and recorded", schemas.recognition_result)
+    @schemas.errors(ns, 400, 401, 403, 413, 503)
+    def post(self):
+        """Recognise like get-results and record each face (503 if the database is down)."""
+        camera_id = params.required_id(request.form, "camera_id")
+        location_id = params.required_id(request.form, "location_id")
+        body, answers = recognize()
+        now = datetime.now(UTC)
+        model_version = body["model_version"]
+        rows = [_record(a, camera_id, location_id, model_version, now) for a in answers]
+        _service().db.add_recognitions(rows)
+        return body
+
+
+@ns.route("/dry-run")
+class DryRun(Resource):
+    @requires(RECOGNIZE)
+    @ns.expect(schemas.image_form())
+    @ns.response(200, "Received; nothing else done", schemas.dry_run)
+    @schemas.errors(ns, 400, 401, 403, 413)
+    def post(self):
+        """Accept an upload and do nothing else (for bandwidth tests)."""
+        return {"received_bytes": len(params.uploaded_image())}

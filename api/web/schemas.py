@@ -1,0 +1,180 @@
+"""Response models for the spec (Swagger 2.0), and the decorator that documents error answers."""
+
+from __future__ import annotations
+
+from flask_restx import Model, fields, reqparse
+from werkzeug.datastructures import FileStorage
+
+ERROR_DESCRIPTIONS = {
+    400: "Bad request: a parameter, id or the image is invalid",
+    401: "Missing or unknown API key (X-API-Key)",
+    403: "The API key lacks the scope this needs",
+    404: "Not found",
+    409: "Conflict",
+    413: "The upload is larger than the limit",
+    422: "The image holds no face, or several",
+    503: "Unavailable: the database is down or the networks are still loading; retry",
+}
+
+
+def nullable(field_class, **kwargs):
+    """A field that may be null (Swagger 2.0 spells it `x-nullable`)."""
+    field = field_class(**kwargs)
+    plain = field.schema
+    field.schema = lambda: {**plain(), "x-nullable": True}
+    return field
+
+
+error = Model(
+    "Error",
+    {
+        "error": fields.String(required=True, description="short machine-readable code"),
+        "message": fields.String(required=True, description="what went wrong, for people"),
+    },
+)
+
+
+def errors(namespace, *statuses: int):
+    """Document the JSON error answers an operation can give."""
+
+    def decorate(target):
+        for status in statuses:
+            target = namespace.response(status, ERROR_DESCRIPTIONS[status], error)(target)
+        return target
+
+    return decorate
+
+
+def image_form(*extra: tuple[str, type, bool, str]):
+    """A multipart form with the file field `image` (documentation; parsing is in params)."""
+    parser = reqparse.RequestParser()
+    parser.add_argument(
+        "image", type=FileStorage, location="files", required=True, help="a JPEG or PNG"
+    )
+    for name, kind, required, help_text in extra:
+        parser.add_argument(name, type=kind, location="form", required=required, help=help_text)
+    return parser
+
+
+person = Model(
+    "Person",
+    {
+        "id_name": fields.String(required=True),
+        "number_of_images": fields.Integer(required=True),
+    },
+)
+dataset = Model("Dataset", {"face_ids": fields.List(fields.Nested(person), required=True)})
+people = Model("People", {"people": fields.List(fields.Nested(person), required=True)})
+created_person = Model("CreatedPerson", {"id_name": fields.String(required=True)})
+added_image = Model(
+    "AddedImage",
+    {
+        "id_name": fields.String(required=True),
+        "image_id": fields.Integer(required=True),
+        "created": fields.Boolean(required=True, description="false: the same image was there"),
+        "number_of_images": fields.Integer(required=True),
+    },
+)
+deleted = Model("Deleted", {"deleted": fields.String(required=True)})
+
+job = Model(
+    "TrainingJob",
+    {
+        "id": fields.Integer(required=True),
+        "kind": fields.String(required=True, enum=["train", "optimized-train"]),
+        "state": fields.String(required=True, enum=["queued", "running", "succeeded", "failed"]),
+        "created_at": nullable(fields.DateTime, required=True),
+        "started_at": nullable(fields.DateTime, required=True),
+        "finished_at": nullable(fields.DateTime, required=True),
+        "model_version": nullable(fields.String, required=True),
+        "error": nullable(fields.String, required=True),
+    },
+)
+model = Model(
+    "ActiveModel",
+    {
+        "model_version": nullable(fields.String, required=True, description="null: untrained"),
+        "people": fields.List(fields.String, required=True),
+        "trained_at": nullable(fields.DateTime, required=True),
+        "versions": fields.List(fields.String, required=True, description="kept, oldest first"),
+    },
+)
+
+prediction = Model(
+    "Prediction",
+    {"label": fields.String(required=True), "confidence": fields.Float(required=True)},
+)
+SIDES = ("left", "top", "right", "bottom")
+box = Model("BoundingBox", {side: fields.Integer(required=True) for side in SIDES})
+face = Model(
+    "RecognizedFace",
+    {
+        "top_prediction": fields.Nested(prediction, required=True),
+        "bounding_box": fields.Nested(box, required=True),
+        "all_predictions": fields.List(
+            fields.Nested(prediction),
+            required=True,
+            description="every known person, best first (empty unless include_predictions)",
+        ),
+    },
+)
+recognition_result = Model(
+    "RecognitionResult",
+    {
+        "faces": fields.List(fields.Nested(face), required=True),
+        "model_version": nullable(fields.String, required=True),
+    },
+)
+dry_run = Model("DryRun", {"received_bytes": fields.Integer(required=True)})
+
+stored_box = Model("StoredBox", {side: fields.Float(required=True) for side in SIDES})
+recognition = Model(
+    "Recognition",
+    {
+        "id": fields.Integer(required=True),
+        "label": fields.String(required=True),
+        "person_id": nullable(fields.String, required=True, description="null for strangers"),
+        "confidence": fields.Float(required=True),
+        "camera_id": nullable(fields.String, required=True),
+        "location_id": nullable(fields.String, required=True),
+        "bounding_box": fields.Nested(stored_box, required=True),
+        "model_version": nullable(fields.String, required=True),
+        "recognized_at": fields.DateTime(required=True),
+    },
+)
+recognition_page = Model(
+    "RecognitionPage",
+    {
+        "recognitions": fields.List(fields.Nested(recognition), required=True),
+        "page": fields.Integer(required=True),
+        "per_page": fields.Integer(required=True),
+        "total": fields.Integer(required=True),
+        "pages": fields.Integer(required=True),
+    },
+)
+location = Model(
+    "LastKnownLocation",
+    {
+        "id_name": fields.String(required=True),
+        "location_id": nullable(fields.String, required=True, description="null: never seen"),
+        "camera_id": nullable(fields.String, required=True),
+        "recognized_at": nullable(fields.DateTime, required=True),
+    },
+)
+health = Model("Health", {"status": fields.String(required=True)})
+readiness = Model(
+    "Readiness",
+    {
+        "ready": fields.Boolean(required=True),
+        "analyzer": fields.String(required=True, enum=["loading", "loaded", "failed"]),
+        "model_version": nullable(fields.String, required=True),
+        "database": fields.String(required=True, enum=["up", "down"]),
+    },
+)
+
+
+def register(api) -> None:
+    """Every model of this module goes into the spec's definitions."""
+    for value in list(globals().values()):
+        if isinstance(value, Model):
+            api.add_model(value.name, value)

@@ -1,0 +1,133 @@
+"""What one worker holds for its whole life: database, model store and watcher, the networks.
+
+The networks (MTCNN + FaceNet sessions) load once per worker in a background thread started
+with the app, so the worker answers /healthz at once and /readyz turns 200 when they are in.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from api.config import Settings
+from api.model_store import ModelStore, ModelWatcher
+from api.recognition import FaceAnalyzer
+from api.storage import Database
+from api.training import Trainer, TrainingJob
+
+from . import metrics
+from .auth import KeyChecker
+from .errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+ANALYZER_WAIT_SECONDS = 120.0
+DATABASE_CHECK_SECONDS = 2.0
+
+
+class AnalyzerLoader:
+    """Loads the FaceAnalyzer once, off the request path; requests wait for it if they must."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._analyzer: FaceAnalyzer | None = None
+        self._error: Exception | None = None
+        self._loaded = threading.Event()
+        self._thread = threading.Thread(target=self._load, name="analyzer-loader", daemon=True)
+
+    def start(self) -> AnalyzerLoader:
+        self._thread.start()
+        return self
+
+    def _load(self) -> None:
+        try:
+            self._analyzer = FaceAnalyzer.from_bundle(
+                self.settings.bundle_dir,
+                backend=self.settings.backend,
+                threads=self.settings.ort_threads,
+                margin=self.settings.face_margin,
+            )
+            log.info("networks loaded (bundle %s)", self._analyzer.bundle_version)
+        except Exception as error:
+            log.exception("cannot load the model bundle from %s", self.settings.bundle_dir)
+            self._error = error
+        finally:
+            self._loaded.set()
+
+    @property
+    def state(self) -> str:
+        if not self._loaded.is_set():
+            return "loading"
+        return "failed" if self._error is not None else "loaded"
+
+    def get(self, timeout: float = ANALYZER_WAIT_SECONDS) -> FaceAnalyzer:
+        if not self._loaded.wait(timeout):
+            raise ServiceUnavailable("the networks are still loading", code="not_ready")
+        if self._analyzer is None:
+            raise ServiceUnavailable(
+                f"the model bundle could not be loaded: {self._error}", code="not_ready"
+            )
+        return self._analyzer
+
+
+class Service:
+    """The worker's shared objects, kept in `app.extensions["facerec"]`."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.store = ModelStore(settings.model_dir, keep=settings.keep_models)
+        self.watcher = ModelWatcher(self.store, poll_seconds=settings.model_poll_seconds)
+        self.keys = KeyChecker(settings.auth_enabled, settings.api_keys, self.db)
+        self.analyzers = AnalyzerLoader(settings)
+        self.trainer = Trainer(
+            self.db,
+            self.store,
+            self.analyzers.get,
+            min_probability=settings.min_probability,
+            max_distance=settings.max_distance,
+            max_image_pixels=settings.max_image_pixels,
+            lease_seconds=settings.training_lease_seconds,
+            on_published=lambda _version: self.watcher.refresh(),
+        )
+        self.jobs: dict[int, TrainingJob] = {}
+        self._database_up = False
+        self._database_checked_at = float("-inf")
+
+    def start(self) -> Service:
+        """Schema, configured keys, the model and the networks: everything a worker needs."""
+        try:
+            self.db.create_schema()
+            self.keys.store_configured(self.settings.api_keys)
+            metrics.observe_database(True)
+        except Exception:
+            # The database may come back later; recognition does not need it meanwhile.
+            log.exception("the database is not reachable at start-up")
+            metrics.observe_database(False)
+        self.settings.model_dir.mkdir(parents=True, exist_ok=True)
+        metrics.observe_model(self.watcher.refresh().version)
+        self.watcher.start()
+        self.analyzers.start()
+        return self
+
+    def model(self):
+        """The snapshot a request works with from its start to its end."""
+        snapshot = self.watcher.snapshot()
+        metrics.observe_model(snapshot.version)
+        return snapshot
+
+    def database_up(self) -> bool:
+        """The database's state, pinged at most every DATABASE_CHECK_SECONDS (probes are frequent)."""
+        now = time.monotonic()
+        if now - self._database_checked_at >= DATABASE_CHECK_SECONDS:
+            self._database_checked_at = now
+            self._database_up = self.db.ping()
+            metrics.observe_database(self._database_up)
+        return self._database_up
+
+    def start_training(self, kind: str) -> TrainingJob:
+        job = self.trainer.start(kind)
+        self.jobs = {k: v for k, v in self.jobs.items() if v.thread.is_alive()}
+        self.jobs[job.id] = job
+        return job
