@@ -21,8 +21,6 @@ worker_tmp_dir = "/tmp"
 accesslog = "-" if _settings.access_log else None
 errorlog = "-"
 loglevel = _settings.log_level.lower()
-# Leave room for the multipart overhead around a maximum-size image.
-limit_request_line = 8190
 
 
 def child_exit(server, worker):

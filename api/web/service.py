@@ -111,6 +111,13 @@ class Service:
         self.analyzers.start()
         return self
 
+    def close(self) -> None:
+        """Stop the model watcher and drop pooled connections (tests, clean shutdown)."""
+        self.watcher.stop()
+        for job in list(self.jobs.values()):
+            job.join()
+        self.db.close()
+
     def model(self):
         """The snapshot a request works with from its start to its end."""
         snapshot = self.watcher.snapshot()
