@@ -69,7 +69,10 @@ def ensure_person(client: ApiClient, person_id: str, create: bool) -> None:
 
 def train(client: ApiClient) -> None:
     job = client.train(wait=True)
-    print(f"training: {job.get('status', job)}")
+    state = job.get("state", "unknown")
+    print(f"training: {state}, model version {job.get('model_version')}")
+    if state == "failed":
+        raise ValueError(f"training failed: {job.get('error')}")
 
 
 class EnrolmentTally:

@@ -136,20 +136,26 @@ def display_available() -> bool:
 
 
 class VideoOutput:
-    """Annotated frames to a video file (mp4v), opened on the first frame to know its size."""
+    """Annotated frames to a video file (mp4v), sized by the first frame.
+
+    An image sequence may mix sizes; a video has one, so later frames are resized to it.
+    """
 
     def __init__(self, path: Path, fps: float):
-        self.path, self.fps, self.writer = path, fps, None
+        self.path, self.fps, self.writer, self.size = path, fps, None, None
 
     def write(self, frame: np.ndarray) -> None:
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             height, width = frame.shape[:2]
+            self.size = (width, height)
             self.writer = cv2.VideoWriter(
                 str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height)
             )
             if not self.writer.isOpened():
                 raise OSError(f"cannot write video {self.path}")
+        if (frame.shape[1], frame.shape[0]) != self.size:
+            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
         self.writer.write(frame)
 
     def close(self) -> None:

@@ -6,9 +6,11 @@ Enrol people from folders and from a "camera" (an image sequence), train, then w
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import urllib.request
 
+import cv2
 import pytest
 
 from tests.clients.conftest import run_cli
@@ -44,28 +46,41 @@ def enrolled(api_url, tmp_path_factory):
     return outputs
 
 
+def tally(output: str) -> tuple[int, int]:
+    match = re.search(r"accepted: (\d+), rejected: (\d+)", output)
+    assert match, output
+    return int(match[1]), int(match[2])
+
+
 def test_folders_are_uploaded_with_a_summary(enrolled, api_url):
+    people = dataset(api_url)
     for person in ("obama", "rose_leslie"):
         result = enrolled[person]
         assert result.returncode == 0, result.stderr
-        count = len(list((PEOPLE / person).iterdir()))
-        assert f"accepted: {count}, rejected: 0" in result.stdout
-    assert dataset(api_url)["obama"] == 5
+        accepted, rejected = tally(result.stdout)
+        # Every file is accounted for, and the summary is what the API stored.
+        assert accepted + rejected == len(list((PEOPLE / person).iterdir()))
+        assert accepted >= 1 and people[person] == accepted
+        if rejected:  # the API's MTCNN may see a second face in the background: said, with why
+            assert "exactly one face" in result.stdout
 
 
 def test_rejected_images_are_counted_with_their_reason(enrolled, api_url):
     result = enrolled["biden"]
     assert result.returncode == 0, result.stderr
-    assert "accepted: 2, rejected: 2" in result.stdout
-    assert "not an image file (.txt)" in result.stdout
-    assert dataset(api_url)["biden"] == 2
+    accepted, rejected = tally(result.stdout)
+    assert accepted + rejected == 4 and rejected >= 2
+    assert "1 x not an image file (.txt)" in result.stdout
+    assert "several_faces" in result.stdout  # the group photo
+    assert "rejected group.jpg" in result.stderr + result.stdout
+    assert dataset(api_url)["biden"] == accepted
 
 
 def test_camera_enrolment_crops_at_the_edge_and_trains(enrolled, api_url):
     result = enrolled["kit_harington"]
     assert result.returncode == 0, result.stderr
     assert "accepted: 3" in result.stdout
-    assert "training:" in result.stdout
+    assert "training: succeeded, model version " in result.stdout
     assert dataset(api_url)["kit_harington"] == 3
 
 
@@ -84,7 +99,9 @@ def test_real_time_camera_names_the_people_in_a_scene(enrolled, api_url, tmp_pat
     assert "frames: 3" in result.stdout
     for person in ("obama", "biden", "kit_harington", "rose_leslie"):
         assert f"  {person}: " in result.stdout, result.stdout
-    assert output.stat().st_size > 0
+    capture = cv2.VideoCapture(str(output))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3  # scenes of different sizes, all written
+    capture.release()
 
 
 def test_edge_daemon_stores_results_in_the_real_api(enrolled, api_url):
