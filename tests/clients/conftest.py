@@ -24,63 +24,78 @@ from tests.edge.conftest import detector, free_port, stub_api, ultraface_dir  # 
 CLI_TIMEOUT = 180
 
 
+class ApiServer:
+    """`gunicorn -w 1 "api.app:create_app()"` on 127.0.0.1, on SQLite and a model store in `state`.
+
+    Two servers on the same `state` are two replicas of one deployment.
+    """
+
+    def __init__(self, state: Path, port: int | None = None):
+        self.state, self.port = state, port or free_port()
+        self.process: subprocess.Popen | None = None
+        self.log_path = state / f"gunicorn-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ApiServer:
+        env = dict(
+            os.environ,
+            FACEREC_AUTH="off",
+            FACEREC_DATABASE_URL=f"sqlite:///{self.state}/db.sqlite",
+            FACEREC_MODEL_DIR=str(self.state / "store"),
+            FACEREC_MODEL_BUNDLE=str(BUNDLE),
+        )
+        command = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", "-w", "1"]
+        command += ["--timeout", "300", "api.app:create_app()"]
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+        self._wait_until_up()
+        return self
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the API exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/dataset", timeout=2):
+                    return
+            except urllib.error.HTTPError:
+                return  # it answers: that is all we wait for
+            except OSError:
+                time.sleep(0.2)
+        pytest.fail(f"the API did not start: {self.log_path.read_text()[-2000:]}")
+
+
 @pytest.fixture(scope="session")
-def api_url(tmp_path_factory) -> str:
+def api_server(tmp_path_factory) -> ApiServer:
     if not (ROOT / "api" / "app.py").is_file():
         pytest.skip("the API (api/app.py) has not landed yet")
     if not (BUNDLE / "manifest.json").is_file():
         pytest.fail("no model bundle: run `make models`")
-    tmp = tmp_path_factory.mktemp("api")
-    port = free_port()
-    env = dict(
-        os.environ,
-        FACEREC_AUTH="off",
-        FACEREC_DATABASE_URL=f"sqlite:///{tmp}/db.sqlite",
-        FACEREC_MODEL_DIR=str(tmp / "store"),
-        FACEREC_MODEL_BUNDLE=str(BUNDLE),
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-b",
-        f"127.0.0.1:{port}",
-        "-w",
-        "1",
-        "--timeout",
-        "300",
-    ]
-    log = open(tmp / "gunicorn.log", "wb")  # noqa: SIM115  (kept open for the server's lifetime)
-    server = subprocess.Popen(
-        [*command, "api.app:create_app()"], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = ApiServer(tmp_path_factory.mktemp("api")).start()
     try:
-        _wait_until_up(url, server, tmp / "gunicorn.log")
-        yield url
+        yield server
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        server.stop()
 
 
-def _wait_until_up(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the API exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/dataset", timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return  # it answers: that is all we wait for
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"the API did not start: {log.read_text()[-2000:]}")
+@pytest.fixture(scope="session")
+def api_url(api_server) -> str:
+    return api_server.url
 
 
 def run_cli(module: str, *args: str, timeout: int = CLI_TIMEOUT) -> subprocess.CompletedProcess:

@@ -118,3 +118,44 @@ def test_edge_daemon_stores_results_in_the_real_api(enrolled, api_url):
     assert result.returncode == 0, result.stderr
     assert "0 dropped, 0 failed, 0 rejected" in result.stdout
     assert "obama" in result.stderr and "biden" in result.stderr  # the recognitions are logged
+
+
+def test_edge_keeps_working_while_a_real_api_replica_restarts(enrolled, api_server):
+    """A second replica on the same database and model store is stopped and started under the edge."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.clients.conftest import ApiServer
+    from tests.conftest import ROOT
+    from tests.edge.conftest import CLIP
+
+    replica = ApiServer(api_server.state).start()
+    edge = subprocess.Popen(
+        [sys.executable, "-m", "edge.daemon", "--source", str(CLIP), "--api-url", replica.url, "--rate", "25",
+         "--max-frames", "200", "--resend-every", "10", "--retries", "1", "--timeout", "5",
+         "--camera-id", "door-2", "--location-id", "hall", "--log-level", "INFO", "--drain-timeout", "30"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(2.5)
+        replica.stop()
+        time.sleep(2.0)
+        assert edge.poll() is None, "the edge died with the API"
+        replica.start()
+        out, err = edge.communicate(timeout=120)
+    finally:
+        replica.stop()
+        if edge.poll() is None:
+            edge.kill()
+    assert edge.returncode == 0, err
+    crops = re.search(
+        r"crops: (\d+) queued, (\d+) sent \(\d+ bytes\), (\d+) dropped, (\d+) failed", out
+    )
+    queued, sent, dropped, failed = map(int, crops.groups())
+    assert "frames: 200" in out
+    assert dropped + failed > 0 and sent > 0
+    assert queued == sent + dropped + failed
+    # Recognitions were logged both before the stop and after the restart.
+    frames = [int(m) for m in re.findall(r"frame (\d+): ", err)]
+    assert min(frames) < 60 and max(frames) > 110, err[-2000:]
