@@ -1,0 +1,11 @@
+"""`facerec-batch`: recognise the people in recorded videos and photos with Spark.
+
+The driver lists the inputs and cuts long videos into time segments (`inputs.py`); each Spark
+task samples its segment's frames (`frames.py`) and runs the edge's UltraFace, then the cloud's
+MTCNN -> FaceNet -> SVM on every face (`recognizer.py`, loaded once per Python worker); the rows
+go to Parquet and, with `--store`, replace that segment's rows in the database (`store.py`).
+"""
+
+from api.batch.inputs import InputError, WorkItem, expand_inputs, plan_work
+
+__all__ = ["InputError", "WorkItem", "expand_inputs", "plan_work"]

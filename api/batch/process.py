@@ -1,0 +1,83 @@
+"""One work item -> its rows: what a Spark task runs (plain Python, testable without Spark)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from api.batch.frames import image_frame, video_frames
+from api.batch.inputs import WorkItem
+from api.batch.recognizer import FrameRecognizer
+
+UNKNOWN = "unknown"
+
+
+@dataclass
+class ItemResult:
+    """An item's rows, how many frames it sampled, and why it failed (if it did)."""
+
+    item: WorkItem
+    rows: list[dict] = field(default_factory=list)
+    frames: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def recognized_at(item: WorkItem, timestamp: float) -> datetime:
+    return datetime.fromtimestamp(item.started_at, UTC) + timedelta(seconds=timestamp)
+
+
+def _frames(item: WorkItem, fps: float):
+    if item.kind == "image":
+        yield 0.0, 0, image_frame(item.path)
+    else:
+        yield from video_frames(item.path, item.start, item.end, fps)
+
+
+def _row(
+    item: WorkItem, timestamp: float, frame: int, sighting, recognizer: FrameRecognizer
+) -> dict:
+    left, top, right, bottom = sighting.box
+    return {
+        "source": item.path,
+        "kind": item.kind,
+        "camera_id": item.camera_id,
+        "location_id": item.source_id,
+        "timestamp": timestamp,
+        "frame": frame,
+        "recognized_at": recognized_at(item, timestamp),
+        "box_left": left,
+        "box_top": top,
+        "box_right": right,
+        "box_bottom": bottom,
+        "label": sighting.label,
+        "confidence": sighting.confidence,
+        "distance": sighting.distance,
+        "model_version": recognizer.model_version,
+        "bundle_version": recognizer.analyzer.bundle_version,
+    }
+
+
+def process_item(item: WorkItem, recognizer_factory, fps: float) -> ItemResult:
+    """Recognise every sampled frame of `item`; any failure is recorded on the result, never raised,
+    so one broken file cannot fail the job (Spark would retry it, then abort everything)."""
+    result = ItemResult(item)
+    if item.error:
+        result.error = item.error
+        return result
+    # Outside the try: a missing bundle or model must fail the job, not every item quietly.
+    recognizer = recognizer_factory()
+    began = time.perf_counter()
+    try:
+        for timestamp, index, frame in _frames(item, fps):
+            result.frames += 1
+            result.rows.extend(
+                _row(item, timestamp, index, sighting, recognizer)
+                for sighting in recognizer.recognize(frame)
+            )
+    except Exception as error:  # reported per item; the rest of the job goes on
+        result.error = f"{type(error).__name__}: {error}"
+        result.rows = []
+    result.seconds = time.perf_counter() - began
+    return result

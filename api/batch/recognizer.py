@@ -1,0 +1,132 @@
+"""Frame -> recognised faces, as the deployed system does it: UltraFace finds the face in the
+frame (the edge's job), MTCNN finds it again in the crop, FaceNet embeds it, the SVM names it."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from api.model_store import ModelStore
+from api.recognition import FaceAnalyzer, FaceClassifier
+from edge.crops import crop_face
+from edge.detector import UltraFaceDetector
+
+ULTRAFACE_FILE = Path("ultraface") / "version-RFB-320.onnx"
+
+
+@dataclass(frozen=True)
+class RecognizerSpec:
+    """Everything an executor needs to build the same recognizer as every other executor.
+
+    The driver pins `model_version` once, so a classifier published while the job runs does
+    not make half the video use the old model and half the new one.
+    """
+
+    bundle_dir: str
+    model_dir: str
+    model_version: str
+    threads: int = 1
+    face_margin: float = 32.0
+    crop_margin: float = 0.25
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A recognised face; `box` is MTCNN's box in frame pixels (left, top, right, bottom)."""
+
+    box: tuple[float, float, float, float]
+    label: str
+    confidence: float
+    distance: float
+
+
+def _nearest_to_centre(faces, width: int, height: int):
+    """The crop was centred on one face: other faces in its margin are someone else's crop."""
+    centre = np.array([width / 2, height / 2])
+
+    def offset(face):
+        left, top, right, bottom = face.box
+        return float(np.hypot(*(np.array([(left + right) / 2, (top + bottom) / 2]) - centre)))
+
+    return min(faces, key=offset)
+
+
+def _clipped(box, frame_shape) -> tuple[float, float, float, float]:
+    """MTCNN's regressed box may reach past a face cut by the frame's border: keep what is seen."""
+    height, width = frame_shape[:2]
+    left, top, right, bottom = box
+    return (max(0.0, left), max(0.0, top), min(float(width), right), min(float(height), bottom))
+
+
+class FrameRecognizer:
+    """Finds and names the faces in BGR frames."""
+
+    def __init__(
+        self,
+        detector: UltraFaceDetector,
+        analyzer: FaceAnalyzer,
+        classifier: FaceClassifier,
+        model_version: str,
+        crop_margin: float = 0.25,
+    ):
+        self.detector = detector
+        self.analyzer = analyzer
+        self.classifier = classifier
+        self.model_version = model_version
+        self.crop_margin = crop_margin
+
+    @classmethod
+    def from_spec(cls, spec: RecognizerSpec) -> FrameRecognizer:
+        bundle_dir = Path(spec.bundle_dir)
+        classifier, _ = ModelStore(Path(spec.model_dir)).load(spec.model_version)
+        return cls(
+            UltraFaceDetector(bundle_dir / ULTRAFACE_FILE, threads=spec.threads),
+            FaceAnalyzer.from_bundle(bundle_dir, threads=spec.threads, margin=spec.face_margin),
+            classifier,
+            spec.model_version,
+            spec.crop_margin,
+        )
+
+    def recognize(self, bgr: np.ndarray) -> list[Sighting]:
+        """Every face UltraFace finds and MTCNN confirms, named (or "unknown")."""
+        boxes, embeddings = [], []
+        for detection in self.detector.detect(bgr):
+            pixels, (left, top, _, _) = crop_face(bgr, detection.box, self.crop_margin)
+            rgb = np.ascontiguousarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB))
+            faces = self.analyzer.detect(rgb)
+            if not faces:
+                continue  # MTCNN disagrees with UltraFace: the API would answer "no face" too
+            face = _nearest_to_centre(faces, rgb.shape[1], rgb.shape[0])
+            embeddings.append(self.analyzer.embed(rgb, [face])[0])
+            x1, y1, x2, y2 = face.box
+            boxes.append(_clipped((x1 + left, y1 + top, x2 + left, y2 + top), bgr.shape))
+        if not embeddings:
+            return []
+        predictions = self.classifier.predict(np.stack(embeddings))
+        return [
+            Sighting(
+                tuple(round(float(v), 1) for v in box),
+                p.label,
+                float(p.confidence),
+                float(p.distance),
+            )
+            for box, p in zip(boxes, predictions, strict=True)
+        ]
+
+
+_cache: dict[RecognizerSpec, FrameRecognizer] = {}
+_cache_lock = threading.Lock()
+
+
+def recognizer_for(spec: RecognizerSpec) -> FrameRecognizer:
+    """One recognizer per Python worker and spec: Spark reuses its workers between tasks, so the
+    networks and the classifier are loaded once per executor process, not once per segment."""
+    with _cache_lock:
+        if spec not in _cache:
+            _cache.clear()  # a new spec (new model version) replaces the old networks
+            _cache[spec] = FrameRecognizer.from_spec(spec)
+        return _cache[spec]

@@ -1,0 +1,69 @@
+"""Fixtures: a classifier enrolled from shared/faces/people, a local[2] Spark, a scratch MariaDB."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import numpy as np
+import pymysql
+import pytest
+
+from api.model_store import ModelStore
+from api.recognition import FaceClassifier, load_image
+from tests.conftest import FACES, people_images
+
+CLIP = FACES / "video" / "short_hamilton_clip.mp4"
+SCENES = FACES / "scenes"
+MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory, analyzer):
+    """Every person of shared/faces/people enrolled (the largest face of each photo), published."""
+    embeddings, labels = [], []
+    for person, paths in people_images().items():
+        for path in paths:
+            faces, vectors = analyzer.analyze(load_image(path.read_bytes()))
+            assert faces, path
+            embeddings.append(vectors[0])  # largest first: the portrait's subject
+            labels.append(person)
+    directory = tmp_path_factory.mktemp("model-store")
+    ModelStore(directory).publish(FaceClassifier.fit(np.stack(embeddings), labels))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from api.batch.job import spark_session
+
+    session = spark_session("local[2]", app_name="facerec-batch-tests")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def broken_video(tmp_path_factory):
+    """A file named like a video that holds no video: the job must report and skip it."""
+    path = tmp_path_factory.mktemp("broken") / "corrupt.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video" * 10)
+    return path
+
+
+@pytest.fixture
+def scratch_database_url():
+    """An empty MariaDB database of its own, dropped afterwards."""
+    try:
+        admin = pymysql.connect(**MARIADB, connect_timeout=5, autocommit=True)
+    except pymysql.MySQLError as error:
+        pytest.fail(f"MariaDB is not reachable on 127.0.0.1:3306: {error}")
+    name = f"facerec_batch_{os.getpid()}_{secrets.token_hex(4)}"
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    try:
+        yield f"mysql+pymysql://root@127.0.0.1:3306/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()

@@ -1,0 +1,84 @@
+"""The whole job in Spark local[2] over the real clip, the scene photos and a corrupt file."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pyarrow.parquet as pq
+import pytest
+
+from api.batch.job import BatchOptions, run_batch
+from tests.batch.conftest import CLIP, SCENES
+from tests.conftest import BUNDLE
+
+# What the clip shows (checked on its frames): Lin-Manuel Miranda sings from 3.0 s to 7.0 s
+# (a close-up of another face before), then the audience with the Obamas from 7.5 s.
+LIN_SECONDS = [3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0]
+SCENE_PEOPLE = {
+    "kit_with_rose.jpg": {"kit_harington", "rose_leslie"},
+    "obama_and_biden.jpg": {"obama", "biden"},
+    "two_people.jpg": {"obama", "biden"},
+}
+
+
+@pytest.fixture(scope="module")
+def finished(spark, model_dir, broken_video, tmp_path_factory):
+    output = tmp_path_factory.mktemp("out") / "recognitions.parquet"
+    options = BatchOptions(
+        inputs=[str(CLIP), str(SCENES), str(broken_video)],
+        output=str(output),
+        bundle_dir=str(BUNDLE),
+        model_dir=str(model_dir),
+        fps=2.0,
+        segment_seconds=4.0,  # the 9.2 s clip becomes 3 tasks
+        started_at=1_700_000_000.0,
+    )
+    report = run_batch(spark, options)
+    return report, pq.read_table(output).to_pylist()
+
+
+def test_the_clip_is_split_and_every_segment_done(finished):
+    report, _ = finished
+    clip_items = [item for item in report.items if item.path == str(CLIP)]
+    assert [(item.start, item.end) for item in clip_items] == [
+        (0.0, 4.0),
+        (4.0, 8.0),
+        (8.0, pytest.approx(9.176, abs=0.01)),
+    ]
+    assert [item.frames for item in clip_items] == [8, 8, 3]
+    assert all(item.error is None for item in clip_items)
+
+
+def test_lin_manuel_miranda_is_found_at_the_right_times(finished):
+    _, rows = finished
+    clip = [row for row in rows if row["source"] == str(CLIP)]
+    seconds = defaultdict(set)
+    for row in clip:
+        seconds[row["label"]].add(row["timestamp"])
+    assert sorted(seconds["lin_manuel_miranda"] & set(LIN_SECONDS)) == LIN_SECONDS
+    assert min(seconds["obama"]) >= 7.5
+    # Nobody else enrolled is claimed to be on stage or in the audience.
+    assert set(seconds) <= {"lin_manuel_miranda", "obama", "unknown"}
+    for row in clip:
+        assert row["frame"] == int(row["timestamp"] * 29.97 + 1e-6)
+        assert row["recognized_at"].timestamp() == pytest.approx(1_700_000_000 + row["timestamp"])
+        assert 0 <= row["box_left"] < row["box_right"] <= 640
+        assert 0 <= row["box_top"] < row["box_bottom"] <= 360
+        assert row["camera_id"] == "video" and row["location_id"] == CLIP.name
+        assert row["model_version"] == finished[0].model_version
+
+
+def test_photos_name_the_people_in_them(finished):
+    _, rows = finished
+    for name, people in SCENE_PEOPLE.items():
+        labels = {row["label"] for row in rows if row["location_id"] == name}
+        assert people <= labels, name
+        assert labels - people <= {"unknown"}, name
+
+
+def test_the_corrupt_video_is_reported_and_skipped(finished, broken_video):
+    report, rows = finished
+    assert [item.path for item in report.failed] == [str(broken_video)]
+    assert "cannot open" in report.failed[0].error
+    assert not [row for row in rows if row["source"] == str(broken_video)]
+    assert report.rows == len(rows) > 20
