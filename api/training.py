@@ -32,6 +32,10 @@ class TrainingBusy(Exception):
     """Another job (on this or another replica) holds the training lease."""
 
 
+class NothingToTrain(ValueError):
+    """No embeddings for the current bundle: an expected failure, not a bug."""
+
+
 class LeaseLost(Exception):
     """The lease expired under a running job and someone else took it: do not publish."""
 
@@ -78,7 +82,10 @@ class TrainingJob:
             db.update_job(self.id, state="succeeded", model_version=version)
             log.info("training job %s (%s) published model %s", self.id, self.job["kind"], version)
         except Exception as error:
-            log.exception("training job %s failed", self.id)
+            if isinstance(error, NothingToTrain | LeaseLost):
+                log.warning("training job %s failed: %s", self.id, error)
+            else:
+                log.exception("training job %s failed", self.id)
             try:
                 db.update_job(self.id, state="failed", error=str(error)[:1000] or repr(error))
             except Exception:
@@ -139,7 +146,7 @@ class Trainer:
             self._reembed(analyzer, check_lease)
         embeddings, labels = self.db.training_set(analyzer.bundle_version)
         if len(labels) == 0:
-            raise ValueError("there is nothing to train on: enrol people with images first")
+            raise NothingToTrain("there is nothing to train on: enrol people with images first")
         classifier = FaceClassifier.fit(
             embeddings,
             labels,

@@ -41,7 +41,7 @@ class People(Resource):
 
 
 @ns.route("/<string:person_id>/last-known-location")
-@ns.param("person_id", params.ID_RULE)
+@ns.param("person_id", params.ID_RULE, pattern=params.ID_PATTERN.pattern, maxLength=64)
 class LastKnownLocation(Resource):
     @requires(RECOGNIZE)
     @ns.response(200, "Where the person was last seen (nulls if never)", schemas.location)

@@ -13,7 +13,9 @@ from .auth import ADMIN, RECOGNIZE, requires
 from .errors import Unprocessable
 
 ns = Namespace("dataset", description="People and their enrolment images", path="/dataset")
-ns.param("person_id", params.ID_RULE)
+person_param = ns.param(
+    "person_id", params.ID_RULE, pattern=params.ID_PATTERN.pattern, maxLength=64
+)
 
 
 def _service():
@@ -36,6 +38,7 @@ class Dataset(Resource):
 
 
 @ns.route("/<string:person_id>")
+@person_param
 class Person(Resource):
     @requires(ADMIN)
     @ns.response(201, "Created", schemas.created_person)
@@ -55,6 +58,7 @@ class Person(Resource):
 
 
 @ns.route("/<string:person_id>/image")
+@person_param
 class PersonImage(Resource):
     @requires(ADMIN)
     @ns.expect(schemas.image_form())

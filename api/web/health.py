@@ -7,7 +7,7 @@ from flask_restx import Namespace, Resource
 
 from . import metrics, schemas
 
-ns = Namespace("health", description="Liveness and readiness probes", path="/")
+ns = Namespace("health", description="Liveness and readiness probes (no API key)", path="/")
 
 
 def _service():
@@ -15,6 +15,7 @@ def _service():
 
 
 @ns.route("/healthz")
+@ns.doc(security=[])
 class Health(Resource):
     @ns.response(200, "The process answers", schemas.health)
     def get(self):
@@ -23,6 +24,7 @@ class Health(Resource):
 
 
 @ns.route("/readyz")
+@ns.doc(security=[])
 class Ready(Resource):
     @ns.response(200, "Ready: the networks are loaded", schemas.readiness)
     @ns.response(503, "Not ready yet: the networks are loading (or failed)", schemas.readiness)
