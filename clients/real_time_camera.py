@@ -29,6 +29,7 @@ from clients.common import (
 from clients.drawing import draw_face, label_color
 from edge.daemon import cropper_from_config
 from edge.pipeline import FaceCrop
+from edge.rtmp import RtmpPublisher
 from edge.sources import open_source
 
 PROG = "real-time-camera"
@@ -71,7 +72,10 @@ def parse_args(argv: list[str] | None):
     )
     parser.add_argument("--no-display", action="store_true", help="do not open a window")
     parser.add_argument("--output", type=Path, help="write the annotated video here")
-    parser.add_argument("--fps", type=float, default=25.0, help="frame rate of --output")
+    parser.add_argument(
+        "--rtmp-url", help="also publish the annotated video here (rtmp://HOST/live/stream-N)"
+    )
+    parser.add_argument("--fps", type=float, default=25.0, help="frame rate of --output/--rtmp-url")
     return parser.parse_args(argv)
 
 
@@ -169,12 +173,15 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         show = not args.no_display and display_available()
-        if not show and args.output is None:
-            raise ValueError("no display available: pass --output FILE to write an annotated video")
+        if not show and args.output is None and args.rtmp_url is None:
+            raise ValueError(
+                "no display available: pass --output FILE or --rtmp-url URL for the annotated video"
+            )
         config = config_from_args(args)
         cropper = cropper_from_config(config, min_size=args.min_size, max_size=args.max_size)
         frames = open_source(config.source, args.max_frames, args.rate)
         output = VideoOutput(args.output, args.fps) if args.output else None
+        stream = RtmpPublisher(args.rtmp_url, args.fps) if args.rtmp_url else None
         labels: Counter[str] = Counter()
         count = 0
         pool = ThreadPoolExecutor(args.workers) if args.multithreading else None
@@ -187,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
                     annotate(frame, results)
                     if output is not None:
                         output.write(frame)
+                    if stream is not None:
+                        stream.write(frame)
                     if show:
                         cv2.imshow(WINDOW, frame)
                         if cv2.waitKey(1) & 0xFF == ord("q"):
@@ -196,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
                     pool.shutdown()
                 if output is not None:
                     output.close()
+                if stream is not None:
+                    stream.close()
         print(f"frames: {count}, faces: {sum(labels.values())}")
         for label, seen in labels.most_common():
             print(f"  {label}: {seen}")

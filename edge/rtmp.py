@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 STDERR_LINES = 20  # ffmpeg's last words, quoted when it dies
 
 
-class RtmpError(RuntimeError):
+class RtmpError(OSError):
     """ffmpeg is missing, or stopped taking frames (server unreachable, stream refused)."""
 
 
