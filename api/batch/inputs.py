@@ -71,7 +71,7 @@ def expand_inputs(specs: list[str]) -> list[Path]:
             found.add(path)
         else:
             raise InputError(f"no such file or folder: {spec!r}")
-    return sorted(p.resolve() for p in found)
+    return sorted(p.absolute() for p in found)  # not resolve(): links keep their own names
 
 
 def short_id(text: str) -> str:
