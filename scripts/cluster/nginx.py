@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import grp
+import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -37,7 +40,12 @@ def render_config(
         f"        server 127.0.0.1:{p} max_fails={max_fails} fail_timeout={fail_timeout};"
         for p in replica_ports
     )
+    user = pwd.getpwuid(os.geteuid())
     values = {
+        # Only root may switch users; a started-as-root nginx would otherwise drop to `nobody`.
+        "USER": f"user {user.pw_name} {grp.getgrgid(user.pw_gid).gr_name};"
+        if os.geteuid() == 0
+        else "",
         "PREFIX": str(prefix),
         "PORT": str(port),
         "SERVERS": servers,

@@ -51,6 +51,8 @@ def test_every_accepted_image_is_stored_exactly_once(cluster, trained):
                 with lock:
                     if response.status_code in (200, 201):
                         accepted[person].add(hashlib.sha256(data).hexdigest())
+                    elif response.status_code == 422 and "several_faces" in response.text:
+                        pass  # a group photo is refused by design; nothing was stored
                     else:
                         problems.append(f"{person}: {response.status_code} {response.text}")
 
@@ -71,7 +73,8 @@ def test_every_accepted_image_is_stored_exactly_once(cluster, trained):
         for person, digest, _ in rows:
             stored[person].add(digest)
         assert stored == accepted
-        assert len(accepted[SHARED_PERSON]) == len(obama)
+        # obama1 and obama5_720p show a second face and are refused: the other three are in.
+        assert len(accepted[SHARED_PERSON]) == len(obama) - 2
         listed = dict(
             (entry["id_name"], entry["number_of_images"])
             for entry in requests.get(f"{cluster.url}/dataset", timeout=30).json()["face_ids"]
