@@ -92,13 +92,19 @@ class OptimizedTrain(Resource):
         return _start("optimized-train")
 
 
+MAX_JOB_ID = 2**31 - 1  # the database's INT column
+
+
 @ns.route("/jobs/<int:job_id>")
+@ns.param("job_id", "the job's id", minimum=1, maximum=MAX_JOB_ID)
 class Job(Resource):
     @requires(ADMIN)
     @ns.response(200, "The job", schemas.job)
     @schemas.errors(ns, 401, 403, 404, 503)
     def get(self, job_id):
         """A training job's state."""
+        if not 1 <= job_id <= MAX_JOB_ID:  # no such row, and too big to even ask the database
+            raise NotFound(f"no job {job_id}")
         return job_json(_service().db.get_job(job_id))
 
 

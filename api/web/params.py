@@ -17,6 +17,8 @@ from .errors import BadRequest
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ID_RULE = "1-64 characters: letters, digits, '_', '.', '-'; starts with a letter or digit; no '..'"
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -64,7 +66,10 @@ def integer(source, name: str, default: int, low: int, high: int) -> int:
 
 
 def timestamp(source, name: str) -> datetime | None:
-    """An ISO 8601 date-time; one without a zone is taken as UTC."""
+    """An ISO 8601 date-time in UTC; one without a zone is taken as UTC.
+
+    Values beyond what any database column holds are clamped: `since=0001-01-01T00:00+01:00`
+    means "from the beginning", not a server error."""
     raw = source.get(name)
     if raw is None:
         return None
@@ -75,7 +80,13 @@ def timestamp(source, name: str) -> datetime | None:
             f"{name} must be an ISO 8601 date-time such as 2026-01-31T12:00:00Z, not {raw!r}",
             code="invalid_parameter",
         ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted across the date line
+        value = EARLIEST if value.year < 2000 else LATEST
+    return min(max(value, EARLIEST), LATEST)
 
 
 def optional_id(source, name: str) -> str | None:

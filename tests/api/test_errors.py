@@ -182,6 +182,8 @@ def test_conflicts_and_missing_things(client):
     assert_error(client.post("/dataset/twice", headers=ADMIN), 409, "already_exists")
     assert_error(client.delete("/dataset/never-created", headers=ADMIN), 404, "not_found")
     assert_error(client.get("/model/jobs/999999", headers=ADMIN), 404, "not_found")
+    huge = "/model/jobs/797326927425784958963247218688"  # found by schemathesis: was a 500
+    assert_error(client.get(huge, headers=ADMIN), 404, "not_found")
     assert_error(client.post("/model/rollback", headers=ADMIN), 409, "no_previous_model")
 
 
@@ -190,6 +192,14 @@ def test_bad_query_parameters_are_400(client):
         response = client.get(f"/recognitions?{query}", headers=RECOGNIZE)
         assert_error(response, 400)
     assert_error(client.post("/model/train?wait=maybe", headers=ADMIN), 400, "invalid_parameter")
+
+
+@pytest.mark.parametrize(
+    "query", ["since=0001-01-01T00:00:00%2B01:00", "until=9999-12-31T23:59:59-14:00"]
+)
+def test_dates_at_the_ends_of_time_are_clamped_not_500(client, query):
+    response = client.get(f"/recognitions?{query}", headers=RECOGNIZE)
+    assert response.status_code == 200, response.get_json()
 
 
 def test_store_results_needs_camera_and_location(client):
