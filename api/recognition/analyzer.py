@@ -53,12 +53,18 @@ class FaceAnalyzer:
 
     @classmethod
     def from_bundle(
-        cls, bundle_dir: Path | str, backend: str = "onnx", threads: int = 1, margin: float = 32.0
+        cls,
+        bundle_dir: Path | str,
+        backend: str = "onnx",
+        threads: int = 1,
+        margin: float = 32.0,
+        min_face_size: int = 20,
     ) -> FaceAnalyzer:
+        """`min_face_size` (px) is MTCNN's smallest face; 20 is facenet-pytorch's default."""
         bundle_dir = Path(bundle_dir)
         manifest = bundle.load_manifest(bundle_dir)
         implementation = _backend_class(backend)(
-            bundle_dir, manifest, threads=threads, margin=margin
+            bundle_dir, manifest, threads=threads, margin=margin, min_face_size=min_face_size
         )
         return cls(implementation, manifest["version"])
 

@@ -17,11 +17,23 @@ EMBED_BATCH = 16
 class OnnxBackend:
     name = "onnx"
 
-    def __init__(self, bundle_dir: Path, manifest: dict, threads: int = 1, margin: float = 0.0):
+    def __init__(
+        self,
+        bundle_dir: Path,
+        manifest: dict,
+        threads: int = 1,
+        margin: float = 0.0,
+        min_face_size: int = 20,
+    ):
         def session(name: str):
             return create_session(bundle.read_file(bundle_dir, name, manifest), threads)
 
-        self.mtcnn = MTCNN(session(bundle.PNET), session(bundle.RNET), session(bundle.ONET))
+        self.mtcnn = MTCNN(
+            session(bundle.PNET),
+            session(bundle.RNET),
+            session(bundle.ONET),
+            min_face_size=min_face_size,
+        )
         self.facenet = session(bundle.FACENET_ONNX)
         self.margin = margin
 

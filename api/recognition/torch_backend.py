@@ -18,14 +18,21 @@ from .mtcnn import Detections
 class TorchBackend:
     name = "torch"
 
-    def __init__(self, bundle_dir: Path, manifest: dict, threads: int = 1, margin: float = 0.0):
+    def __init__(
+        self,
+        bundle_dir: Path,
+        manifest: dict,
+        threads: int = 1,
+        margin: float = 0.0,
+        min_face_size: int = 20,
+    ):
         import torch
         from facenet_pytorch import MTCNN, InceptionResnetV1
 
         if threads:
             torch.set_num_threads(threads)
         self.torch = torch
-        self.mtcnn = MTCNN(keep_all=True, device="cpu")
+        self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, device="cpu")
         weights = np.load(
             io.BytesIO(bundle.read_file(bundle_dir, bundle.FACENET_WEIGHTS, manifest))
         )

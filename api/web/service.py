@@ -47,6 +47,7 @@ class AnalyzerLoader:
                 backend=self.settings.backend,
                 threads=self.settings.ort_threads,
                 margin=self.settings.face_margin,
+                min_face_size=self.settings.min_face_size,
             )
             log.info("networks loaded (bundle %s)", self._analyzer.bundle_version)
         except Exception as error:
