@@ -31,6 +31,7 @@ from edge.daemon import cropper_from_config
 from edge.pipeline import FaceCrop
 from edge.rtmp import RtmpPublisher
 from edge.sources import open_source
+from edge.throttle import iou
 
 PROG = "real-time-camera"
 WINDOW = "facerec"
@@ -79,22 +80,13 @@ def parse_args(argv: list[str] | None):
     return parser.parse_args(argv)
 
 
-def _overlap(a, b) -> float:
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    inter = width * height
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def pick_face(answer: dict, expected: tuple[float, float, float, float]) -> dict | None:
     """The face of the API's answer that is the one we cropped (a crop may show a neighbour too)."""
     faces = answer.get("faces", [])
 
     def overlap(face: dict) -> float:
         box = face["bounding_box"]
-        return _overlap((box["left"], box["top"], box["right"], box["bottom"]), expected)
+        return iou((box["left"], box["top"], box["right"], box["bottom"]), expected)
 
     best = max(faces, key=overlap, default=None)
     return best if best is not None and overlap(best) > 0 else None
