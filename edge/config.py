@@ -43,7 +43,9 @@ class EdgeConfig:
     margin: float = 0.25
     jpeg_quality: int = 90
     # A face that stays put is sent again every this many frames (1: every face, every frame).
-    resend_every: int = 1
+    # 5 at 25 fps re-recognises a person 5 times a second instead of flooding the cloud with
+    # 25 copies of the same face (docs/edge.md has the bandwidth this saves).
+    resend_every: int = 5
     source: str = "0"
     camera_id: str = "camera-0"
     location_id: str = "location-0"

@@ -47,7 +47,9 @@ def summary_numbers(out: str) -> dict[str, int]:
 def test_edge_sends_only_crops_with_its_ids_and_counts_the_bytes(stub_api):
     api = stub_api()
     code, out, err = run_edge(
-        api.url, "--max-frames", "60", "--queue-size", "1000", "--drain-timeout", "60"
+        api.url,
+        *("--max-frames", "60", "--queue-size", "1000", "--drain-timeout", "60"),
+        *("--resend-every", "1"),  # every face of every frame, to account for every byte
     )
     assert code == 0, err
     numbers = summary_numbers(out)
