@@ -26,8 +26,8 @@ from clients.common import (
     run_cli,
     setup_logging,
 )
-from clients.drawing import draw_face, label_color
 from edge.daemon import cropper_from_config
+from edge.drawing import draw_face, label_color
 from edge.pipeline import FaceCrop
 from edge.rtmp import RtmpPublisher
 from edge.sources import open_source

@@ -17,7 +17,9 @@ from edge.bandwidth import BandwidthMeter, BandwidthReport
 from edge.client import ApiClient, base_url
 from edge.config import MODEL_FILES, EdgeConfig
 from edge.detector import UltraFaceDetector
+from edge.overlay import AnswerBoard
 from edge.pipeline import FaceCropper
+from edge.rtmp import RtmpError, RtmpPublisher
 from edge.sources import SourceError, open_source
 from edge.throttle import ResendThrottle
 from edge.uploader import Uploader, UploadStats
@@ -93,8 +95,8 @@ def describe_faces(answer: dict) -> str:
     )
 
 
-def _log_result(context: int, answer: dict) -> None:
-    log.info("frame %d: %s", context, describe_faces(answer))
+def _log_result(context: tuple, answer: dict) -> None:
+    log.info("frame %d: %s", context[0], describe_faces(answer))
 
 
 def format_summary(seconds: float, bandwidth: BandwidthReport, uploads: UploadStats) -> str:
@@ -128,6 +130,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--drain-timeout", type=float, default=5.0, help="seconds to finish sending at exit"
     )
+    parser.add_argument(
+        "--rtmp-url", help="also publish the annotated video here (rtmp://HOST/live/stream-N)"
+    )
+    parser.add_argument("--fps", type=float, default=25.0, help="frame rate of --rtmp-url")
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -148,15 +154,26 @@ def run(
     drain_timeout: float = 5.0,
     stop=None,
     rate: float | None = None,
+    publisher=None,
 ):
-    """The daemon's loop; returns (seconds, bandwidth report, upload stats)."""
+    """The daemon's loop; returns (seconds, bandwidth report, upload stats).
+
+    With a `publisher` (an RtmpPublisher), every frame is also published with each face's
+    latest answer drawn on it.
+    """
     cropper = cropper_from_config(config)
     frames = open_source(config.source, max_frames, rate)
     meter = BandwidthMeter(config.jpeg_quality)
     throttle = ResendThrottle(config.resend_every)
     client = client_from_config(config, pool_size=1)
     send = partial(client.store_results, camera_id=config.camera_id, location_id=config.location_id)
-    uploader = Uploader(send, config.queue_size, on_result=_log_result)
+    board = AnswerBoard()
+
+    def on_result(context: tuple, answer: dict) -> None:
+        _log_result(context, answer)
+        board.record(context[1], context[0], answer)
+
+    uploader = Uploader(send, config.queue_size, on_result=on_result)
     started = time.monotonic()
     try:
         for index, frame in enumerate(frames):
@@ -167,13 +184,17 @@ def run(
             meter.add_frame(frame, len(detections))
             for crop in crops:
                 meter.add_crop(len(crop.jpeg))
-                uploader.submit(crop.jpeg, index)
+                uploader.submit(crop.jpeg, (index, crop.detection.box))
+            if publisher is not None:
+                publisher.write(board.annotate(frame, detections, index))
     except KeyboardInterrupt:
         log.info("interrupted")
     finally:
         seconds = time.monotonic() - started
         uploads = uploader.close(drain_timeout)
         client.close()
+        if publisher is not None:
+            publisher.close()
     return seconds, meter.report(), uploads
 
 
@@ -187,8 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     stop = _Stop()
     signal.signal(signal.SIGTERM, stop)
     try:
-        seconds, bandwidth, uploads = run(config, max_frames, drain_timeout, stop.event, rate)
-    except (SourceError, FileNotFoundError, ValueError) as exc:
+        publisher = RtmpPublisher(args.rtmp_url, args.fps) if args.rtmp_url else None
+        seconds, bandwidth, uploads = run(
+            config, max_frames, drain_timeout, stop.event, rate, publisher
+        )
+    except (SourceError, FileNotFoundError, ValueError, RtmpError) as exc:
         print(f"facerec-edge: {exc}", file=sys.stderr)
         return 2
     print(format_summary(seconds, bandwidth, uploads))

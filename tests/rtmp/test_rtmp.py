@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from clients.drawing import KNOWN, draw_face
 from edge.detector import UltraFaceDetector
+from edge.drawing import KNOWN, draw_face
 from edge.rtmp import RtmpError, RtmpPublisher
 from tests.batch.conftest import CLIP
 from tests.conftest import BUNDLE
