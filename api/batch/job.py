@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -100,6 +101,8 @@ def spark_session(master: str = "local[*]", app_name: str = "facerec-batch", con
         .config("spark.ui.showConsoleProgress", "false")
     )
     if master.startswith("local"):
+        # The JVM's own address lookup would otherwise pick the first interface's address.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = (
             builder.config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
