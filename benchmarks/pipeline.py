@@ -118,7 +118,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"{len(crops)} edge crops, short side {sides[0]}-{sides[-1]} px, {args.threads} thread(s)")
+    print(
+        f"{len(crops)} edge crops, short side {sides[0]}-{sides[-1]} px, {args.threads} thread(s)"
+    )
     print(f"UltraFace RFB-320 on the full photo: {report['ultraface_rfb320_ms']:.1f} ms (median)")
     print(f"{'backend':8} {'MTCNN ms':>9} {'embed ms':>9} {'per crop ms':>12} {'faces/s':>8}")
     for r in results:
