@@ -23,14 +23,6 @@ class Face:
     probability: float
     landmarks: np.ndarray  # [5, 2]: eyes, nose, mouth corners
 
-    @property
-    def width(self) -> float:
-        return self.box[2] - self.box[0]
-
-    @property
-    def height(self) -> float:
-        return self.box[3] - self.box[1]
-
 
 def _backend_class(name: str):
     if name == "onnx":

@@ -18,6 +18,8 @@ import sys
 import threading
 from pathlib import Path
 
+from api.atomic import write_atomic
+
 from .cluster import Cluster, ClusterConfig
 from .processes import command_line, kill_group, pid_alive, wait_until
 from .replica import ROOT
@@ -37,13 +39,7 @@ def _read_state(root: Path) -> dict | None:
 
 
 def _write_state(root: Path, state: dict) -> None:
-    path = _state_path(root)
-    temp = path.with_suffix(".tmp")
-    with open(temp, "w") as handle:
-        json.dump(state, handle, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temp.replace(path)
+    write_atomic(_state_path(root), json.dumps(state, indent=1).encode())
 
 
 def _process_record(pid: int) -> dict:
