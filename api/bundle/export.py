@@ -74,8 +74,9 @@ def max_abs_diff(model, onnx_bytes: bytes, inputs: np.ndarray) -> float:
     return max(float(np.abs(e.numpy() - a).max()) for e, a in zip(expected, actual, strict=True))
 
 
-def face_patches(faces_dir: Path | None, size: int, count: int = 8) -> np.ndarray:
-    """Standardised NCHW patches cut from real face images when a folder is given, else noise.
+def face_images(faces_dir: Path | None, size: int, count: int = 8) -> np.ndarray:
+    """NCHW float32 RGB 0..255 images of real faces, resized to `size`, when a folder is given;
+    else noise.
 
     Real faces exercise the networks the way serving does; noise keeps a build possible where
     no sample images exist (a container build), and the manifest records which one was used.
@@ -89,9 +90,14 @@ def face_patches(faces_dir: Path | None, size: int, count: int = 8) -> np.ndarra
         else []
     )
     if not images:
-        return rng.uniform(-1, 1, (count, 3, size, size)).astype(np.float32)
-    patches = []
-    for path in images[:count]:
-        rgb = np.asarray(Image.open(path).convert("RGB").resize((size, size), Image.BILINEAR))
-        patches.append((rgb.astype(np.float32) - 127.5) / 128.0)
-    return np.stack(patches).transpose(0, 3, 1, 2).copy()
+        return rng.uniform(0, 255, (count, 3, size, size)).astype(np.float32)
+    rgb = [
+        np.asarray(Image.open(path).convert("RGB").resize((size, size), Image.BILINEAR))
+        for path in images[:count]
+    ]
+    return np.stack(rgb).astype(np.float32).transpose(0, 3, 1, 2).copy()
+
+
+def face_patches(faces_dir: Path | None, size: int, count: int = 8) -> np.ndarray:
+    """`face_images` standardised as MTCNN and FaceNet expect them: (x - 127.5) / 128."""
+    return (face_images(faces_dir, size, count) - 127.5) / 128.0

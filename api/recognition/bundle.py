@@ -12,6 +12,8 @@ RNET = "mtcnn/rnet.onnx"
 ONET = "mtcnn/onet.onnx"
 FACENET_ONNX = "facenet/inception_resnet_v1_casia.onnx"
 FACENET_WEIGHTS = "facenet/inception_resnet_v1_casia.npz"
+SFACE_ONNX = "sface/sface_2021dec.onnx"
+DLIB_ONNX = "dlib/dlib_resnet_v1.onnx"
 
 
 class BundleError(RuntimeError):

@@ -17,6 +17,7 @@ def test_manifest_says_where_every_file_came_from(bundle_dir):
         "mtcnn/onet.onnx",
         "facenet/inception_resnet_v1_casia.onnx",
         "facenet/inception_resnet_v1_casia.npz",
+        "sface/sface_2021dec.onnx",
         "ultraface/version-RFB-320.onnx",
         "ultraface/version-RFB-640.onnx",
         "ultraface/version-slim-320.onnx",
@@ -25,11 +26,9 @@ def test_manifest_says_where_every_file_came_from(bundle_dir):
     for entry in manifest["files"].values():
         assert len(entry["sha256"]) == 64
         assert entry["source"] and entry["license"] and entry["inputs"]
-    for name in (
-        expected
-        - {"facenet/inception_resnet_v1_casia.npz"}
-        - {n for n in expected if n.startswith("ultraface/")}
-    ):
+    for name in {
+        n for n in expected if n.startswith(("mtcnn/", "facenet/")) and n.endswith(".onnx")
+    }:
         assert manifest["files"][name]["max_abs_diff_vs_torch"] < 1e-4
     assert manifest["parity_checked_on"] == "real faces"
     assert "casia" in manifest["files"]["facenet/inception_resnet_v1_casia.onnx"]["license"].lower()
