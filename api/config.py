@@ -106,9 +106,17 @@ class Settings:
             bind=_env("FACEREC_BIND", "0.0.0.0:8000"),
             workers=_env_int("FACEREC_WORKERS", 2),
             worker_timeout=_env_int("FACEREC_WORKER_TIMEOUT", 300),
+    # Bounds connecting to the database and each read and write: a hung database costs a
+    # request this long at most (then 503), and only until the circuit breaker opens.
+    database_timeout_seconds: float = 5.0
             access_log=_env_bool("FACEREC_ACCESS_LOG", True),
             metrics_dir=Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
             if os.environ.get("PROMETHEUS_MULTIPROC_DIR")
             else None,
             training_lease_seconds=_env_float("FACEREC_TRAINING_LEASE_SECONDS", 30.0),
         )
+    # Threads per worker (gthread): a slow client or a stuck database call holds one thread,
+    # not the whole worker, so /healthz and recognitions go on.
+    threads: int = 4
+            database_timeout_seconds=_env_float("FACEREC_DATABASE_TIMEOUT_SECONDS", 5.0),
+            threads=_env_int("FACEREC_THREADS", 4),

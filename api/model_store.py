@@ -37,6 +37,10 @@ VERSION_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
 STALE_TEMP_SECONDS = 3600  # a temp file this old was left by a writer that died
 
 
+class VersionMoved(Exception):
+    """The current version is not the one the caller expected to change (someone else did)."""
+
+
 def new_version_id() -> str:
     """A sortable, unique id: UTC time of publication and 32 random bits."""
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
@@ -164,11 +168,22 @@ class ModelStore:
             self._switch(version)
         log.info("model %s is now current", version)
 
-    def rollback(self) -> str:
-        """Make the version published before the current one current again; returns it."""
+    def rollback(self, leaving: str | None = None) -> str:
+        """Make the version published before the current one current again; returns it.
+
+        With `leaving`, the version the caller saw as current, it is idempotent: a repeat (or
+        a concurrent twin) that finds the rollback from `leaving` done returns the same
+        version instead of going back further; VersionMoved if the model changed otherwise.
+        """
         with self._exclusive():
             versions = self.versions()
             current = self.current_version()
+            if leaving is not None and current != leaving:
+                if leaving in versions[1:] and current == versions[versions.index(leaving) - 1]:
+                    return current  # already rolled back from `leaving`
+                raise VersionMoved(
+                    f"the current model is {current}, not {leaving}: it changed meanwhile"
+                )
             if current not in versions or versions.index(current) == 0:
                 raise NotFound("there is no older model version to roll back to")
             previous = versions[versions.index(current) - 1]

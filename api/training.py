@@ -3,7 +3,8 @@
 A job runs in a background thread of the worker that received the request. It holds the
 database lease `training` for its whole run (renewed while it works), so a second request on any
 replica gets a 409 instead of a second, racing model; if the worker dies the lease expires and
-the next job takes over, failing the orphaned job row on its way.
+the next job takes over, failing the orphaned job row on its way. A worker that shuts down
+stops its job at the next image (or before publishing), fails it and releases the lease.
 
 Two kinds:
 - `train`: re-embed every stored image with the current bundle, then fit (after a bundle change);
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from api.recognition import FaceAnalyzer, FaceClassifier, InvalidImage, load_image
+from api.storage import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,10 @@ class LeaseLost(Exception):
     """The lease expired under a running job and someone else took it: do not publish."""
 
 
+class JobStopped(Exception):
+    """The worker is shutting down: the job ends now, failed, without publishing."""
+
+
 class TrainingJob:
     """One running job: its row id, its thread, and the lease it keeps alive."""
 
@@ -50,6 +56,7 @@ class TrainingJob:
         self.thread = threading.Thread(target=self._run, name=f"training-{job['id']}", daemon=True)
         self._done = threading.Event()
         self._lease_lost = threading.Event()
+        self._stop_reason: str | None = None
 
     @property
     def id(self) -> int:
@@ -57,6 +64,18 @@ class TrainingJob:
 
     def join(self, timeout: float | None = None) -> None:
         self.thread.join(timeout)
+
+    def stop(self, reason: str) -> None:
+        """Ask the job to end at its next check; it is then failed with `reason`."""
+        self._stop_reason = reason
+
+    def finish_stopping(self, timeout: float) -> None:
+        """Wait up to `timeout` for a stopped job to end; if it has not, fail it and release
+        the lease from here (its thread dies with the process and must not be waited for)."""
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self._fail(self._stop_reason or "the worker shut down")
+            self._release()
 
     def _renew_lease(self) -> None:
         ttl = self.trainer.lease_seconds
@@ -69,8 +88,23 @@ class TrainingJob:
                 log.warning("could not renew the training lease", exc_info=True)
 
     def _check_lease(self) -> None:
+        """Called between steps: raise if the job must not go on (lease lost, shutting down)."""
+        if self._stop_reason is not None:
+            raise JobStopped(self._stop_reason)
         if self._lease_lost.is_set():
             raise LeaseLost("the training lease expired and was taken over; nothing published")
+
+    def _fail(self, error: str) -> None:
+        try:
+            self.trainer.db.update_job(self.id, state="failed", error=error[:1000])
+        except Exception:
+            log.exception("could not mark training job %s failed", self.id)
+
+    def _release(self) -> None:
+        try:
+            self.trainer.db.release_lock(LOCK_NAME, self.holder)
+        except Exception:
+            log.warning("could not release the training lease (it expires)", exc_info=True)
 
     def _run(self) -> None:
         db = self.trainer.db
@@ -82,21 +116,15 @@ class TrainingJob:
             db.update_job(self.id, state="succeeded", model_version=version)
             log.info("training job %s (%s) published model %s", self.id, self.job["kind"], version)
         except Exception as error:
-            if isinstance(error, NothingToTrain | LeaseLost):
+            if isinstance(error, NothingToTrain | LeaseLost | JobStopped):
                 log.warning("training job %s failed: %s", self.id, error)
             else:
                 log.exception("training job %s failed", self.id)
-            try:
-                db.update_job(self.id, state="failed", error=str(error)[:1000] or repr(error))
-            except Exception:
-                log.exception("could not mark training job %s failed", self.id)
+            self._fail(str(error) or repr(error))
         finally:
             self._done.set()
             renewer.join()
-            try:
-                db.release_lock(LOCK_NAME, self.holder)
-            except Exception:
-                log.warning("could not release the training lease (it expires)", exc_info=True)
+            self._release()
 
 
 class Trainer:
@@ -182,4 +210,7 @@ class Trainer:
             if not faces:
                 log.warning("no face found again in image %s of %s", image_id, person_id)
                 continue
-            self.db.replace_embedding(image_id, embeddings[0], analyzer.bundle_version)
+            try:
+                self.db.replace_embedding(image_id, embeddings[0], analyzer.bundle_version)
+            except NotFound:  # deleted (with its person) since it was read: nothing to train on
+                log.info("image %s of %s was deleted during the job; skipped", image_id, person_id)

@@ -17,11 +17,12 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import delete, func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from .engine import SQLITE_WRITE, create_storage_engine
+from .breaker import CircuitBreaker
 from .errors import AlreadyExists, DatabaseUnavailable, ImageTooLarge, NotFound
 from .models import (
     EMBEDDING_BYTES,
@@ -50,7 +51,11 @@ STATEMENT_OVERHEAD = 64 * 1024
 MARIADB_DEADLOCK = 1213
 CONFLICT_ATTEMPTS = 3
 
+MARIADB_LOCK_WAIT_TIMEOUT = 1205
+MARIADB_NO_SUCH_TABLE = 1146
 
+# A health check must answer well within the readiness probe's period.
+PING_TIMEOUT_SECONDS = 2.0
 def _retry_deadlocks(method):
     """Run a write again when MariaDB chose it as a deadlock's victim.
 
@@ -71,9 +76,24 @@ def _retry_deadlocks(method):
     return run
 
 
-def _is_deadlock(error) -> bool:
+def _error_code(error) -> int | None:
     arguments = getattr(getattr(error, "orig", None), "args", ())
-    return bool(arguments) and arguments[0] == MARIADB_DEADLOCK
+    return arguments[0] if arguments and isinstance(arguments[0], int) else None
+
+
+def _is_deadlock(error) -> bool:
+    return _error_code(error) == MARIADB_DEADLOCK
+
+
+def _is_missing_table(error) -> bool:
+    return _error_code(error) == MARIADB_NO_SUCH_TABLE or "no such table" in str(error)
+
+
+def _is_busy(error) -> bool:
+    """The database answered, but another transaction was in the way: no sign of an outage."""
+    return _error_code(error) in (MARIADB_DEADLOCK, MARIADB_LOCK_WAIT_TIMEOUT) or (
+        "database is locked" in str(error)
+    )
 
 
 def _now() -> datetime:
@@ -147,9 +167,14 @@ def _recognition_dict(row: Recognition) -> dict:
 class Database:
     """The storage facade. `url` is any SQLAlchemy URL: a SQLite file or mysql+pymysql://..."""
 
-    def __init__(self, url: str, *, connect_timeout: float = 5.0):
+    def __init__(self, url: str, *, timeout: float = 5.0):
         self.url = url
-        self._engine = create_storage_engine(url, connect_timeout)
+        self._engine = create_storage_engine(url, timeout)
+        self._probe = (
+            self._engine
+            if self.dialect == "sqlite"
+            else create_storage_engine(url, min(timeout, PING_TIMEOUT_SECONDS), pooled=False)
+        )
         self._reads = sessionmaker(self._engine, expire_on_commit=False)
         writer = self._engine.execution_options(**{SQLITE_WRITE: True})
         self._writes = sessionmaker(writer, expire_on_commit=False)
@@ -157,6 +182,10 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self.engine.url.render_as_string(hide_password=True)!r})"
+        self.breaker = CircuitBreaker()
+        # False until create_schema succeeds, and again when a query finds a table missing
+        # (the database was recreated or its tables dropped): the owner calls create_schema.
+        self.schema_ready = False
 
     @property
     def engine(self):
@@ -172,16 +201,36 @@ class Database:
 
     @contextmanager
     def _transaction(self, write: bool = False) -> Iterator[Session]:
+        self._probe.dispose()
         sessions = self._writes if write else self._reads
         try:
             with sessions() as session, session.begin():
+        """One transaction; DatabaseUnavailable if the database cannot serve it now.
+
+        Unreachable or hung: the breaker counts it and soon fails calls at once. A missing
+        table: `schema_ready` turns False so the owner recreates the schema; 503 meanwhile.
+        """
+        self.breaker.before_call()
                 yield session
         except (OperationalError, InterfaceError, PoolTimeout) as error:
             reason = getattr(error, "orig", None) or error
             raise DatabaseUnavailable(f"database unavailable: {reason}") from error
+        except ProgrammingError as error:
+            if not _is_missing_table(error):
+                raise
+            self.schema_ready = False
+            raise DatabaseUnavailable(
+                f"the database has no {getattr(error, 'orig', error)}; the schema is being "
+                "created again, retry"
+            ) from error
 
     def create_schema(self, attempts: int = 5) -> None:
+            if _is_missing_table(error):
+                self.schema_ready = False
+            elif not _is_busy(error):
+                self.breaker.failed(str(reason))
         """Create missing tables (idempotent).
+        self.breaker.succeeded()
 
         Every worker of every replica calls this at start-up; when two race, one CREATE TABLE
         fails with "already exists" and the next attempt skips the tables that are there.
@@ -192,21 +241,28 @@ class Database:
                 return
             except (OperationalError, InterfaceError, PoolTimeout) as error:
                 if attempt == attempts - 1:
+                self.schema_ready = True
                     reason = getattr(error, "orig", None) or error
                     raise DatabaseUnavailable(f"cannot create the schema: {reason}") from error
                 time.sleep(0.1 * (attempt + 1))
 
     def ping(self) -> bool:
-        """True when the database answers SELECT 1. Never raises."""
+        """True when the database answers SELECT 1 within PING_TIMEOUT_SECONDS. Never raises.
+
+        It always asks, on a fresh connection, whatever the breaker says: it is what closes
+        the breaker when the database is back, and opens it at once when it is not.
+        """
         try:
-            with self._engine.connect() as connection:
+            with self._probe.connect() as connection:
                 connection.execute(text("SELECT 1"))
-            return True
-        except Exception:
+        except Exception as error:
+            self.breaker.failed(str(getattr(error, "orig", None) or error), open_now=True)
             return False
 
     # --- people and images ---------------------------------------------------------------
 
+        self.breaker.succeeded()
+        return True
     @_retry_deadlocks
     def add_person(self, person_id: str) -> None:
         _check_id(person_id, "person_id")
@@ -335,16 +391,19 @@ class Database:
     def replace_embedding(self, image_id: int, embedding, bundle_version: str) -> None:
         vector = _embedding_bytes(embedding)
         _check_id(bundle_version, "bundle_version")
-        with self._transaction(write=True) as session:
-            if session.get(Image, image_id) is None:
-                raise NotFound(f"no image {image_id}")
-            stored = session.get(Embedding, image_id)
-            if stored is None:
-                stored = Embedding(image_id=image_id)
-                session.add(stored)
-            stored.vector = vector
-            stored.bundle_version = bundle_version
-            stored.created_at = _now()
+        try:
+            with self._transaction(write=True) as session:
+                if session.get(Image, image_id) is None:
+                    raise NotFound(f"no image {image_id}")
+                stored = session.get(Embedding, image_id)
+                if stored is None:
+                    stored = Embedding(image_id=image_id)
+                    session.add(stored)
+                stored.vector = vector
+                stored.bundle_version = bundle_version
+                stored.created_at = _now()
+        except IntegrityError as error:  # the image was deleted after the check above
+            raise NotFound(f"no image {image_id}") from error
 
     def embedding_counts(self) -> dict[str, int]:
         """How many images each bundle version has embeddings for (an optimized train is only

@@ -4,31 +4,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, NullPool, create_engine, event
 from sqlalchemy.engine import make_url
 
 # The execution option that makes a SQLite transaction take the write lock when it begins.
 SQLITE_WRITE = "sqlite_write"
-IO_TIMEOUT_SECONDS = 30
 
 
-def create_storage_engine(url: str, connect_timeout: float = 5.0) -> Engine:
-    """An engine with `pool_pre_ping` (a replica survives a database restart)."""
+def create_storage_engine(url: str, timeout: float = 5.0, *, pooled: bool = True) -> Engine:
+    """An engine with `pool_pre_ping` (a replica survives a database restart).
+
+    `timeout` bounds connecting and every read and write on the socket: a database that
+    accepts connections but never answers (hung, or a host gone without a RST) costs a call
+    seconds, not minutes. `pooled=False` opens a fresh connection each time (health checks).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
+    pool = {"pool_pre_ping": True, "pool_recycle": 3600, "pool_timeout": timeout}
     return create_engine(
         url,
-        pool_pre_ping=True,
-        pool_recycle=3600,
+        **(pool if pooled else {"poolclass": NullPool}),
         # Short transactions and unique constraints are the concurrency control; READ COMMITTED
         # avoids the gap locks that make concurrent inserts deadlock under REPEATABLE READ.
         isolation_level="READ COMMITTED",
         connect_args={
-            "connect_timeout": max(1, round(connect_timeout)),
-            # A database host that vanishes mid-query (no RST) must not hang a worker forever.
-            "read_timeout": IO_TIMEOUT_SECONDS,
-            "write_timeout": IO_TIMEOUT_SECONDS,
+            "connect_timeout": timeout,
+            "read_timeout": timeout,
+            "write_timeout": timeout,
             "charset": "utf8mb4",
         },
     )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import errno
+
 from flask import current_app, request
 from flask_restx import Namespace, Resource
 
+from api.model_store import VersionMoved
 from api.storage import NotFound
 from api.training import TrainingBusy
 
 from . import params, schemas
 from .auth import ADMIN, requires
-from .errors import Conflict
+from .errors import ApiError, BadRequest, Conflict, ServiceUnavailable
 
 ns = Namespace("model", description="Training jobs and the active classifier", path="/model")
 
@@ -18,6 +21,15 @@ wait_parser = schemas.reqparse.RequestParser()
 wait_parser.add_argument(
     "wait", type=bool, location="args", help="block until the job is done (answers 200)"
 )
+rollback_parser = schemas.reqparse.RequestParser()
+rollback_parser.add_argument(
+    "from",
+    location="args",
+    help="the version you expect to leave (GET /model's model_version): a repeat or a "
+    "concurrent twin then rolls back once. Without it, every call goes back one more version.",
+)
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def _service():
@@ -108,17 +120,39 @@ class Job(Resource):
         return job_json(_service().db.get_job(job_id))
 
 
+def _store_error(error: OSError) -> ApiError:
+    """A model store that cannot be written: full (507) or read-only/unreachable (503)."""
+    if error.errno in FULL_ERRNOS:
+        return ApiError(
+            f"the model store is full: {error.strerror}", code="model_store_full", status=507
+        )
+    read_only = error.errno in READ_ONLY_ERRNOS
+    return ServiceUnavailable(
+        f"the model store cannot be written: {error.strerror or error}",
+        code="model_store_read_only" if read_only else "model_store_unavailable",
+    )
+
+
 @ns.route("/rollback")
 class Rollback(Resource):
     @requires(ADMIN)
+    @ns.expect(rollback_parser)
     @ns.response(200, "The previous version is active again", schemas.model)
-    @schemas.errors(ns, 401, 403, 409)
+    @schemas.errors(ns, 400, 401, 403, 409, 503)
+    @ns.response(507, "The model store is full", schemas.error)
     def post(self):
         """Make the version published before the current one active again."""
         service = _service()
+        leaving = request.args.get("from")
+        if leaving is not None and not leaving:
+            raise BadRequest("`from` names a model version", code="bad_version")
         try:
-            service.store.rollback()
+            service.store.rollback(leaving)
         except NotFound as error:
             raise Conflict(str(error), code="no_previous_model") from None
+        except VersionMoved as error:
+            raise Conflict(str(error), code="model_changed") from None
+        except OSError as error:
+            raise _store_error(error) from None
         service.watcher.refresh()
         return _active_model()

@@ -2,13 +2,13 @@
 
 The networks (MTCNN + FaceNet sessions) load once per worker in a background thread started
 with the app, so the worker answers /healthz at once and /readyz turns 200 when they are in.
+Another background thread watches the database, so no probe ever waits for it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from api.config import Settings
 from api.model_store import ModelStore, ModelWatcher
@@ -23,7 +23,9 @@ from .errors import ServiceUnavailable
 log = logging.getLogger(__name__)
 
 ANALYZER_WAIT_SECONDS = 120.0
-DATABASE_CHECK_SECONDS = 2.0
+DATABASE_CHECK_SECONDS = 1.0
+# On shutdown, how long a training job gets to notice it must stop before it is failed for it.
+JOB_STOP_SECONDS = 10.0
 
 
 class AnalyzerLoader:
@@ -77,7 +79,8 @@ class Service:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, timeout=settings.database_timeout_seconds)
+        self.database = DatabaseMonitor(self.db, self._prepare_database)
         self.store = ModelStore(settings.model_dir, keep=settings.keep_models)
         self.watcher = ModelWatcher(self.store, poll_seconds=settings.model_poll_seconds)
         self.keys = KeyChecker(settings.auth_enabled, settings.api_keys, self.db)
@@ -93,19 +96,22 @@ class Service:
             on_published=lambda _version: self.watcher.refresh(),
         )
         self.jobs: dict[int, TrainingJob] = {}
-        self._database_up = False
-        self._database_checked_at = float("-inf")
+        self.stopping = False
+
+    def _prepare_database(self) -> None:
+        """Schema and configured keys: at start-up, and whenever the database comes back bare."""
+        self.db.create_schema()
+        self.keys.store_configured()
 
     def start(self) -> Service:
-        """Schema, configured keys, the model and the networks: everything a worker needs."""
-        try:
-            self.db.create_schema()
-            self.keys.store_configured(self.settings.api_keys)
-            metrics.observe_database(True)
-        except Exception:
-            # The database may come back later; recognition does not need it meanwhile.
-            log.exception("the database is not reachable at start-up")
-            metrics.observe_database(False)
+        """Schema, configured keys, the model and the networks: everything a worker needs.
+
+        The database may be down (recognition does not need it): the monitor's first check
+        waits at most the ping timeout, and later checks prepare it when it comes.
+        """
+        if not self.database.check():
+            log.error("the database is not reachable at start-up; retrying in the background")
+        self.database.start()
         self.settings.model_dir.mkdir(parents=True, exist_ok=True)
         metrics.observe_model(self.watcher.refresh().version)
         self.watcher.start()
@@ -113,10 +119,12 @@ class Service:
         return self
 
     def close(self) -> None:
-        """Stop the model watcher and drop pooled connections (tests, clean shutdown)."""
-        self.watcher.stop()
+        """Stop jobs (failed, lease released), the watchers, then drop pooled connections."""
+        self.stop_jobs()
         for job in list(self.jobs.values()):
-            job.join()
+            job.finish_stopping(JOB_STOP_SECONDS)
+        self.database.stop()
+        self.watcher.stop()
         self.db.close()
 
     def model(self):
@@ -126,16 +134,19 @@ class Service:
         return snapshot
 
     def database_up(self) -> bool:
-        """The database's state, pinged at most every DATABASE_CHECK_SECONDS (probes are frequent)."""
-        now = time.monotonic()
-        if now - self._database_checked_at >= DATABASE_CHECK_SECONDS:
-            self._database_checked_at = now
-            self._database_up = self.db.ping()
-            metrics.observe_database(self._database_up)
-        return self._database_up
+        """The database's state at the monitor's last check (never waits for the database)."""
+        return self.database.up
 
     def start_training(self, kind: str) -> TrainingJob:
         job = self.trainer.start(kind)
         self.jobs = {k: v for k, v in self.jobs.items() if v.thread.is_alive()}
         self.jobs[job.id] = job
         return job
+    def stop_jobs(self) -> None:
+        """Refuse new training jobs and ask running ones to stop (cheap: fine in a signal handler)."""
+        self.stopping = True
+        for job in list(self.jobs.values()):
+            job.stop("the worker shut down before the job finished; start it again")
+
+        if self.stopping:
+            raise ServiceUnavailable("this worker is shutting down; retry", code="shutting_down")
