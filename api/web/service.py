@@ -74,8 +74,6 @@ class AnalyzerLoader:
         return self._analyzer
 
 
-class Service:
-    """The worker's shared objects, kept in `app.extensions["facerec"]`."""
 class DatabaseMonitor:
     """Pings the database every DATABASE_CHECK_SECONDS from its own thread and keeps the answer.
 
@@ -118,6 +116,8 @@ class DatabaseMonitor:
             self.check()
 
 
+class Service:
+    """The worker's shared objects, kept in `app.extensions["facerec"]`."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -160,6 +160,12 @@ class DatabaseMonitor:
         self.analyzers.start()
         return self
 
+    def stop_jobs(self) -> None:
+        """Refuse new training jobs and ask running ones to stop (cheap: fine in a signal handler)."""
+        self.stopping = True
+        for job in list(self.jobs.values()):
+            job.stop("the worker shut down before the job finished; start it again")
+
     def close(self) -> None:
         """Stop jobs (failed, lease released), the watchers, then drop pooled connections."""
         self.stop_jobs()
@@ -180,15 +186,9 @@ class DatabaseMonitor:
         return self.database.up
 
     def start_training(self, kind: str) -> TrainingJob:
+        if self.stopping:
+            raise ServiceUnavailable("this worker is shutting down; retry", code="shutting_down")
         job = self.trainer.start(kind)
         self.jobs = {k: v for k, v in self.jobs.items() if v.thread.is_alive()}
         self.jobs[job.id] = job
         return job
-    def stop_jobs(self) -> None:
-        """Refuse new training jobs and ask running ones to stop (cheap: fine in a signal handler)."""
-        self.stopping = True
-        for job in list(self.jobs.values()):
-            job.stop("the worker shut down before the job finished; start it again")
-
-        if self.stopping:
-            raise ServiceUnavailable("this worker is shutting down; retry", code="shutting_down")
