@@ -53,6 +53,9 @@ class Settings:
     # Trained classifiers: a shared volume (NFS in the cluster) every replica watches.
     model_dir: Path = Path("var/model-store")
     database_url: str = "sqlite:///var/facerec.db"
+    # Bounds connecting to the database and each read and write: a hung database costs a
+    # request this long at most (then 503), and only until the circuit breaker opens.
+    database_timeout_seconds: float = 5.0
     # "onnx" serves; "torch" is the facenet-pytorch reference for parity tests and benchmarks.
     backend: str = "onnx"
     # Threads per ONNX Runtime session; 0 lets ONNX Runtime decide.
@@ -77,6 +80,9 @@ class Settings:
     # gunicorn: where to listen, how many worker processes, seconds before a stuck worker dies.
     bind: str = "0.0.0.0:8000"
     workers: int = 2
+    # Threads per worker (gthread): a slow client or a stuck database call holds one thread,
+    # not the whole worker, so /healthz and recognitions go on.
+    threads: int = 4
     worker_timeout: int = 300
     access_log: bool = True
     # prometheus_client's multiprocess folder (it reads the variable itself, too); None: one process.
@@ -90,6 +96,7 @@ class Settings:
             bundle_dir=Path(_env("FACEREC_MODEL_BUNDLE", "models")),
             model_dir=Path(_env("FACEREC_MODEL_DIR", "var/model-store")),
             database_url=_env("FACEREC_DATABASE_URL", "sqlite:///var/facerec.db"),
+            database_timeout_seconds=_env_float("FACEREC_DATABASE_TIMEOUT_SECONDS", 5.0),
             backend=_env("FACEREC_BACKEND", "onnx"),
             ort_threads=_env_int("FACEREC_ORT_THREADS", 1),
             min_probability=_env_float("FACEREC_MIN_PROBABILITY", 0.5),
@@ -105,18 +112,11 @@ class Settings:
             api_keys=_env_api_keys("FACEREC_API_KEYS"),
             bind=_env("FACEREC_BIND", "0.0.0.0:8000"),
             workers=_env_int("FACEREC_WORKERS", 2),
+            threads=_env_int("FACEREC_THREADS", 4),
             worker_timeout=_env_int("FACEREC_WORKER_TIMEOUT", 300),
-    # Bounds connecting to the database and each read and write: a hung database costs a
-    # request this long at most (then 503), and only until the circuit breaker opens.
-    database_timeout_seconds: float = 5.0
             access_log=_env_bool("FACEREC_ACCESS_LOG", True),
             metrics_dir=Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
             if os.environ.get("PROMETHEUS_MULTIPROC_DIR")
             else None,
             training_lease_seconds=_env_float("FACEREC_TRAINING_LEASE_SECONDS", 30.0),
         )
-    # Threads per worker (gthread): a slow client or a stuck database call holds one thread,
-    # not the whole worker, so /healthz and recognitions go on.
-    threads: int = 4
-            database_timeout_seconds=_env_float("FACEREC_DATABASE_TIMEOUT_SECONDS", 5.0),
-            threads=_env_int("FACEREC_THREADS", 4),

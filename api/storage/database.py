@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, Pro
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from .engine import SQLITE_WRITE, create_storage_engine
 from .breaker import CircuitBreaker
+from .engine import SQLITE_WRITE, create_storage_engine
 from .errors import AlreadyExists, DatabaseUnavailable, ImageTooLarge, NotFound
 from .models import (
     EMBEDDING_BYTES,
@@ -49,13 +49,13 @@ STATEMENT_OVERHEAD = 64 * 1024
 
 
 MARIADB_DEADLOCK = 1213
-CONFLICT_ATTEMPTS = 3
-
 MARIADB_LOCK_WAIT_TIMEOUT = 1205
 MARIADB_NO_SUCH_TABLE = 1146
-
+CONFLICT_ATTEMPTS = 3
 # A health check must answer well within the readiness probe's period.
 PING_TIMEOUT_SECONDS = 2.0
+
+
 def _retry_deadlocks(method):
     """Run a write again when MariaDB chose it as a deadlock's victim.
 
@@ -179,13 +179,13 @@ class Database:
         writer = self._engine.execution_options(**{SQLITE_WRITE: True})
         self._writes = sessionmaker(writer, expire_on_commit=False)
         self._max_image_bytes: int | None = None
-
-    def __repr__(self) -> str:
-        return f"Database({self.engine.url.render_as_string(hide_password=True)!r})"
         self.breaker = CircuitBreaker()
         # False until create_schema succeeds, and again when a query finds a table missing
         # (the database was recreated or its tables dropped): the owner calls create_schema.
         self.schema_ready = False
+
+    def __repr__(self) -> str:
+        return f"Database({self.engine.url.render_as_string(hide_password=True)!r})"
 
     @property
     def engine(self):
@@ -198,23 +198,20 @@ class Database:
     def close(self) -> None:
         """Drop pooled connections (call after fork, or when done)."""
         self._engine.dispose()
+        self._probe.dispose()
 
     @contextmanager
     def _transaction(self, write: bool = False) -> Iterator[Session]:
-        self._probe.dispose()
-        sessions = self._writes if write else self._reads
-        try:
-            with sessions() as session, session.begin():
         """One transaction; DatabaseUnavailable if the database cannot serve it now.
 
         Unreachable or hung: the breaker counts it and soon fails calls at once. A missing
         table: `schema_ready` turns False so the owner recreates the schema; 503 meanwhile.
         """
         self.breaker.before_call()
+        sessions = self._writes if write else self._reads
+        try:
+            with sessions() as session, session.begin():
                 yield session
-        except (OperationalError, InterfaceError, PoolTimeout) as error:
-            reason = getattr(error, "orig", None) or error
-            raise DatabaseUnavailable(f"database unavailable: {reason}") from error
         except ProgrammingError as error:
             if not _is_missing_table(error):
                 raise
@@ -223,14 +220,17 @@ class Database:
                 f"the database has no {getattr(error, 'orig', error)}; the schema is being "
                 "created again, retry"
             ) from error
-
-    def create_schema(self, attempts: int = 5) -> None:
+        except (OperationalError, InterfaceError, PoolTimeout) as error:
+            reason = getattr(error, "orig", None) or error
             if _is_missing_table(error):
                 self.schema_ready = False
             elif not _is_busy(error):
                 self.breaker.failed(str(reason))
-        """Create missing tables (idempotent).
+            raise DatabaseUnavailable(f"database unavailable: {reason}") from error
         self.breaker.succeeded()
+
+    def create_schema(self, attempts: int = 5) -> None:
+        """Create missing tables (idempotent).
 
         Every worker of every replica calls this at start-up; when two race, one CREATE TABLE
         fails with "already exists" and the next attempt skips the tables that are there.
@@ -238,10 +238,10 @@ class Database:
         for attempt in range(attempts):
             try:
                 Base.metadata.create_all(self._engine)
+                self.schema_ready = True
                 return
             except (OperationalError, InterfaceError, PoolTimeout) as error:
                 if attempt == attempts - 1:
-                self.schema_ready = True
                     reason = getattr(error, "orig", None) or error
                     raise DatabaseUnavailable(f"cannot create the schema: {reason}") from error
                 time.sleep(0.1 * (attempt + 1))
@@ -258,11 +258,11 @@ class Database:
         except Exception as error:
             self.breaker.failed(str(getattr(error, "orig", None) or error), open_now=True)
             return False
+        self.breaker.succeeded()
+        return True
 
     # --- people and images ---------------------------------------------------------------
 
-        self.breaker.succeeded()
-        return True
     @_retry_deadlocks
     def add_person(self, person_id: str) -> None:
         _check_id(person_id, "person_id")
