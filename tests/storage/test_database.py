@@ -301,7 +301,7 @@ def test_api_keys_are_stored_hashed(db):
 
 
 def test_an_unreachable_database_is_unavailable_not_a_crash():
-    db = Database("mysql+pymysql://root@127.0.0.1:1/test", connect_timeout=1)
+    db = Database("mysql+pymysql://root@127.0.0.1:1/test", timeout=1)
     assert db.ping() is False
     with pytest.raises(DatabaseUnavailable):
         db.list_people()
