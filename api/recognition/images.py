@@ -9,6 +9,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 40_000_000
+# No camera frame or face crop is a strip: 5000x1 or 12000x2 only ever arrive to break the
+# detector's resizing (a side scaled to 0 px). Panoramic cameras stay far below 20:1.
+MAX_ASPECT_RATIO = 20
 
 
 class InvalidImage(ValueError):
@@ -31,6 +34,11 @@ def load_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
             if width * height > max_pixels:
                 raise InvalidImage(
                     f"the image is {width}x{height}; at most {max_pixels} pixels are accepted"
+                )
+            if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+                raise InvalidImage(
+                    f"the image is {width}x{height}; its long side may be at most "
+                    f"{MAX_ASPECT_RATIO} times its short side"
                 )
             image = ImageOps.exif_transpose(image)
             rgb = np.asarray(image.convert("RGB"))

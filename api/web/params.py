@@ -15,6 +15,8 @@ from api.recognition import UNKNOWN
 
 from .errors import BadRequest
 
+# `$` keeps the pattern valid for the OpenAPI spec (ECMA regex); matching is always whole-string
+# (fullmatch): Python's `$` also matches before a final newline, which let `obama\n` in.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ID_RULE = "1-64 characters: letters, digits, '_', '.', '-'; starts with a letter or digit; no '..'"
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -25,7 +27,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 def valid_id(value: str | None, what: str) -> str:
     """A person/camera/location id safe as a label, a database key and a file name."""
-    if value is None or not ID_PATTERN.match(value) or ".." in value:
+    if value is None or not ID_PATTERN.fullmatch(value) or ".." in value:
         raise BadRequest(f"{what} {value!r} is not a valid id ({ID_RULE})", code="invalid_id")
     return value
 
