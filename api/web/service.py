@@ -36,7 +36,9 @@ class AnalyzerLoader:
         self._analyzer: FaceAnalyzer | None = None
         self._error: Exception | None = None
         self._loaded = threading.Event()
-        self._thread = threading.Thread(target=self._load, name="analyzer-loader", daemon=True)
+        # Not a daemon: a worker stopped mid-load must let ONNX Runtime finish building its
+        # sessions, or the interpreter kills the thread inside C++ and the worker dies of SIGABRT.
+        self._thread = threading.Thread(target=self._load, name="analyzer-loader", daemon=False)
 
     def start(self) -> AnalyzerLoader:
         self._thread.start()
