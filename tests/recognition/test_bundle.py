@@ -18,6 +18,7 @@ def test_manifest_says_where_every_file_came_from(bundle_dir):
         "facenet/inception_resnet_v1_casia.onnx",
         "facenet/inception_resnet_v1_casia.npz",
         "sface/sface_2021dec.onnx",
+        "dlib/dlib_resnet_v1.onnx",
         "ultraface/version-RFB-320.onnx",
         "ultraface/version-RFB-640.onnx",
         "ultraface/version-slim-320.onnx",
@@ -27,7 +28,7 @@ def test_manifest_says_where_every_file_came_from(bundle_dir):
         assert len(entry["sha256"]) == 64
         assert entry["source"] and entry["license"] and entry["inputs"]
     for name in {
-        n for n in expected if n.startswith(("mtcnn/", "facenet/")) and n.endswith(".onnx")
+        n for n in expected if n.startswith(("mtcnn/", "facenet/", "dlib/")) and n.endswith(".onnx")
     }:
         assert manifest["files"][name]["max_abs_diff_vs_torch"] < 1e-4
     assert manifest["parity_checked_on"] == "real faces"
