@@ -62,6 +62,7 @@ class ModelStore:
         self.keep = keep
         self._versions_dir = self.model_dir / "versions"
         self._pointer = self.model_dir / POINTER
+        self._threads = threading.Lock()
 
     def _classifier_path(self, version: str) -> Path:
         return self._versions_dir / f"{version}.npz"
@@ -71,14 +72,16 @@ class ModelStore:
 
     @contextmanager
     def _exclusive(self):
-        """A POSIX lock on `.lock`: NFSv4 honours it across hosts."""
-        self._versions_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.model_dir / ".lock", "a+b") as handle:
-            fcntl.lockf(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.lockf(handle, fcntl.LOCK_UN)
+        """A POSIX lock on `.lock` (NFSv4 honours it across hosts), and a thread lock: POSIX
+        locks belong to the process, so they do not keep a worker's own threads apart."""
+        with self._threads:
+            self._versions_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.model_dir / ".lock", "a+b") as handle:
+                fcntl.lockf(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.lockf(handle, fcntl.LOCK_UN)
 
     def publish(self, classifier: FaceClassifier, metadata: dict | None = None) -> str:
         """Write a new version, make it the current one, prune old ones; returns its id."""
