@@ -5,13 +5,17 @@ be shared across a fork. Workers are threaded (gthread): a client that sends its
 at a time, or a request waiting on a hung database, holds one thread, not the worker.
 """
 
+import json
 import signal
+
+from gunicorn import util
 
 from api.config import Settings
 
 _settings = Settings.from_env()
 
-bind = _settings.bind
+# The public API, and (FACEREC_OPS_BIND) a port for Prometheus and the kubelet only.
+bind = [_settings.bind] + ([_settings.ops_bind] if _settings.ops_bind else [])
 workers = _settings.workers
 threads = _settings.threads
 worker_class = "gthread"
@@ -56,3 +60,32 @@ def worker_exit(server, worker):
     if (service := _service(worker)) is not None:
         service.close()
 
+
+# gunicorn answers some requests itself, before the app sees them: a request line over
+# limit_request_line (414), too many or too large headers (431), a malformed request (400).
+_GUNICORN_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    414: "uri_too_long",
+    417: "expectation_failed",
+    431: "header_fields_too_large",
+    501: "not_implemented",
+}
+
+
+def _write_json_error(sock, status_int, reason, mesg):
+    """gunicorn's error page in the API's `{"error", "message"}` shape instead of HTML."""
+    code = _GUNICORN_CODES.get(status_int, "internal_error" if status_int >= 500 else "bad_request")
+    message = mesg or ("the server failed to handle the request" if status_int >= 500 else reason)
+    body = json.dumps({"error": code, "message": message}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+# Every worker class answers its errors through this one function (Worker.handle_error).
+util.write_error = _write_json_error

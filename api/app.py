@@ -11,7 +11,7 @@ from api.config import Settings
 from api.web import NAMESPACES, metrics, schemas
 from api.web.auth import HEADER
 from api.web.errors import register_error_handlers
-from api.web.health import metrics_view
+from api.web.health import metrics_view, separate_ops_port
 from api.web.service import Service
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def _warn_if_open(settings: Settings) -> None:
             "Use this for local runs only !!!"
         )
     elif not settings.api_keys:
-        log.warning("FACEREC_API_KEYS is empty: only keys already in the database will work")
+        log.warning("FACEREC_API_KEYS is empty: every request that needs a key is refused")
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api.add_namespace(namespace)
     register_error_handlers(app, api)
     metrics.install(app)
+    app.before_request(separate_ops_port)
     app.add_url_rule("/metrics", "metrics", metrics_view)
     app.extensions["facerec"] = Service(settings).start()
     return app

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 API_KEY_SCOPES = ("recognize", "admin")
+# 24 characters of `openssl rand -hex` are 96 bits: beyond any online guessing.
+MIN_API_KEY_LENGTH = 24
+MIN_KEY_SECRET_LENGTH = 32
 
 
 def _env(name: str, default: str) -> str:
@@ -22,7 +25,10 @@ def _env_int(name: str, default: int) -> int:
 
 
 def _env_api_keys(name: str) -> tuple[tuple[str, str], ...]:
-    """`scope:key,scope:key` -> ((scope, key), ...); a malformed entry stops the start-up."""
+    """`scope:key,scope:key` -> ((scope, key), ...): the whole set of keys the service accepts.
+
+    A malformed entry stops the start-up, as do a key shorter than MIN_API_KEY_LENGTH and a key
+    listed twice (Settings checks both). Messages name the entry's scope, never the key."""
     pairs = []
     for entry in os.environ.get(name, "").split(","):
         entry = entry.strip()
@@ -31,10 +37,57 @@ def _env_api_keys(name: str) -> tuple[tuple[str, str], ...]:
         scope, separator, key = entry.partition(":")
         if not separator or scope not in API_KEY_SCOPES or not key:
             raise ValueError(
-                f"{name}: {scope or entry!r} is not `scope:key` with a scope in {API_KEY_SCOPES}"
+                f"{name}: {scope or '<empty>'!r} is not `scope:key` with a scope in "
+                f"{API_KEY_SCOPES}"
             )
         pairs.append((scope, key))
     return tuple(pairs)
+
+
+def _check_api_keys(pairs: tuple[tuple[str, str], ...], name: str = "FACEREC_API_KEYS") -> None:
+    """Refuse guessable keys and keys whose scope would be ambiguous."""
+    seen: dict[str, str] = {}
+    for scope, key in pairs:
+        if len(key) < MIN_API_KEY_LENGTH:
+            raise ValueError(
+                f"{name}: a {scope!r} key has {len(key)} characters; at least "
+                f"{MIN_API_KEY_LENGTH} are needed (e.g. `openssl rand -hex 32`)"
+            )
+        if key in seen:
+            raise ValueError(
+                f"{name}: one key is listed twice (scopes {seen[key]!r} and {scope!r}); "
+                "give every scope its own key"
+            )
+        seen[key] = scope
+
+
+def bind_port(bind: str) -> int:
+    """The TCP port of a gunicorn `host:port` bind address."""
+    _host, separator, port = bind.rpartition(":")
+    if not separator or not port.isdigit():
+        raise ValueError(f"{bind!r} is not a host:port address")
+    return int(port)
+
+
+def _env_auth(name: str) -> bool:
+    """Authentication is on unless the variable is exactly `off`; a typo must not open the API."""
+    value = os.environ.get(name, "on")
+    if value not in ("on", "off"):
+        raise ValueError(f"{name} must be `on` or `off`, not {value!r}")
+    return value == "on"
+
+
+def _env_optional(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
+def _env_key_secret(name: str) -> str | None:
+    secret = _env_optional(name)
+    if secret is not None and len(secret) < MIN_KEY_SECRET_LENGTH:
+        raise ValueError(
+            f"{name} has {len(secret)} characters; at least {MIN_KEY_SECRET_LENGTH} are needed"
+        )
+    return secret
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -75,10 +128,16 @@ class Settings:
     # Decoded images above this many pixels are refused (decompression bombs).
     max_image_pixels: int = 40_000_000
     log_level: str = "INFO"
-    # (scope, key) pairs from FACEREC_API_KEYS; stored hashed in the database at start-up.
+    # (scope, key) pairs from FACEREC_API_KEYS: the whole set of accepted keys (api/web/auth.py).
     api_keys: tuple[tuple[str, str], ...] = ()
+    # HMAC-SHA256 key for the digests of API keys in the database; None: keys stay in memory
+    # only and the database holds none (api/web/auth.py).
+    key_secret: str | None = None
     # gunicorn: where to listen, how many worker processes, seconds before a stuck worker dies.
     bind: str = "0.0.0.0:8000"
+    # A second listener for /metrics, /readyz and /healthz only (Prometheus and the kubelet);
+    # when set, the public `bind` answers 404 for /metrics and /readyz. None: all on `bind`.
+    ops_bind: str | None = None
     workers: int = 2
     # Threads per worker (gthread): a slow client or a stuck database call holds one thread,
     # not the whole worker, so /healthz and recognitions go on.
@@ -89,6 +148,11 @@ class Settings:
     metrics_dir: Path | None = None
     # The training lease: how long a holder that stopped renewing keeps other replicas out.
     training_lease_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        _check_api_keys(self.api_keys)
+        if self.ops_bind is not None and bind_port(self.ops_bind) == bind_port(self.bind):
+            raise ValueError("FACEREC_OPS_BIND needs a port of its own, not FACEREC_BIND's")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -105,12 +169,14 @@ class Settings:
             min_face_size=_env_int("FACEREC_MIN_FACE_SIZE", 40),
             keep_models=_env_int("FACEREC_KEEP_MODELS", 5),
             model_poll_seconds=_env_float("FACEREC_MODEL_POLL_SECONDS", 1.0),
-            auth_enabled=_env_bool("FACEREC_AUTH", True),
+            auth_enabled=_env_auth("FACEREC_AUTH"),
             max_upload_bytes=_env_int("FACEREC_MAX_UPLOAD_MB", 10) * 1024 * 1024,
             max_image_pixels=_env_int("FACEREC_MAX_IMAGE_PIXELS", 40_000_000),
             log_level=_env("FACEREC_LOG_LEVEL", "INFO"),
             api_keys=_env_api_keys("FACEREC_API_KEYS"),
+            key_secret=_env_key_secret("FACEREC_KEY_SECRET"),
             bind=_env("FACEREC_BIND", "0.0.0.0:8000"),
+            ops_bind=_env_optional("FACEREC_OPS_BIND"),
             workers=_env_int("FACEREC_WORKERS", 2),
             threads=_env_int("FACEREC_THREADS", 4),
             worker_timeout=_env_int("FACEREC_WORKER_TIMEOUT", 300),

@@ -32,7 +32,7 @@ from tests.api.servers import Gunicorn  # noqa: E402
 
 PEOPLE = ROOT.parent / "shared/faces/people"
 BUNDLE = ROOT / "models"
-ADMIN = {"X-API-Key": "benchmark-admin"}
+ADMIN = {"X-API-Key": "benchmark-admin-key-not-for-production"}
 ENROLMENT = {"biden": "biden2.jpg", "kit_harington": "kit1.jpg", "rose_leslie": "rose1.jpg"}
 
 

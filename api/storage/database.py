@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ JOB_STATES = ("queued", "running", "succeeded", "failed")
 FINISHED_JOB_STATES = ("succeeded", "failed")
 API_KEY_SCOPES = ("recognize", "admin")
 MAX_PER_PAGE = 1000
+KEY_DIGEST = re.compile(r"[0-9a-f]{64}")
 # PyMySQL sends bytes hex-encoded (two characters a byte) inside one packet of at most the
 # server's max_allowed_packet; this much is left for the rest of the INSERT.
 STATEMENT_OVERHEAD = 64 * 1024
@@ -131,10 +133,11 @@ def _embedding_matrix(blobs: list[bytes]) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(-1, EMBEDDING_DIM).astype(np.float32)
 
 
-def _key_hash(key: str) -> str:
-    if not isinstance(key, str) or not key:
-        raise ValueError("an API key is a non-empty string")
-    return hashlib.sha256(key.encode()).hexdigest()
+def _key_digest(digest: str) -> str:
+    """API keys arrive as HMAC-SHA256 hex digests (api/web/auth.py); never as keys."""
+    if not isinstance(digest, str) or not KEY_DIGEST.fullmatch(digest):
+        raise ValueError("an API key digest is 64 lowercase hex characters")
+    return digest
 
 
 def _job_dict(job: TrainingJob) -> dict:
@@ -676,29 +679,10 @@ class Database:
     # --- API keys -------------------------------------------------------------------------
 
     @_retry_deadlocks
-    def add_api_key(self, scope: str, key: str) -> None:
-        """Store a key's sha256 with its scope. Idempotent: every worker adds the configured
-        keys at start-up, and a key added again takes the scope it is given now."""
-        if scope not in API_KEY_SCOPES:
-            raise ValueError(f"an API key scope is one of {API_KEY_SCOPES}, not {scope!r}")
-        digest = _key_hash(key)
-        for _attempt in range(2):  # a second try covers a concurrent insert of the same key
-            try:
-                with self._transaction(write=True) as session:
-                    stored = session.scalar(select(ApiKey).where(ApiKey.key_sha256 == digest))
-                    if stored is None:
-                        session.add(ApiKey(key_sha256=digest, scope=scope, created_at=_now()))
-                    else:
-                        stored.scope = scope
-                return
-            except IntegrityError:
-                continue
-        raise DatabaseUnavailable("could not store the API key")
-
-    @_retry_deadlocks
-    def set_api_keys(self, keys: Iterable[tuple[str, str]]) -> None:
-        """Make (scope, key) pairs the only valid keys, in one transaction (key rotation)."""
-        pairs = [(scope, _key_hash(key)) for scope, key in keys]
+    def set_api_keys(self, digests: Iterable[tuple[str, str]]) -> None:
+        """Make (scope, key digest) pairs the whole table, in one transaction: a key left out of
+        the configuration is gone. Only digests are stored (the column predates HMAC)."""
+        pairs = [(scope, _key_digest(digest)) for scope, digest in digests]
         for scope, _digest in pairs:
             if scope not in API_KEY_SCOPES:
                 raise ValueError(f"an API key scope is one of {API_KEY_SCOPES}, not {scope!r}")
@@ -708,9 +692,10 @@ class Database:
             for digest, scope in {digest: scope for scope, digest in pairs}.items():
                 session.add(ApiKey(key_sha256=digest, scope=scope, created_at=now))
 
-    def find_api_key_scope(self, key: str) -> str | None:
-        """The scope of a presented key, or None for an unknown (or empty) key."""
-        if not isinstance(key, str) or not key:
+    def find_api_key_scope(self, digest: str) -> str | None:
+        """The scope stored for a key digest, or None (operators' view; requests are checked
+        in memory)."""
+        if not isinstance(digest, str) or not KEY_DIGEST.fullmatch(digest):
             return None
         with self._transaction() as session:
-            return session.scalar(select(ApiKey.scope).where(ApiKey.key_sha256 == _key_hash(key)))
+            return session.scalar(select(ApiKey.scope).where(ApiKey.key_sha256 == digest))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify
+from flask import g, jsonify, request
 from flask_restx import Api, fields
 from werkzeug.exceptions import HTTPException
 
@@ -60,9 +60,10 @@ _DOMAIN_ERRORS = (
     (NotFound, 404, "not_found"),
     (AlreadyExists, 409, "already_exists"),
     (ImageTooLarge, 413, "image_too_large"),
-    (DatabaseUnavailable, 503, "database_unavailable"),
     (InvalidImage, 400, "invalid_image"),
 )
+# The driver's words (host, port, errno) are for the log, not for clients.
+DATABASE_UNAVAILABLE = "the database is unavailable; retry in a few seconds"
 
 # Werkzeug's names for the HTTP errors the framework raises itself (404, 405, 413, ...).
 _HTTP_CODES = {
@@ -82,7 +83,12 @@ def error_body(code: str, message: str) -> dict:
 
 
 def describe(error: Exception) -> tuple[int, str, str, dict]:
-    """(status, code, message, extra headers) for any exception."""
+    """(status, code, message, extra headers) for any exception; logs what deserves it, once:
+    a line for a database outage, a traceback for a bug, nothing for the client's mistakes."""
+    g.described_error = error
+    if isinstance(error, DatabaseUnavailable):
+        log.warning("%s %s: 503, %s", request.method, request.path, error)
+        return 503, "database_unavailable", DATABASE_UNAVAILABLE, {}
     if isinstance(error, ApiError):
         return error.status, error.code, error.message, {}
     for kind, status, code in _DOMAIN_ERRORS:
@@ -117,6 +123,18 @@ def register_error_handlers(app, api: Api) -> None:
 
     app.register_error_handler(Exception, _json_response)
     app.register_error_handler(HTTPException, _json_response)
+    app.log_exception = _unless_described(app.log_exception)
+
+
+def _unless_described(log_exception):
+    """flask-restx logs a traceback for every 5xx it answers, a 503 for a database outage
+    included; describe() has already logged those errors the way they deserve."""
+
+    def log_undescribed(exc_info):
+        if exc_info is None or exc_info[1] is not g.get("described_error"):
+            log_exception(exc_info)
+
+    return log_undescribed
 
 
 def error_model(api: Api):

@@ -104,7 +104,6 @@ class DatabaseMonitor:
                 logging.INFO if up else logging.ERROR, "the database is %s", "up" if up else "down"
             )
         self.up = up
-        metrics.observe_database(up)
         return up
 
     def start(self) -> None:
@@ -127,7 +126,9 @@ class Service:
         self.database = DatabaseMonitor(self.db, self._prepare_database)
         self.store = ModelStore(settings.model_dir, keep=settings.keep_models)
         self.watcher = ModelWatcher(self.store, poll_seconds=settings.model_poll_seconds)
-        self.keys = KeyChecker(settings.auth_enabled, settings.api_keys, self.db)
+        self.keys = KeyChecker(
+            settings.auth_enabled, settings.api_keys, self.db, secret=settings.key_secret
+        )
         self.analyzers = AnalyzerLoader(settings)
         self.trainer = Trainer(
             self.db,
@@ -184,8 +185,13 @@ class Service:
         return snapshot
 
     def database_up(self) -> bool:
-        """The database's state at the monitor's last check (never waits for the database)."""
-        return self.database.up
+        """The database's state at the monitor's last check (never waits for the database).
+
+        The gauge is set here, when asked, not by the monitor: apps sharing one process
+        (tests) would overwrite each other's value."""
+        up = self.database.up
+        metrics.observe_database(up)
+        return up
 
     def start_training(self, kind: str) -> TrainingJob:
         if self.stopping:

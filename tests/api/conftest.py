@@ -14,8 +14,8 @@ from api.app import create_app
 from api.config import Settings
 from tests.conftest import BUNDLE, FACES
 
-ADMIN_KEY = "admin-" + secrets.token_hex(8)
-RECOGNIZE_KEY = "recognize-" + secrets.token_hex(8)
+ADMIN_KEY = "admin-" + secrets.token_hex(12)
+RECOGNIZE_KEY = "recognize-" + secrets.token_hex(12)
 ADMIN = {"X-API-Key": ADMIN_KEY}
 RECOGNIZE = {"X-API-Key": RECOGNIZE_KEY}
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}

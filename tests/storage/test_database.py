@@ -279,25 +279,22 @@ def test_last_known_location(db):
         db.last_known_location("ghost")
 
 
-def test_api_keys_are_stored_hashed(db):
-    db.add_api_key("admin", "s3cret-admin")
-    db.add_api_key("recognize", "camera-key")
-    db.add_api_key("admin", "s3cret-admin")  # every worker adds the keys at start-up
-    assert db.find_api_key_scope("s3cret-admin") == "admin"
-    assert db.find_api_key_scope("camera-key") == "recognize"
+def test_api_keys_table_is_exactly_the_set_it_is_given(db):
+    admin, camera, new = (hashlib.sha256(k).hexdigest() for k in (b"admin", b"camera", b"new"))
+    db.set_api_keys([("admin", admin), ("recognize", camera)])
+    db.set_api_keys([("admin", admin), ("recognize", camera)])  # every worker, at start-up
+    assert db.find_api_key_scope(admin) == "admin"
+    assert db.find_api_key_scope(camera) == "recognize"
     assert db.find_api_key_scope("wrong") is None and db.find_api_key_scope("") is None
-    with db.engine.connect() as connection:
-        stored = connection.execute(select(ApiKey.key_sha256)).scalars().all()
-    assert sorted(stored) == sorted(
-        hashlib.sha256(k.encode()).hexdigest() for k in ("s3cret-admin", "camera-key")
-    )
-    db.add_api_key("recognize", "s3cret-admin")  # a key takes the scope it is given now
-    assert db.find_api_key_scope("s3cret-admin") == "recognize"
-    db.set_api_keys([("admin", "new-admin")])
-    assert db.find_api_key_scope("camera-key") is None
-    assert db.find_api_key_scope("new-admin") == "admin"
-    with pytest.raises(ValueError):
-        db.add_api_key("root", "x")
+    assert count(db, ApiKey) == 2
+    db.set_api_keys([("admin", new)])  # a key left out is gone
+    assert db.find_api_key_scope(camera) is None and db.find_api_key_scope(admin) is None
+    assert db.find_api_key_scope(new) == "admin"
+    with pytest.raises(ValueError, match="scope"):
+        db.set_api_keys([("root", admin)])
+    with pytest.raises(ValueError, match="digest"):
+        db.set_api_keys([("admin", "a plain key, not a digest")])
+    assert count(db, ApiKey) == 1
 
 
 def test_an_unreachable_database_is_unavailable_not_a_crash():
