@@ -42,6 +42,7 @@ def fake_secrets() -> dict[str, str]:
         "DB_PASSWORD": secrets.token_hex(16),
         "DB_ROOT_PASSWORD": secrets.token_hex(16),
         "FACEREC_API_KEYS": f"admin:{secrets.token_hex(16)},recognize:{secrets.token_hex(16)}",
+        "FACEREC_KEY_SECRET": secrets.token_hex(32),
     }
 
 

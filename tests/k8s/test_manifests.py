@@ -125,8 +125,9 @@ def test_database_url_is_assembled_from_secret_variables(rendered):
         assert names.index(variable) < names.index("FACEREC_DATABASE_URL")
         source = env[names.index(variable)]["valueFrom"]["secretKeyRef"]
         assert source["name"].startswith("facerec-secrets")
-    keys = next(e for e in env if e["name"] == "FACEREC_API_KEYS")
-    assert keys["valueFrom"]["secretKeyRef"]["key"] == "FACEREC_API_KEYS"
+    for name in ("FACEREC_API_KEYS", "FACEREC_KEY_SECRET"):
+        variable = next(e for e in env if e["name"] == name)
+        assert variable["valueFrom"]["secretKeyRef"]["key"] == name
 
 
 def test_configmap_carries_the_api_settings_and_no_secret(rendered):
@@ -173,13 +174,14 @@ def test_every_container_has_startup_readiness_and_liveness_probes(rendered):
                 assert probe in container, f"{workload['metadata']['name']}: no {probe}"
 
 
-def test_api_probes_use_the_health_endpoints(rendered):
+def test_api_probes_use_the_health_endpoints_on_the_operations_port(rendered):
     api = rendered.one("Deployment", "facerec-api")["spec"]["template"]["spec"]["containers"][0]
     port_names = {p["name"]: p["containerPort"] for p in api["ports"]}
-    assert port_names == {"http": 8000}
-    assert api["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-    assert api["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-    assert api["startupProbe"]["httpGet"]["path"] == "/healthz"
+    assert port_names == {"http": 8000, "ops": 9100}
+    # /readyz is not served on the public port when FACEREC_OPS_BIND is set (api/web/health.py).
+    assert api["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "ops"}
+    assert api["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "ops"}
+    assert api["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "ops"}
     startup = api["startupProbe"]
     # Liveness must not kill a pod that is still loading its networks: give it a minute.
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 60
@@ -283,8 +285,15 @@ def test_pdb_covers_the_api_pods(rendered):
     assert pdb.get("maxUnavailable", 0) >= 1 or "minAvailable" in pdb
 
 
-def allowed_to_reach(rendered, target_labels: dict, port: str, source_labels: dict) -> bool:
-    """NetworkPolicy semantics for a source pod in the same namespace (ingress only)."""
+def allowed_to_reach(
+    rendered,
+    target_labels: dict,
+    port: str,
+    source_labels: dict,
+    source_namespace: str | None = "facerec",
+) -> bool:
+    """NetworkPolicy semantics (ingress only) for a source pod in `source_namespace` (None: a
+    client outside the cluster, such as one behind the LoadBalancer)."""
     policies = [
         p
         for p in rendered.of_kind("NetworkPolicy")
@@ -302,9 +311,18 @@ def allowed_to_reach(rendered, target_labels: dict, port: str, source_labels: di
             if peers is None:
                 return True
             for peer in peers:
-                if "ipBlock" in peer or "namespaceSelector" in peer:
+                if "ipBlock" in peer:
                     return True
-                if selects(peer["podSelector"].get("matchLabels", {}), source_labels):
+                if source_namespace is None:
+                    continue
+                if "namespaceSelector" in peer:
+                    namespace_labels = {"kubernetes.io/metadata.name": source_namespace}
+                    wanted = peer["namespaceSelector"].get("matchLabels", {})
+                    if not selects(wanted, namespace_labels):
+                        continue
+                elif source_namespace != "facerec":
+                    continue
+                if selects(peer.get("podSelector", {}).get("matchLabels", {}), source_labels):
                     return True
     return False
 
@@ -317,6 +335,36 @@ def test_only_the_api_reaches_mariadb(rendered):
     assert not allowed_to_reach(rendered, mariadb, "mysql", mariadb)
     # The API itself stays reachable for the edge nodes.
     assert allowed_to_reach(rendered, api, "http", {"app": "edge-or-client"})
+
+
+PROMETHEUS = {"app.kubernetes.io/name": "prometheus"}
+
+
+def test_only_prometheus_reaches_the_operations_port(rendered):
+    """/metrics and /readyz (model version, database state) are not for the public (issue 11)."""
+    api = rendered.one("Deployment", "facerec-api")["spec"]["template"]["metadata"]["labels"]
+    assert allowed_to_reach(rendered, api, "ops", PROMETHEUS, "monitoring")
+    assert allowed_to_reach(rendered, api, "http", {"app": "edge"}, source_namespace=None)
+    assert not allowed_to_reach(rendered, api, "ops", {"app": "edge"}, source_namespace=None)
+    assert not allowed_to_reach(rendered, api, "ops", {"app": "anything"}, "monitoring")
+    assert not allowed_to_reach(rendered, api, "ops", PROMETHEUS, "someone-elses")
+    assert not allowed_to_reach(rendered, api, "ops", api)  # nor the other replicas
+
+
+def test_the_public_service_exposes_only_the_api_port(rendered):
+    ports = rendered.one("Service", "facerec-api")["spec"]["ports"]
+    assert [p["targetPort"] for p in ports] == ["http"]
+
+
+def test_metrics_are_scraped_where_the_operations_port_listens(rendered):
+    deployment = rendered.one("Deployment", "facerec-api")
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    ops = next(p["containerPort"] for p in container["ports"] if p["name"] == "ops")
+    config = rendered.one("ConfigMap", "facerec-config")["data"]
+    assert config["FACEREC_OPS_BIND"] == f"0.0.0.0:{ops}"
+    assert annotations["prometheus.io/port"] == str(ops)
+    assert annotations["prometheus.io/path"] == "/metrics"
 
 
 # --- the two entry points -----------------------------------------------------------------------
