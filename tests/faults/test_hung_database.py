@@ -65,10 +65,10 @@ def test_a_hung_database_costs_seconds_and_probes_never_wait(tmp_path, mariadb, 
             assert answer.json()["error"] == "database_unavailable"
             assert fast < 0.5, f"store-results took {fast:.2f} s to answer 503"
 
-            caught.join(15)
+            caught.join(20)
             slow, answer = first["r"]
             assert answer.status_code == 503
-            assert slow < 12, f"the request caught by the hang took {slow:.1f} s"
+            assert slow < 14, f"the request caught by the hang took {slow:.1f} s"
 
         assert max(health) < 0.5, health
         assert statistics.median(ready) < 0.1 and max(ready) < 0.5, ready
