@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import signal
 import time
+from dataclasses import replace
 
 import numpy as np
 import requests
 
+from api.config import Settings
 from api.model_store import ModelStore
 from api.recognition import FaceAnalyzer
 from api.storage import Database
-from api.training import Trainer
+from api.web.service import Service
 from tests.conftest import people_images
 
 from .conftest import ADMIN, serve, timed
@@ -66,7 +68,9 @@ class DeletingAnalyzer:
 
     def __init__(self, analyzer: FaceAnalyzer, db: Database, victim: str):
         self.analyzer, self.db, self.victim = analyzer, db, victim
-        self.bundle_version = analyzer.bundle_version
+
+    def __getattr__(self, name):
+        return getattr(self.analyzer, name)
 
     def analyze(self, rgb):
         if self.db.person_exists(self.victim):
@@ -83,12 +87,15 @@ def test_a_person_deleted_during_train_is_skipped(tmp_path, analyzer, mariadb, d
         db.add_person(person)
         for path in images[person][:3]:
             db.add_image(person, path.read_bytes(), np.ones(512, np.float32), "placeholder")
-    store = ModelStore(tmp_path / "model-store")
+    settings = replace(Settings(), database_url=url, model_dir=tmp_path / "model-store")
+    service = Service(settings)  # its trainer, configured as in production, never started
     deleting = DeletingAnalyzer(analyzer, db, victim="biden")  # enrolled after obama
-    trainer = Trainer(db, store, lambda: deleting, 0.5, 1.1, 40_000_000, lease_seconds=30)
-    job = trainer.start("train")
+    service.trainer.analyzer = lambda: deleting
+    job = service.trainer.start("train")
     job.join(60)
     finished = db.get_job(job.id)
     db.close()
+    service.db.close()
     assert finished["state"] == "succeeded", finished
-    assert store.metadata(finished["model_version"])["labels"] == ["obama", "rose_leslie"]
+    published = ModelStore(settings.model_dir).metadata(finished["model_version"])
+    assert published["labels"] == ["obama", "rose_leslie"]
