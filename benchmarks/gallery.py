@@ -3,11 +3,12 @@
 Synthetic clustered faces: each person a random unit centre (plus a common component, so two
 people's faces have cosine ~0.12 as real ones do, not 0), 5 enrolled faces and one probe each =
 centre + Gaussian noise, renormalised; the noise gives a same-person cosine of ~0.6, as real
-faces. Classify = the gallery's 20 nearest faces -> best per person (`best_per_class`), then the SVM's
-scores for those candidates (`scores_for`), for a batch of 200 probes (classify_ms, per face) and
-as 200 single-face calls (single_ms); all_scores_ms = every person's SVM score, batch of 200. Model = the bytes
-of `to_arrays` of both; RSS = a fresh process after np.load + from_arrays. With --lfw, the same
-on real embeddings (benchmarks/lfw.py's cache): nearest neighbour vs the SVM vs LinearSVC.
+faces. Classify = the gallery's 20 nearest faces -> best per person (`best_per_class`), then
+the SVM's scores for those candidates (`scores_for`), for a batch of 200 probes (classify_ms, per
+face) and as 200 single-face calls (single_ms); all_scores_ms = every person's SVM score, batch
+of 200. Model = the bytes of `to_arrays` of both; RSS = a fresh process after np.load +
+from_arrays. --lfw: real embeddings (benchmarks/lfw.py's cache), enrol all photos but each
+person's last, probe the last: nearest neighbour vs this SVM vs scikit-learn's LinearSVC.
 
     .venv/bin/python benchmarks/gallery.py [--dims 512 128] [--people 100 1000 10000] [--huge]
     .venv/bin/python benchmarks/gallery.py --lfw ~/.cache/facerec/lfw/casia-*.npz
@@ -156,6 +157,7 @@ def lfw(path: Path) -> None:
     test = np.searchsorted(known, owners[probe])
     x, q = embeddings[enrolled], embeddings[probe]
     print(f"LFW {path.name}: {len(x)} enrolled faces of {len(known)} people, {len(q)} probes")
+    print("| method | top-1 | train s |\n|---|---|---|")
     _, nearest = Gallery(x, train).best_per_class(q, K)
     print(f"| nearest neighbour | {np.mean(nearest[:, 0] == test):.4f} | - |")
     fit_s, svm = timed(OneVsRestSVM.fit, x, train)
@@ -170,7 +172,7 @@ def lfw(path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--people", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--people", type=int, nargs="*", default=[100, 1000, 10000])
     parser.add_argument("--dims", type=int, nargs="+", default=[512, 128])
     parser.add_argument("--huge", action="store_true", help="also 100,000 people (HNSW; minutes)")
     parser.add_argument("--hnsw-threshold", type=int, default=DEFAULT_HNSW_THRESHOLD)
