@@ -81,6 +81,11 @@ def _env_optional(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+def _env_optional_float(name: str) -> float | None:
+    value = _env_optional(name)
+    return None if value is None else float(value)
+
+
 def _env_key_secret(name: str) -> str | None:
     secret = _env_optional(name)
     if secret is not None and len(secret) < MIN_KEY_SECRET_LENGTH:
@@ -113,9 +118,16 @@ class Settings:
     backend: str = "onnx"
     # Threads per ONNX Runtime session; 0 lets ONNX Runtime decide.
     ort_threads: int = 1
-    # Open-set rejection: a face is "unknown" unless both hold.
-    min_probability: float = 0.5
-    max_distance: float = 1.1
+    # The network that embeds faces: sface+dlib (default), sface, dlib or casia; measured in
+    # docs/recognition.md.
+    embedder: str = "sface+dlib"
+    # Open-set rejection: a face is named only when its similarity to the person reaches a
+    # threshold chosen, for the gallery's size, so that at most this share of strangers is named.
+    false_accept_rate: float = 0.01
+    # A fixed similarity threshold instead (None: calibrated from false_accept_rate).
+    match_threshold: float | None = None
+    # Enrolled faces above which the gallery is searched through an HNSW graph, not exactly.
+    hnsw_threshold: int = 50_000
     # Pixels of context around the MTCNN box in the 160 px crop (calibrated: docs/recognition.md).
     face_margin: float = 32.0
     # MTCNN's smallest face in px. facenet-pytorch uses 20; 40 is 2x faster on edge crops and a
@@ -163,8 +175,10 @@ class Settings:
             database_timeout_seconds=_env_float("FACEREC_DATABASE_TIMEOUT_SECONDS", 5.0),
             backend=_env("FACEREC_BACKEND", "onnx"),
             ort_threads=_env_int("FACEREC_ORT_THREADS", 1),
-            min_probability=_env_float("FACEREC_MIN_PROBABILITY", 0.5),
-            max_distance=_env_float("FACEREC_MAX_DISTANCE", 1.1),
+            embedder=_env("FACEREC_EMBEDDER", "sface+dlib"),
+            false_accept_rate=_env_float("FACEREC_FALSE_ACCEPT_RATE", 0.01),
+            match_threshold=_env_optional_float("FACEREC_MATCH_THRESHOLD"),
+            hnsw_threshold=_env_int("FACEREC_HNSW_THRESHOLD", 50_000),
             face_margin=_env_float("FACEREC_FACE_MARGIN", 32.0),
             min_face_size=_env_int("FACEREC_MIN_FACE_SIZE", 40),
             keep_models=_env_int("FACEREC_KEEP_MODELS", 5),

@@ -108,6 +108,32 @@ class ModelStore:
         log.info("published model %s (%s)", version, ", ".join(classifier.labels))
         return version
 
+    def forget(self, person_id: str) -> list[str]:
+        """Rewrite every kept version that knows `person_id` without them, so no rollback can
+        bring their embeddings back; returns the versions rewritten. Each file is replaced
+        atomically, and its metadata's sha256 with it."""
+        rewritten = []
+        with self._exclusive():
+            for record in self._metadata_list():
+                if person_id not in record.get("labels", ()):
+                    continue
+                version = record["version"]
+                classifier, metadata = self.load(version)
+                remaining = [label for label in classifier.labels if label != person_id]
+                if not remaining:  # they were all it knew: the version goes
+                    self._metadata_path(version).unlink(missing_ok=True)
+                    self._classifier_path(version).unlink(missing_ok=True)
+                    rewritten.append(version)
+                    continue
+                data = classifier.without([person_id]).to_bytes()
+                metadata.update(labels=remaining, sha256=hashlib.sha256(data).hexdigest())
+                write_atomic(self._classifier_path(version), data)
+                write_atomic(self._metadata_path(version), json.dumps(metadata, indent=1).encode())
+                rewritten.append(version)
+        if rewritten:
+            log.info("forgot %r in model versions %s", person_id, ", ".join(rewritten))
+        return rewritten
+
     def _switch(self, version: str) -> None:
         write_atomic(self._pointer, f"{version}\n".encode())
 
@@ -226,7 +252,8 @@ class ModelWatcher:
     `current()` is cheap: it reads the pointer at most every `poll_seconds`, loads a new version
     when the pointer moved, and otherwise returns the snapshot it holds. A request takes the
     snapshot once at its start, so requests in flight finish on the model they began with.
-    A version that fails to load is logged and the old model kept; the next poll tries again.
+    A version rewritten in place (`forget`) is reloaded too. A version that fails to load is
+    logged and the old model kept; the next poll tries again.
     """
 
     def __init__(self, store: ModelStore, poll_seconds: float = 1.0):
@@ -273,7 +300,14 @@ class ModelWatcher:
     def _load_if_moved(self) -> None:
         try:
             version = self.store.current_version()
-            if version is None or version == self._snapshot.version:
+            if version is None:
+                return
+            # The same version rewritten (a person forgotten) has a new sha256.
+            held = self._snapshot.metadata.get("sha256")
+            if (
+                version == self._snapshot.version
+                and self.store.metadata(version).get("sha256") == held
+            ):
                 return
             classifier, metadata = self.store.load(version)
         except (OSError, ValueError, NotFound) as error:

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from api.recognition import FaceAnalyzer, FaceClassifier, InvalidImage, load_image
+from api.recognition.calibration import threshold_for
+from api.recognition.gallery import DEFAULT_HNSW_THRESHOLD
 from api.storage import NotFound
 
 log = logging.getLogger(__name__)
@@ -135,17 +137,19 @@ class Trainer:
         db,
         store,
         analyzer: Callable[[], FaceAnalyzer],
-        min_probability: float,
-        max_distance: float,
         max_image_pixels: int,
+        false_accept_rate: float = 0.01,
+        match_threshold: float | None = None,
+        hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
         lease_seconds: float = 30.0,
         on_published: Callable[[str], None] | None = None,
     ):
         self.db = db
         self.store = store
         self.analyzer = analyzer
-        self.min_probability = min_probability
-        self.max_distance = max_distance
+        self.false_accept_rate = false_accept_rate
+        self.match_threshold = match_threshold
+        self.hnsw_threshold = hnsw_threshold
         self.max_image_pixels = max_image_pixels
         self.lease_seconds = lease_seconds
         self.on_published = on_published
@@ -172,14 +176,20 @@ class Trainer:
         analyzer = self.analyzer()
         if job["kind"] == "train":
             self._reembed(analyzer, check_lease)
-        embeddings, labels = self.db.training_set(analyzer.bundle_version)
+        embeddings, labels = self.db.training_set(analyzer.embedding_space)
         if len(labels) == 0:
             raise NothingToTrain("there is nothing to train on: enrol people with images first")
+        threshold = self.match_threshold
+        if threshold is None:
+            threshold = threshold_for(
+                analyzer.embedder.name, len(set(labels)), self.false_accept_rate
+            )
         classifier = FaceClassifier.fit(
             embeddings,
             labels,
-            min_probability=self.min_probability,
-            max_distance=self.max_distance,
+            threshold=threshold,
+            embedding_space=analyzer.embedding_space,
+            hnsw_threshold=self.hnsw_threshold,
         )
         check_lease()
         trained_at = datetime.now(UTC)
@@ -190,7 +200,9 @@ class Trainer:
                 "kind": job["kind"],
                 "trained_at": trained_at,
                 "bundle_version": analyzer.bundle_version,
+                "embedding_space": analyzer.embedding_space,
                 "images": len(labels),
+                "threshold": threshold,
             },
         )
         self.db.record_model(version, classifier.labels, trained_at, job["id"])
@@ -199,18 +211,18 @@ class Trainer:
         return version
 
     def _reembed(self, analyzer: FaceAnalyzer, check_lease: Callable[[], None]) -> None:
-        """Embed every stored image again with the current networks (largest face)."""
+        """Embed every stored image again with the current networks (the photo's subject)."""
         for image_id, person_id, data in self.db.iter_images():
             check_lease()
             try:
-                faces, embeddings = analyzer.analyze(load_image(data, self.max_image_pixels))
+                _, chosen, embedding = analyzer.subject(load_image(data, self.max_image_pixels))
             except InvalidImage as error:
                 log.warning("image %s of %s is unreadable: %s", image_id, person_id, error)
                 continue
-            if not faces:
-                log.warning("no face found again in image %s of %s", image_id, person_id)
+            if chosen is None:
+                log.warning("no clear face found again in image %s of %s", image_id, person_id)
                 continue
             try:
-                self.db.replace_embedding(image_id, embeddings[0], analyzer.bundle_version)
+                self.db.replace_embedding(image_id, embedding, analyzer.embedding_space)
             except NotFound:  # deleted (with its person) since it was read: nothing to train on
                 log.info("image %s of %s was deleted during the job; skipped", image_id, person_id)

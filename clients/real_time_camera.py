@@ -42,12 +42,12 @@ class Answer:
     """The API's verdict on one crop: a label, or None with the reason there is none."""
 
     label: str | None
-    confidence: float = 0.0
+    score: float = 0.0  # similarity to the person (the API's decision score)
     reason: str = ""
 
     @property
     def text(self) -> str:
-        return f"{self.label} {self.confidence:.2f}" if self.label else self.reason
+        return f"{self.label} {self.score:.2f}" if self.label else self.reason
 
 
 def parse_args(argv: list[str] | None):
@@ -101,7 +101,7 @@ def ask(client, crop: FaceCrop) -> Answer:
     if face is None:
         return Answer(None, reason="no face")
     top = face["top_prediction"]
-    return Answer(top["label"], float(top["confidence"]))
+    return Answer(top["label"], float(top["score"]))
 
 
 def recognise(

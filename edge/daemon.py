@@ -91,7 +91,7 @@ def describe_faces(answer: dict) -> str:
     if not faces:
         return "no face found by the cloud"
     return ", ".join(
-        f"{f['top_prediction']['label']} ({f['top_prediction']['confidence']:.2f})" for f in faces
+        f"{f['top_prediction']['label']} ({f['top_prediction']['score']:.2f})" for f in faces
     )
 
 

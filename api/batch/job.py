@@ -32,8 +32,8 @@ COLUMNS = [
     ("box_right", "double"),
     ("box_bottom", "double"),
     ("label", "string"),
-    ("confidence", "double"),
-    ("distance", "double"),
+    ("score", "double"),
+    ("threshold", "double"),
     ("model_version", "string"),
     ("bundle_version", "string"),
 ]

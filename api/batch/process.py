@@ -52,8 +52,8 @@ def _row(
         "box_right": right,
         "box_bottom": bottom,
         "label": sighting.label,
-        "confidence": sighting.confidence,
-        "distance": sighting.distance,
+        "score": sighting.score,
+        "threshold": sighting.threshold,
         "model_version": recognizer.model_version,
         "bundle_version": recognizer.analyzer.bundle_version,
     }

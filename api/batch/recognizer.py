@@ -40,8 +40,8 @@ class Sighting:
 
     box: tuple[float, float, float, float]
     label: str
-    confidence: float
-    distance: float
+    score: float  # similarity to the named (or best) person
+    threshold: float  # the similarity needed to be named
 
 
 def _nearest_to_centre(faces, width: int, height: int):
@@ -85,7 +85,12 @@ class FrameRecognizer:
         classifier, _ = ModelStore(Path(spec.model_dir)).load(spec.model_version)
         return cls(
             UltraFaceDetector(bundle_dir / ULTRAFACE_FILE, threads=spec.threads),
-            FaceAnalyzer.from_bundle(bundle_dir, threads=spec.threads, margin=spec.face_margin),
+            FaceAnalyzer.from_bundle(
+                bundle_dir,
+                threads=spec.threads,
+                margin=spec.face_margin,
+                embedder=classifier.embedder,
+            ),
             classifier,
             spec.model_version,
             spec.crop_margin,
@@ -111,8 +116,8 @@ class FrameRecognizer:
             Sighting(
                 tuple(round(float(v), 1) for v in box),
                 p.label,
-                float(p.confidence),
-                float(p.distance),
+                float(p.score),
+                float(p.threshold),
             )
             for box, p in zip(boxes, predictions, strict=True)
         ]

@@ -52,7 +52,7 @@ def _values(row: dict, known_people: set[str]) -> dict:
         # A label whose person was deleted since training is kept, without the foreign key.
         "person_id": label if label != UNKNOWN and label in known_people else None,
         "label": label,
-        "confidence": row["confidence"],
+        "confidence": row["score"],
         "camera_id": row["camera_id"],
         "location_id": row["location_id"],
         "box_left": row["box_left"],

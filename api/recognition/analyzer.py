@@ -1,4 +1,4 @@
-"""`FaceAnalyzer`: find faces in an image and describe each with a 512-d embedding."""
+"""`FaceAnalyzer`: find faces in an image and describe each with an embedding (a unit vector)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import bundle
+from . import bundle, embedders
+from .embedders import DEFAULT_EMBEDDER
+from .subject import choose_subject
 
 # Detection runs on a copy no larger than this (long side); boxes are mapped back. Keeps a
 # 6000x6000 upload from spending seconds on a pyramid no surveillance face needs.
@@ -37,11 +39,15 @@ def _backend_class(name: str):
 
 
 class FaceAnalyzer:
-    """Detection (MTCNN) + embedding (Inception-ResNet-v1, CASIA-WebFace) from a model bundle."""
+    """Detection (MTCNN) + embedding (SFace, dlib's ResNet or CASIA FaceNet) from a model bundle."""
 
-    def __init__(self, backend, bundle_version: str):
+    def __init__(self, backend, embedder, bundle_version: str, embedding_space: str):
         self.backend = backend
+        self.embedder = embedder
         self.bundle_version = bundle_version
+        # Which network (name and weights) made an embedding: vectors of two spaces never mix,
+        # and a bundle rebuilt with the same embedder keeps every stored embedding valid.
+        self.embedding_space = embedding_space
 
     @classmethod
     def from_bundle(
@@ -51,6 +57,7 @@ class FaceAnalyzer:
         threads: int = 1,
         margin: float = 32.0,
         min_face_size: int = 20,
+        embedder: str = DEFAULT_EMBEDDER,
     ) -> FaceAnalyzer:
         """`min_face_size` (px) is MTCNN's smallest face; 20 is facenet-pytorch's default."""
         bundle_dir = Path(bundle_dir)
@@ -58,7 +65,13 @@ class FaceAnalyzer:
         implementation = _backend_class(backend)(
             bundle_dir, manifest, threads=threads, margin=margin, min_face_size=min_face_size
         )
-        return cls(implementation, manifest["version"])
+        chosen = implementation.embedder(embedder)
+        weights = "+".join(
+            manifest["files"][network.bundle_file]["sha256"][:16]
+            for network in embedders.networks(embedder)
+        )
+        space = f"{embedder}@{weights}"
+        return cls(implementation, chosen, manifest["version"], space)
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
         """Faces in an HxWx3 uint8 RGB image, largest first."""
@@ -76,10 +89,21 @@ class FaceAnalyzer:
         ]
 
     def embed(self, rgb: np.ndarray, faces: list[Face]) -> np.ndarray:
-        """[len(faces), 512] float32 L2-normalised embeddings, one per face."""
+        """[len(faces), dim] float32 L2-normalised embeddings, one per face."""
         if not faces:
-            return np.zeros((0, 512), np.float32)
-        return self.backend.embed(rgb, np.array([f.box for f in faces], np.float32))
+            return np.zeros((0, self.embedder.dim), np.float32)
+        boxes = np.array([f.box for f in faces], np.float32)
+        landmarks = np.array([f.landmarks for f in faces], np.float32)
+        return self.embedder.embed(rgb, boxes, landmarks)
+
+    def subject(self, rgb: np.ndarray) -> tuple[list[Face], int | None, np.ndarray | None]:
+        """Every face, the index of the one the photo is of (`choose_subject`; None when there
+        is no face or no clear subject) and that face's embedding."""
+        faces = self.detect(rgb)
+        chosen = choose_subject([f.box for f in faces], rgb.shape[1], rgb.shape[0])
+        if chosen is None:
+            return faces, None, None
+        return faces, chosen, self.embed(rgb, [faces[chosen]])[0]
 
     def analyze(self, rgb: np.ndarray) -> tuple[list[Face], np.ndarray]:
         faces = self.detect(rgb)

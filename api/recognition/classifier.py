@@ -1,170 +1,177 @@
-"""`FaceClassifier`: an SVM over embeddings that also knows when a face belongs to nobody it knows.
+"""`FaceClassifier`: who is this face, or nobody we know; every cost linear in enrolled people.
 
-scikit-learn's SVC (linear kernel, one-vs-one pairs, one-vs-rest decision) is fitted; its decision
-values, through a softmax, give each person a probability. libsvm's own Platt scaling
-(`probability=True`) is not used: it fits on a 5-fold split of the training set, and with the
-one to three images per person that enrolment gives, its probabilities disagree with the SVM's
-own decision (measured on shared/faces: two of five held-out faces went to the wrong person),
-and it costs 5x the fit time.
+Three parts:
+- a `Gallery` of every enrolled face: one matrix product over them (HNSW above
+  `hnsw_threshold` faces) proposes the people whose faces are nearest;
+- a one-vs-rest linear SVM (`OneVsRestSVM`) ranks those candidates;
+- open-set rejection: the SVM's choice is named only when the face's cosine similarity to that
+  person's nearest enrolled face reaches `threshold`. The threshold comes from
+  `calibration.threshold_for`, which chose it on real strangers (LFW) for a false-accept rate at
+  the gallery's size: a stranger compared with 1,000 people has 10x the chances to look like one
+  of them than with 100, so a bigger gallery needs a stricter threshold.
 
-An SVM always names one of the people it was trained on, so it is wrapped in open-set
-rejection: a face is "unknown" unless the probability clears `min_probability` AND the face lies
-within `max_distance` (Euclidean, on unit vectors) of an enrolled embedding of the person the
-SVM picked.
+A prediction reports the similarity the decision used and the threshold, not a probability.
 
-A trained classifier is plain arrays (the SVM's pairwise hyperplanes, the enrolled embeddings)
-saved as .npz with allow_pickle=False plus JSON: nothing executable is ever loaded from the
-shared model volume, and predicting needs only numpy, not scikit-learn.
+A trained classifier is plain arrays saved as .npz with allow_pickle=False plus JSON: nothing
+executable is loaded from the shared model volume, and predicting needs numpy (and hnswlib for
+galleries above the HNSW threshold), not scikit-learn.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from api.atomic import write_atomic
 
+from .gallery import DEFAULT_HNSW_THRESHOLD, Gallery
+from .svm import OneVsRestSVM
+
 UNKNOWN = "unknown"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+CANDIDATE_FACES = 20  # nearest enrolled faces whose people the SVM ranks
 
 
 @dataclass(frozen=True)
 class Prediction:
     label: str  # a person id, or "unknown"
-    confidence: float  # the probability of the best candidate
-    distance: float  # to the closest enrolled embedding of that candidate
-    all_predictions: list[tuple[str, float]]  # every person with its probability, best first
-
-
-def _one_vs_rest(pairwise: np.ndarray, n_classes: int) -> np.ndarray:
-    """scikit-learn's one-vs-one -> one-vs-rest decision: votes plus a bounded confidence."""
-    votes = np.zeros((len(pairwise), n_classes))
-    confidence = np.zeros((len(pairwise), n_classes))
-    pairs = ((i, j) for i in range(n_classes) for j in range(i + 1, n_classes))
-    for k, (i, j) in enumerate(pairs):
-        confidence[:, i] += pairwise[:, k]
-        confidence[:, j] -= pairwise[:, k]
-        votes[pairwise[:, k] >= 0, i] += 1
-        votes[pairwise[:, k] < 0, j] += 1
-    return votes + confidence / (3 * (np.abs(confidence) + 1))
+    score: float  # cosine similarity to the nearest enrolled face of the best candidate
+    threshold: float  # the score a face needs to be named
+    candidates: list[tuple[str, float]]  # the people considered, each with their score, best first
 
 
 class FaceClassifier:
     def __init__(
         self,
-        classes: list[str],
-        coef: np.ndarray,
-        intercept: np.ndarray,
-        embeddings: np.ndarray,
-        labels: list[str],
-        min_probability: float,
-        max_distance: float,
+        people: list[str],
+        gallery: Gallery,
+        svm: OneVsRestSVM | None,
+        threshold: float,
+        embedding_space: str = "",
     ):
-        self.labels = list(classes)  # sorted person ids
-        self.coef = np.asarray(coef, np.float64)  # [pairs, 512]
-        self.intercept = np.asarray(intercept, np.float64)  # [pairs]
-        self.embeddings = np.asarray(embeddings, np.float32)
-        self.enrolled_labels = np.asarray(labels, dtype=str)
-        self.min_probability = float(min_probability)
-        self.max_distance = float(max_distance)
+        self.labels = list(people)  # person ids; class i of the gallery and the SVM is labels[i]
+        self.gallery = gallery
+        self.svm = svm  # None with a single person: there is nothing to separate
+        self.threshold = float(threshold)
+        self.embedding_space = embedding_space
 
     @classmethod
     def fit(
         cls,
         embeddings: np.ndarray,
-        labels: list[str],
-        min_probability: float = 0.5,
-        max_distance: float = 1.1,
+        labels: Iterable[str],
+        threshold: float,
+        embedding_space: str = "",
+        hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
     ) -> FaceClassifier:
-        """Train on [N, 512] embeddings and their person ids (at least one person)."""
+        """Train on [N, d] embeddings and their person ids (at least one person)."""
         embeddings = np.asarray(embeddings, np.float32)
         labels = [str(label) for label in labels]
         if len(embeddings) == 0 or len(embeddings) != len(labels):
             raise ValueError("training needs at least one embedding, and one label per embedding")
-        classes = sorted(set(labels))
-        coef, intercept = np.zeros((0, embeddings.shape[1])), np.zeros(0)
-        if len(classes) > 1:  # with a single person there is nothing to separate
-            from sklearn.svm import SVC
+        people, classes = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
+        gallery = Gallery(embeddings, classes, hnsw_threshold)
+        svm = None
+        if len(people) > 1:
+            svm = OneVsRestSVM.fit(embeddings, classes, hnsw_threshold=hnsw_threshold)
+        return cls(people.tolist(), gallery, svm, threshold, embedding_space)
 
-            svm = SVC(kernel="linear", class_weight="balanced").fit(embeddings, labels)
-            coef, intercept = svm.coef_, svm.intercept_
-        return cls(classes, coef, intercept, embeddings, labels, min_probability, max_distance)
+    @property
+    def embedder(self) -> str:
+        """The name of the network whose embeddings this classifier was trained on."""
+        return self.embedding_space.partition("@")[0]
 
-    def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
-        """[N, people] probabilities, columns in `self.labels` order."""
-        if len(self.labels) == 1:
-            return np.ones((len(embeddings), 1))
-        pairwise = embeddings.astype(np.float64) @ self.coef.T + self.intercept
-        if len(self.labels) == 2:  # scikit-learn's binary sign: positive means the second class
-            scores = np.concatenate([-pairwise, pairwise], axis=1)
-        else:
-            scores = _one_vs_rest(pairwise, len(self.labels))
-        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
-        return scores / scores.sum(axis=1, keepdims=True)
+    @property
+    def dim(self) -> int:
+        return self.gallery.dim
 
-    def predict(self, embeddings: np.ndarray) -> list[Prediction]:
-        embeddings = np.asarray(embeddings, np.float32).reshape(-1, self.embeddings.shape[1])
-        probabilities = self.probabilities(embeddings)
-        distances = np.linalg.norm(embeddings[:, None, :] - self.embeddings[None, :, :], axis=2)
+    def predict(
+        self, embeddings: np.ndarray, forgotten: frozenset[str] = frozenset()
+    ) -> list[Prediction]:
+        """One prediction per embedding; people in `forgotten` (deleted since this model was
+        trained) are never candidates."""
+        embeddings = np.asarray(embeddings, np.float32).reshape(-1, self.dim)
+        if len(embeddings) == 0:
+            return []
+        similarities, classes = self.gallery.best_per_class(embeddings, CANDIDATE_FACES)
+        if forgotten:
+            gone = np.isin(classes, [i for i, p in enumerate(self.labels) if p in forgotten])
+            similarities = np.where(gone, -np.inf, similarities)
+            classes = np.where(gone, -1, classes)
+        ranking = similarities if self.svm is None else self.svm.scores_for(embeddings, classes)
+        ranking = np.where(classes >= 0, ranking, -np.inf)
         predictions = []
-        for row, distance_row in zip(probabilities, distances, strict=True):
-            order = np.argsort(-row, kind="stable")
-            best = self.labels[order[0]]
-            confidence = float(row[order[0]])
-            distance = float(distance_row[self.enrolled_labels == best].min())
-            known = confidence >= self.min_probability and distance <= self.max_distance
+        for row_similarities, row_classes, row_ranking in zip(
+            similarities, classes, ranking, strict=True
+        ):
+            order = [i for i in np.argsort(-row_ranking, kind="stable") if row_classes[i] >= 0]
+            candidates = [(self.labels[row_classes[i]], float(row_similarities[i])) for i in order]
+            score = candidates[0][1] if candidates else -1.0
+            known = bool(candidates) and score >= self.threshold
             predictions.append(
                 Prediction(
-                    label=best if known else UNKNOWN,
-                    confidence=confidence,
-                    distance=distance,
-                    all_predictions=[(self.labels[i], float(row[i])) for i in order],
+                    label=candidates[0][0] if known else UNKNOWN,
+                    score=score,
+                    threshold=self.threshold,
+                    candidates=candidates,
                 )
             )
         return predictions
+
+    def without(self, people: Iterable[str]) -> FaceClassifier:
+        """This classifier with every trace of `people` removed: their enrolled faces leave the
+        gallery and their hyperplanes the SVM (the rest of the model is unchanged)."""
+        gone = set(people) & set(self.labels)
+        if not gone:
+            return self
+        keep_class = np.array([p not in gone for p in self.labels])
+        renumber = np.cumsum(keep_class) - 1
+        keep_face = keep_class[self.gallery.classes]
+        kept_people = [p for p in self.labels if p not in gone]
+        if not kept_people:
+            raise ValueError("removing every person leaves no classifier")
+        gallery = Gallery(
+            self.gallery.embeddings[keep_face],
+            renumber[self.gallery.classes[keep_face]],
+            self.gallery.hnsw_threshold,
+        )
+        svm = None
+        if self.svm is not None and len(kept_people) > 1:
+            svm = OneVsRestSVM(self.svm.weights[keep_class], self.svm.bias[keep_class])
+        return FaceClassifier(kept_people, gallery, svm, self.threshold, self.embedding_space)
 
     def to_bytes(self) -> bytes:
         meta = {
             "format": FORMAT_VERSION,
             "labels": self.labels,
-            "enrolled_labels": self.enrolled_labels.tolist(),
-            "min_probability": self.min_probability,
-            "max_distance": self.max_distance,
+            "threshold": self.threshold,
+            "embedding_space": self.embedding_space,
         }
+        arrays = dict(self.gallery.to_arrays())
+        if self.svm is not None:
+            arrays.update(self.svm.to_arrays())
         buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
-            coef=self.coef,
-            intercept=self.intercept,
-            embeddings=self.embeddings,
-        )
+        np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
         return buffer.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FaceClassifier:
         """Load a saved classifier: arrays and JSON only (allow_pickle=False)."""
         try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-                meta = json.loads(arrays["meta"].tobytes())
-                coef, intercept = arrays["coef"], arrays["intercept"]
-                embeddings = arrays["embeddings"]
+            with np.load(io.BytesIO(data), allow_pickle=False) as saved:
+                arrays = {name: saved[name] for name in saved.files}
+            meta = json.loads(arrays.pop("meta").tobytes())
         except (OSError, KeyError, ValueError) as error:
             raise ValueError(f"not a facerec classifier file: {error}") from None
         if meta.get("format") != FORMAT_VERSION:
-            raise ValueError(f"unsupported classifier format {meta.get('format')!r}")
-        return cls(
-            meta["labels"],
-            coef,
-            intercept,
-            embeddings,
-            meta["enrolled_labels"],
-            meta["min_probability"],
-            meta["max_distance"],
-        )
+            raise ValueError(f"unsupported classifier format {meta.get('format')!r}: retrain")
+        gallery = Gallery.from_arrays(arrays)
+        svm = OneVsRestSVM.from_arrays(arrays) if "svm_weights" in arrays else None
+        return cls(meta["labels"], gallery, svm, meta["threshold"], meta["embedding_space"])
 
     def save(self, path) -> None:
         write_atomic(path, self.to_bytes())

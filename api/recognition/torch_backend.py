@@ -50,7 +50,15 @@ class TorchBackend:
             boxes.astype(np.float32), probabilities.astype(np.float32), landmarks.astype(np.float32)
         )
 
-    def embed(self, rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    def embedder(self, name: str) -> TorchBackend:
+        """The reference embeds with the design's CASIA network only (`FACEREC_EMBEDDER=casia`)."""
+        if name != "casia":
+            raise ValueError(f"the torch reference backend has no {name!r} embedder; use casia")
+        return self
+
+    dim = 512
+
+    def embed(self, rgb: np.ndarray, boxes: np.ndarray, landmarks=None) -> np.ndarray:
         from facenet_pytorch import extract_face
         from facenet_pytorch.models.mtcnn import fixed_image_standardization
 

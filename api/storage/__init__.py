@@ -7,11 +7,11 @@ db.add_person("obama"); db.add_image("obama", jpeg_bytes, embedding, bundle_vers
 
 from .database import API_KEY_SCOPES, JOB_STATES, Database
 from .errors import AlreadyExists, DatabaseUnavailable, ImageTooLarge, NotFound, StorageError
-from .models import EMBEDDING_DIM, MAX_ID_LENGTH
+from .models import EMBEDDING_DIMS, MAX_ID_LENGTH
 
 __all__ = [
     "API_KEY_SCOPES",
-    "EMBEDDING_DIM",
+    "EMBEDDING_DIMS",
     "JOB_STATES",
     "MAX_ID_LENGTH",
     "AlreadyExists",

@@ -26,8 +26,7 @@ from .breaker import CircuitBreaker
 from .engine import SQLITE_WRITE, create_storage_engine
 from .errors import AlreadyExists, DatabaseUnavailable, ImageTooLarge, NotFound
 from .models import (
-    EMBEDDING_BYTES,
-    EMBEDDING_DIM,
+    EMBEDDING_DIMS,
     MAX_ID_LENGTH,
     ApiKey,
     Base,
@@ -120,17 +119,21 @@ def _optional_id(value, what: str) -> str | None:
 
 def _embedding_bytes(embedding) -> bytes:
     vector = np.asarray(embedding, dtype="<f4")
-    if vector.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(vector)):
+    if vector.ndim != 1 or len(vector) not in EMBEDDING_DIMS or not np.all(np.isfinite(vector)):
         raise ValueError(
-            f"an embedding is {EMBEDDING_DIM} finite numbers, got shape {vector.shape}"
+            f"an embedding is {' or '.join(map(str, EMBEDDING_DIMS))} finite numbers, "
+            f"got shape {vector.shape}"
         )
     return vector.tobytes()
 
 
 def _embedding_matrix(blobs: list[bytes]) -> np.ndarray:
+    """One embedding space's vectors as [n, dim] float32; they must all have one size."""
     if not blobs:
-        return np.zeros((0, EMBEDDING_DIM), np.float32)
-    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(-1, EMBEDDING_DIM).astype(np.float32)
+        return np.zeros((0, EMBEDDING_DIMS[0]), np.float32)
+    if len({len(blob) for blob in blobs}) != 1 or len(blobs[0]) // 4 not in EMBEDDING_DIMS:
+        raise ValueError("a stored embedding has the wrong size")
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1).astype(np.float32)
 
 
 def _key_digest(digest: str) -> str:
@@ -279,6 +282,14 @@ class Database:
         with self._transaction() as session:
             return session.get(Person, person_id) is not None
 
+    def existing_people(self, person_ids) -> set[str]:
+        """Which of these ids are still enrolled (a trained model may outlive a deletion)."""
+        person_ids = sorted(set(person_ids))
+        if not person_ids:
+            return set()
+        with self._transaction() as session:
+            return set(session.scalars(select(Person.id).where(Person.id.in_(person_ids))))
+
     def list_people(self) -> list[tuple[str, int]]:
         """(person_id, number_of_images), sorted by id."""
         query = (
@@ -415,18 +426,17 @@ class Database:
         with self._transaction() as session:
             return {version: count for version, count in session.execute(query)}
 
-    def training_set(self, bundle_version: str) -> tuple[np.ndarray, list[str]]:
-        """The embeddings made by `bundle_version`, (n, 512) float32, and their person ids."""
+    def training_set(self, embedding_space: str) -> tuple[np.ndarray, list[str]]:
+        """The embeddings of one space (an embedder's name and weights; the column keeps its
+        old name, bundle_version), [n, dim] float32, and their person ids."""
         query = (
             select(Embedding.vector, Image.person_id)
             .join(Image, Image.id == Embedding.image_id)
-            .where(Embedding.bundle_version == bundle_version)
+            .where(Embedding.bundle_version == embedding_space)
             .order_by(Image.id)
         )
         with self._transaction() as session:
             rows = session.execute(query).all()
-        if any(len(vector) != EMBEDDING_BYTES for vector, _ in rows):
-            raise ValueError("a stored embedding has the wrong size")
         return _embedding_matrix([vector for vector, _ in rows]), [person for _, person in rows]
 
     # --- models and training jobs ----------------------------------------------------------

@@ -66,7 +66,12 @@ class PersonImage(Resource):
     @ns.response(200, "The same image was already stored; nothing new", schemas.added_image)
     @schemas.errors(ns, 400, 401, 403, 404, 413, 422, 503)
     def post(self, person_id):
-        """Add an image of the person: its one face is detected, embedded and stored."""
+        """Add an image of the person: the face it is of is detected, embedded and stored.
+
+        A photo with bystanders enrols the face that clearly dominates it (largest by a margin,
+        else nearest the centre); the answer gives its box. 422 when there is no face, or
+        when two faces are equally plausible.
+        """
         service = _service()
         params.person_id(person_id)
         data = params.uploaded_image()
@@ -74,20 +79,25 @@ class PersonImage(Resource):
         if not service.db.person_exists(person_id):
             raise NotFound(f"no person {person_id!r}: create them first")
         analyzer = service.analyzers.get()
-        faces, embeddings = analyzer.analyze(rgb)
-        if len(faces) != 1:
-            what = "no face" if not faces else f"{len(faces)} faces"
+        faces, chosen, embedding = analyzer.subject(rgb)
+        if not faces:
+            raise Unprocessable("no face was found in the image", code="no_face")
+        if chosen is None:
             raise Unprocessable(
-                f"an enrolment image must show exactly one face; this one has {what}",
-                code="no_face" if not faces else "several_faces",
+                f"{len(faces)} faces of similar size and distance from the centre: crop the "
+                "photo to the person",
+                code="several_faces",
             )
         image_id, created = service.db.add_image(
-            person_id, data, embeddings[0], analyzer.bundle_version
+            person_id, data, embedding, analyzer.embedding_space
         )
+        height, width = rgb.shape[:2]
         body = {
             "id_name": person_id,
             "image_id": image_id,
             "created": created,
             "number_of_images": _number_of_images(person_id),
+            "face": schemas.clip_box(faces[chosen].box, width, height),
+            "faces_found": len(faces),
         }
         return body, 201 if created else 200

@@ -8,6 +8,7 @@ from flask import current_app, request
 from flask_restx import Namespace, Resource, inputs
 
 from api.recognition import UNKNOWN, load_image
+from api.storage import DatabaseUnavailable
 
 from . import metrics, params, schemas
 from .auth import RECOGNIZE, requires
@@ -20,7 +21,7 @@ PREDICTIONS_FIELD = (
     "include_predictions",
     inputs.boolean,
     False,
-    "list every person's probability",
+    "list the candidate people with their scores",
 )
 get_results_form = schemas.image_form(PREDICTIONS_FIELD)
 store_results_form = schemas.image_form(
@@ -34,14 +35,27 @@ def _service():
     return current_app.extensions["facerec"]
 
 
-def _clip(box, width: int, height: int) -> dict:
-    left, top, right, bottom = box
-    return {
-        "left": int(round(min(max(left, 0), width))),
-        "top": int(round(min(max(top, 0), height))),
-        "right": int(round(min(max(right, 0), width))),
-        "bottom": int(round(min(max(bottom, 0), height))),
-    }
+def _predict(classifier, embeddings) -> list:
+    """The classifier's answers, minus anyone deleted since it was trained: a DELETE takes
+    effect at once on every replica, before a model without them is published."""
+    predictions = classifier.predict(embeddings)
+    named = {p.label for p in predictions if p.label != UNKNOWN}
+    if not named:
+        return predictions
+    try:
+        forgotten = named - _service().db.existing_people(named)
+    except DatabaseUnavailable:
+        # No delete can commit while the database is down; the last ones are already out of
+        # the model files (ModelStore.forget), which this worker reloads.
+        return predictions
+    return classifier.predict(embeddings, frozenset(forgotten)) if forgotten else predictions
+
+
+def _answer(prediction) -> tuple[dict, list]:
+    if prediction is None:
+        return {"label": UNKNOWN, "score": 0.0, "threshold": None}, []
+    top = {"label": prediction.label, "score": prediction.score, "threshold": prediction.threshold}
+    return top, [{"label": label, "score": score} for label, score in prediction.candidates]
 
 
 def recognize() -> tuple[dict, list]:
@@ -50,23 +64,21 @@ def recognize() -> tuple[dict, list]:
     include = params.boolean(request.form, "include_predictions")
     rgb = load_image(params.uploaded_image(), service.settings.max_image_pixels)
     snapshot = service.model()  # once: this request ends on the model it started with
-    faces, embeddings = service.analyzers.get().analyze(rgb)
+    analyzer = service.analyzers.get()
     classifier = snapshot.classifier
-    predictions = classifier.predict(embeddings) if classifier and faces else []
+    if classifier is not None and classifier.embedding_space != analyzer.embedding_space:
+        classifier = None  # trained on another embedder's vectors: `train` re-embeds
+    faces, embeddings = analyzer.analyze(rgb)
+    predictions = _predict(classifier, embeddings) if classifier and faces else [None] * len(faces)
     height, width = rgb.shape[:2]
     answers = []
-    for index, face in enumerate(faces):
-        if predictions:
-            prediction = predictions[index]
-            top = {"label": prediction.label, "confidence": prediction.confidence}
-            everyone = [{"label": p, "confidence": c} for p, c in prediction.all_predictions]
-        else:
-            top, everyone = {"label": UNKNOWN, "confidence": 0.0}, []
+    for face, prediction in zip(faces, predictions, strict=True):
+        top, candidates = _answer(prediction)
         answers.append(
             {
                 "top_prediction": top,
-                "bounding_box": _clip(face.box, width, height),
-                "all_predictions": everyone if include else [],
+                "bounding_box": schemas.clip_box(face.box, width, height),
+                "all_predictions": candidates if include else [],
             }
         )
     metrics.count_faces([a["top_prediction"]["label"] for a in answers], UNKNOWN)
@@ -79,7 +91,7 @@ def _record(answer: dict, camera_id: str, location_id: str, model_version, now) 
     return {
         "person_id": None if label == UNKNOWN else label,
         "label": label,
-        "confidence": answer["top_prediction"]["confidence"],
+        "confidence": answer["top_prediction"]["score"],  # the column holds the decision score
         "camera_id": camera_id,
         "location_id": location_id,
         "box": tuple(answer["bounding_box"][side] for side in schemas.SIDES),

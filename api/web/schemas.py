@@ -66,6 +66,21 @@ person = Model(
 dataset = Model("Dataset", {"face_ids": fields.List(fields.Nested(person), required=True)})
 people = Model("People", {"people": fields.List(fields.Nested(person), required=True)})
 created_person = Model("CreatedPerson", {"id_name": fields.String(required=True)})
+SIDES = ("left", "top", "right", "bottom")
+box = Model("BoundingBox", {side: fields.Integer(required=True) for side in SIDES})
+
+
+def clip_box(box, width: int, height: int) -> dict:
+    """A face box (which MTCNN may extend past the image) as whole pixels inside the image."""
+    left, top, right, bottom = box
+    return {
+        "left": int(round(min(max(left, 0), width))),
+        "top": int(round(min(max(top, 0), height))),
+        "right": int(round(min(max(right, 0), width))),
+        "bottom": int(round(min(max(bottom, 0), height))),
+    }
+
+
 added_image = Model(
     "AddedImage",
     {
@@ -73,6 +88,8 @@ added_image = Model(
         "image_id": fields.Integer(required=True),
         "created": fields.Boolean(required=True, description="false: the same image was there"),
         "number_of_images": fields.Integer(required=True),
+        "face": fields.Nested(box, required=True, description="the face enrolled"),
+        "faces_found": fields.Integer(required=True, description="bystanders included"),
     },
 )
 deleted = Model("Deleted", {"deleted": fields.String(required=True)})
@@ -102,19 +119,32 @@ model = Model(
 
 prediction = Model(
     "Prediction",
-    {"label": fields.String(required=True), "confidence": fields.Float(required=True)},
+    {
+        "label": fields.String(required=True, description='a person id, or "unknown"'),
+        "score": fields.Float(
+            required=True,
+            description="cosine similarity to the best candidate's nearest enrolled face",
+        ),
+        "threshold": nullable(
+            fields.Float,
+            required=True,
+            description="the score needed to be named (null: no trained model)",
+        ),
+    },
 )
-SIDES = ("left", "top", "right", "bottom")
-box = Model("BoundingBox", {side: fields.Integer(required=True) for side in SIDES})
+candidate = Model(
+    "Candidate",
+    {"label": fields.String(required=True), "score": fields.Float(required=True)},
+)
 face = Model(
     "RecognizedFace",
     {
         "top_prediction": fields.Nested(prediction, required=True),
         "bounding_box": fields.Nested(box, required=True),
         "all_predictions": fields.List(
-            fields.Nested(prediction),
+            fields.Nested(candidate),
             required=True,
-            description="every known person, best first (empty unless include_predictions)",
+            description="the candidate people, best first (empty unless include_predictions)",
         ),
     },
 )

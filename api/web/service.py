@@ -52,8 +52,13 @@ class AnalyzerLoader:
                 threads=self.settings.ort_threads,
                 margin=self.settings.face_margin,
                 min_face_size=self.settings.min_face_size,
+                embedder=self.settings.embedder,
             )
-            log.info("networks loaded (bundle %s)", self._analyzer.bundle_version)
+            log.info(
+                "networks loaded (bundle %s, embedder %s)",
+                self._analyzer.bundle_version,
+                self._analyzer.embedding_space,
+            )
         except Exception as error:
             log.exception("cannot load the model bundle from %s", self.settings.bundle_dir)
             self._error = error
@@ -134,9 +139,10 @@ class Service:
             self.db,
             self.store,
             self.analyzers.get,
-            min_probability=settings.min_probability,
-            max_distance=settings.max_distance,
             max_image_pixels=settings.max_image_pixels,
+            false_accept_rate=settings.false_accept_rate,
+            match_threshold=settings.match_threshold,
+            hnsw_threshold=settings.hnsw_threshold,
             lease_seconds=settings.training_lease_seconds,
             on_published=lambda _version: self.watcher.refresh(),
         )

@@ -96,9 +96,9 @@ def handler(state: State):
                 )
             label = f"{width}x{height}" if state.label_by_size else "someone"
             face = {
-                "top_prediction": {"label": label, "confidence": 0.9},
+                "top_prediction": {"label": label, "score": 0.9, "threshold": 0.7},
                 "bounding_box": {"left": 0, "top": 0, "right": width, "bottom": height},
-                "all_predictions": [{"label": label, "confidence": 0.9}],
+                "all_predictions": [{"label": label, "score": 0.9}],
             }
             self.reply(200, {"faces": [face], "model_version": "stub"})
 

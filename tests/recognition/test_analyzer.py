@@ -5,9 +5,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from api.recognition import load_image
+from api.recognition import FaceAnalyzer, load_image
 from tests.conftest import FACES, ROOT
 
 
@@ -24,21 +25,43 @@ def test_every_portrait_has_its_face(analyzer):
         assert faces[0].probability > 0.95
 
 
-def test_embeddings_are_unit_vectors_of_512(analyzer):
+@pytest.fixture(scope="module", params=["casia", "sface", "dlib", "sface+dlib"])
+def each_embedder(request, bundle_dir):
+    return FaceAnalyzer.from_bundle(bundle_dir, embedder=request.param)
+
+
+def _embedding(analyzer, name):
+    return analyzer.analyze(load_image((FACES / "people" / name).read_bytes()))[1][0]
+
+
+def test_embeddings_are_unit_vectors_of_the_embedders_size(each_embedder):
     rgb = load_image((FACES / "scenes/two_people.jpg").read_bytes())
-    faces, embeddings = analyzer.analyze(rgb)
+    faces, embeddings = each_embedder.analyze(rgb)
+    size = {"casia": 512, "sface": 128, "dlib": 128, "sface+dlib": 256}
     assert len(faces) == 2
-    assert embeddings.shape == (2, 512) and embeddings.dtype == np.float32
+    assert embeddings.shape == (2, size[each_embedder.embedder.name])
+    assert embeddings.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
 
 
-def test_the_same_face_embeds_close_and_different_people_far(analyzer):
-    def embedding(name):
-        return analyzer.analyze(load_image((FACES / "people" / name).read_bytes()))[1][0]
+def test_the_same_face_is_nearer_than_another_person_with_every_embedder(each_embedder):
+    obama_a = _embedding(each_embedder, "obama/obama2.jpg")
+    obama_b = _embedding(each_embedder, "obama/obama4.jpg")
+    biden = _embedding(each_embedder, "biden/biden1.jpg")
+    assert obama_a @ obama_b > obama_a @ biden
 
-    obama_a, obama_b = embedding("obama/obama2.jpg"), embedding("obama/obama4.jpg")
-    biden = embedding("biden/biden1.jpg")
-    assert np.linalg.norm(obama_a - obama_b) < 0.9 < 1.1 < np.linalg.norm(obama_a - biden)
+
+def test_each_embedder_has_its_own_embedding_space(bundle_dir):
+    spaces = {
+        FaceAnalyzer.from_bundle(bundle_dir, embedder=name).embedding_space
+        for name in ("casia", "sface", "sface+dlib")
+    }
+    assert len(spaces) == 3
+
+
+def test_an_unknown_embedder_is_refused(bundle_dir):
+    with pytest.raises(ValueError, match="unknown embedder"):
+        FaceAnalyzer.from_bundle(bundle_dir, embedder="arcface")
 
 
 def test_a_faceless_image_has_no_faces(analyzer):

@@ -4,15 +4,21 @@ import numpy as np
 import pytest
 
 from api.recognition import UNKNOWN, FaceClassifier, load_image
+from api.recognition.calibration import threshold_for
 from tests.conftest import FACES, people_images
 
 STRANGER = "lin_manuel_miranda"
 
 
 def _embed_one(analyzer, path):
-    faces, embeddings = analyzer.analyze(load_image(path.read_bytes()))
-    assert faces, f"no face in {path}"
-    return embeddings[0]  # the largest face is the subject
+    _, chosen, embedding = analyzer.subject(load_image(path.read_bytes()))
+    assert chosen is not None, f"no clear face in {path}"
+    return embedding
+
+
+def _fit(analyzer, embeddings, labels):
+    threshold = threshold_for(analyzer.embedder.name, len(set(labels)), 0.01)
+    return FaceClassifier.fit(np.array(embeddings), labels, threshold, analyzer.embedding_space)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +34,12 @@ def enrolment(analyzer):
         for path in paths:
             embeddings.append(_embed_one(analyzer, path))
             labels.append(person)
-    return FaceClassifier.fit(np.array(embeddings), labels), held_out
+    return _fit(analyzer, embeddings, labels), held_out
+
+
+def test_the_default_embedder_is_the_fusion_measured_best(analyzer):
+    assert analyzer.embedder.name == "sface+dlib" and analyzer.embedder.dim == 256
+    assert analyzer.embedding_space.startswith("sface+dlib@")
 
 
 def test_every_held_out_photo_is_recognised(analyzer, enrolment):
@@ -38,13 +49,15 @@ def test_every_held_out_photo_is_recognised(analyzer, enrolment):
             continue
         prediction = classifier.predict(_embed_one(analyzer, path)[None])[0]
         assert prediction.label == person, (path, prediction)
+        assert prediction.score >= prediction.threshold == classifier.threshold
 
 
 def test_a_person_never_enrolled_is_unknown(analyzer, enrolment):
     classifier, held_out = enrolment
     prediction = classifier.predict(_embed_one(analyzer, held_out[STRANGER])[None])[0]
     assert prediction.label == UNKNOWN
-    assert prediction.all_predictions[0][0] != STRANGER  # the SVM had to guess someone
+    assert prediction.score < prediction.threshold
+    assert prediction.candidates[0][0] != STRANGER  # the gallery proposed someone anyway
 
 
 @pytest.mark.parametrize(
@@ -58,47 +71,50 @@ def test_group_scenes_name_the_right_people(analyzer, enrolment, scene, people):
     assert named == people
 
 
-def test_predictions_rank_every_person(enrolment):
+def test_candidates_are_people_ranked_by_the_svm_with_their_similarity(enrolment):
     classifier, _ = enrolment
-    prediction = classifier.predict(classifier.embeddings[:1])[0]
-    ranked = prediction.all_predictions
-    assert {label for label, _ in ranked} == set(classifier.labels)
-    assert [p for _, p in ranked] == sorted((p for _, p in ranked), reverse=True)
-    assert sum(p for _, p in ranked) == pytest.approx(1.0)
+    embeddings = classifier.gallery.embeddings
+    for embedding, owner in zip(embeddings, classifier.gallery.classes, strict=True):
+        prediction = classifier.predict(embedding[None])[0]
+        assert prediction.label == classifier.labels[owner]
+        assert prediction.score == pytest.approx(1.0, abs=1e-2)  # its own enrolled face
+        labels = [label for label, _ in prediction.candidates]
+        assert len(labels) == len(set(labels)) and set(labels) <= set(classifier.labels)
 
 
 def test_a_saved_classifier_predicts_the_same(tmp_path, enrolment):
     classifier, _ = enrolment
     classifier.save(tmp_path / "model.npz")
     loaded = FaceClassifier.load(tmp_path / "model.npz")
-    assert loaded.predict(classifier.embeddings) == classifier.predict(classifier.embeddings)
+    embeddings = classifier.gallery.embeddings
+    assert loaded.predict(embeddings) == classifier.predict(embeddings)
+    assert loaded.embedding_space == classifier.embedding_space
 
 
 def test_a_pickle_is_refused(tmp_path):
     import pickle
 
-    (tmp_path / "evil.npz").write_bytes(pickle.dumps({"format": 1}))
+    (tmp_path / "evil.npz").write_bytes(pickle.dumps({"format": 2}))
     with pytest.raises(ValueError, match="not a facerec classifier"):
         FaceClassifier.load(tmp_path / "evil.npz")
 
 
-def test_probabilities_follow_the_svm_decision(enrolment):
-    from sklearn.svm import SVC
+def test_a_forgotten_person_is_never_named(analyzer, enrolment):
+    classifier, held_out = enrolment
+    obama = _embed_one(analyzer, held_out["obama"])[None]
+    assert classifier.predict(obama)[0].label == "obama"
+    assert classifier.predict(obama, frozenset({"obama"}))[0].label != "obama"
+    without = classifier.without(["obama"])
+    assert "obama" not in without.labels and without.gallery.size < classifier.gallery.size
+    assert without.predict(obama)[0].label == UNKNOWN
+    biden = _embed_one(analyzer, held_out["biden"])[None]
+    assert without.predict(biden)[0].label == "biden"
 
-    classifier, _ = enrolment
-    svm = SVC(kernel="linear", class_weight="balanced").fit(
-        classifier.embeddings, classifier.enrolled_labels
-    )
-    decided = svm.predict(classifier.embeddings)
-    ours = np.array(classifier.labels)[classifier.probabilities(classifier.embeddings).argmax(1)]
-    assert (decided == ours).all()
 
-
-def test_one_enrolled_person_is_recognised_by_distance_alone(analyzer):
+def test_one_enrolled_person_is_recognised_by_similarity_alone(analyzer):
     obama = people_images()["obama"]
-    classifier = FaceClassifier.fit(
-        np.array([_embed_one(analyzer, p) for p in obama[:3]]), ["obama"] * 3
-    )
+    classifier = _fit(analyzer, [_embed_one(analyzer, p) for p in obama[:3]], ["obama"] * 3)
+    assert classifier.svm is None
     assert classifier.predict(_embed_one(analyzer, obama[3])[None])[0].label == "obama"
     biden = _embed_one(analyzer, people_images()["biden"][0])
     assert classifier.predict(biden[None])[0].label == UNKNOWN
@@ -106,4 +122,12 @@ def test_one_enrolled_person_is_recognised_by_distance_alone(analyzer):
 
 def test_training_needs_data():
     with pytest.raises(ValueError):
-        FaceClassifier.fit(np.zeros((0, 512)), [])
+        FaceClassifier.fit(np.zeros((0, 256)), [], 0.5)
+
+
+def test_the_threshold_grows_with_the_gallery():
+    thresholds = [threshold_for("sface+dlib", n, 0.01) for n in (1, 100, 1000, 10_000)]
+    assert thresholds == sorted(thresholds) and len(set(thresholds)) == 4
+    assert threshold_for("sface+dlib", 100, 0.001) > threshold_for("sface+dlib", 100, 0.01)
+    with pytest.raises(ValueError):
+        threshold_for("sface+dlib", 100, 0)
