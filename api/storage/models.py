@@ -24,8 +24,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from .types import BigId, Blob, UtcDateTime
 
 MAX_ID_LENGTH = 64  # person, camera and location ids, model versions
-# float32, little-endian: SFace and dlib's ResNet give 128 numbers, CASIA FaceNet 512.
-EMBEDDING_DIMS = (128, 512)
+# float32, little-endian: SFace and dlib's ResNet give 128 numbers, their fusion 256, CASIA 512.
+EMBEDDING_DIMS = (128, 256, 512)
 
 # Named constraints, so the DDL file can name them the same and the parity test compares names.
 NAMING_CONVENTION = {

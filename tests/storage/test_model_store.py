@@ -27,7 +27,7 @@ def tiny_classifier(*labels: str, seed: int = 0) -> FaceClassifier:
     rng = np.random.default_rng(seed)
     embeddings = rng.standard_normal((3 * len(labels), 512)).astype(np.float32)
     embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
-    return FaceClassifier.fit(embeddings, [label for label in labels for _ in range(3)])
+    return FaceClassifier.fit(embeddings, [label for label in labels for _ in range(3)], 0.5)
 
 
 def files_in(folder: Path) -> list[str]:
@@ -45,7 +45,7 @@ def test_publish_then_load(tmp_path):
     loaded, metadata = store.load(version)
     assert loaded.labels == ["biden", "obama"]
     assert metadata["job_id"] == 7 and metadata["trained_at"] == trained_at.isoformat()
-    probe = classifier.embeddings[:4]
+    probe = classifier.gallery.embeddings[:4]
     assert [p.label for p in loaded.predict(probe)] == [p.label for p in classifier.predict(probe)]
     assert files_in(tmp_path / "versions") == [f"{version}.json", f"{version}.npz"]
     assert (tmp_path / "CURRENT").read_text() == f"{version}\n"
@@ -141,7 +141,7 @@ def test_a_reader_hammering_the_watcher_never_sees_an_error_or_a_torn_model(tmp_
         while not done.is_set():
             try:
                 version, classifier = watcher.current()
-                classifier.predict(classifier.embeddings[:1])
+                classifier.predict(classifier.gallery.embeddings[:1])
                 seen.append((version, classifier.labels))
             except Exception as error:  # any error at all fails the test
                 errors.append(repr(error))
@@ -234,3 +234,24 @@ def test_another_process_sees_a_new_version_within_two_seconds(tmp_path):
     finally:
         process.kill()
         process.wait()
+
+
+def test_forget_removes_a_person_from_every_kept_version_and_the_watcher_reloads(tmp_path):
+    store = ModelStore(tmp_path, keep=5)
+    first = store.publish(tiny_classifier("alice", "bob"))
+    second = store.publish(tiny_classifier("alice", "bob", "carol", seed=1))
+    only_bob = store.publish(tiny_classifier("bob", seed=2))
+    store.activate(second)
+    watcher = ModelWatcher(store, poll_seconds=0)
+    assert "bob" in watcher.current()[1].labels
+
+    assert sorted(store.forget("bob")) == sorted([first, second, only_bob])
+    assert only_bob not in store.versions()  # bob was all it knew
+    for version in (first, second):
+        classifier, metadata = store.load(version)  # the sha256 still checks out
+        assert "bob" not in classifier.labels and metadata["labels"] == classifier.labels
+        assert "alice" in classifier.labels
+    assert store.rollback() == first and "bob" not in store.load(first)[0].labels
+    store.activate(second)
+    assert watcher.current()[1].labels == ["alice", "carol"]  # the rewrite is picked up
+    assert store.forget("nobody") == []
