@@ -10,7 +10,7 @@ from api.storage import NotFound
 
 from . import params, schemas
 from .auth import ADMIN, RECOGNIZE, requires
-from .errors import Unprocessable
+from .errors import Unprocessable, model_store_error
 
 ns = Namespace("dataset", description="People and their enrolment images", path="/dataset")
 person_param = ns.param(
@@ -51,9 +51,22 @@ class Person(Resource):
     @requires(ADMIN)
     @ns.response(200, "Deleted with every image, embedding and recognition", schemas.deleted)
     @schemas.errors(ns, 400, 401, 403, 404, 503)
+    @ns.response(507, "The model store is full", schemas.error)
     def delete(self, person_id):
-        """Remove a person with all their images, embeddings and recognitions."""
-        _service().db.delete_person(params.person_id(person_id))
+        """Remove a person with all their images, embeddings and recognitions.
+
+        Every kept model version is rewritten without them first (no rollback can bring them
+        back), then the database forgets them; replicas stop naming them at once (the
+        recognition routes check that a named person still exists).
+        """
+        service = _service()
+        if not service.db.person_exists(params.person_id(person_id)):
+            raise NotFound(f"no person {person_id!r}")
+        try:
+            service.store.forget(person_id)
+        except OSError as error:  # nothing deleted yet: the client may retry
+            raise model_store_error(error) from None
+        service.db.delete_person(person_id)
         return {"deleted": person_id}
 
 

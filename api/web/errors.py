@@ -6,6 +6,7 @@ answers is ever an HTML page or a bare 500 traceback.
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from flask import g, jsonify, request
@@ -144,4 +145,21 @@ def error_model(api: Api):
             "error": fields.String(required=True, description="short machine-readable code"),
             "message": fields.String(required=True, description="what went wrong, for people"),
         },
+    )
+
+
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def model_store_error(error: OSError) -> ApiError:
+    """A model store that cannot be written: full (507) or read-only/unreachable (503)."""
+    if error.errno in FULL_ERRNOS:
+        return ApiError(
+            f"the model store is full: {error.strerror}", code="model_store_full", status=507
+        )
+    read_only = error.errno in READ_ONLY_ERRNOS
+    return ServiceUnavailable(
+        f"the model store cannot be written: {error.strerror or error}",
+        code="model_store_read_only" if read_only else "model_store_unavailable",
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-
 from flask import current_app, request
 from flask_restx import Namespace, Resource
 
@@ -13,7 +11,7 @@ from api.training import TrainingBusy
 
 from . import params, schemas
 from .auth import ADMIN, requires
-from .errors import ApiError, BadRequest, Conflict, ServiceUnavailable
+from .errors import BadRequest, Conflict, model_store_error
 
 ns = Namespace("model", description="Training jobs and the active classifier", path="/model")
 
@@ -28,8 +26,6 @@ rollback_parser.add_argument(
     help="the version you expect to leave (GET /model's model_version): a repeat or a "
     "concurrent twin then rolls back once. Without it, every call goes back one more version.",
 )
-FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
-READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def _service():
@@ -120,19 +116,6 @@ class Job(Resource):
         return job_json(_service().db.get_job(job_id))
 
 
-def _store_error(error: OSError) -> ApiError:
-    """A model store that cannot be written: full (507) or read-only/unreachable (503)."""
-    if error.errno in FULL_ERRNOS:
-        return ApiError(
-            f"the model store is full: {error.strerror}", code="model_store_full", status=507
-        )
-    read_only = error.errno in READ_ONLY_ERRNOS
-    return ServiceUnavailable(
-        f"the model store cannot be written: {error.strerror or error}",
-        code="model_store_read_only" if read_only else "model_store_unavailable",
-    )
-
-
 @ns.route("/rollback")
 class Rollback(Resource):
     @requires(ADMIN)
@@ -153,6 +136,6 @@ class Rollback(Resource):
         except VersionMoved as error:
             raise Conflict(str(error), code="model_changed") from None
         except OSError as error:
-            raise _store_error(error) from None
+            raise model_store_error(error) from None
         service.watcher.refresh()
         return _active_model()

@@ -25,6 +25,22 @@ def largest_face_label(body: dict) -> str:
     return body["faces"][0]["top_prediction"]["label"]
 
 
+def enrol_with_bystanders(client) -> None:
+    """A news photo with a bystander enrols its subject; two equal faces are refused."""
+    assert client.post("/dataset/frances_fisher", headers=ADMIN).status_code == 201
+    photo = FACES / "lfw" / "enrolled" / "Frances_Fisher" / "Frances_Fisher_0001.jpg"
+    response = client.post("/dataset/frances_fisher/image", data=upload(photo), headers=ADMIN)
+    body = response.get_json()
+    assert response.status_code == 201 and body["faces_found"] == 2, body
+    face = body["face"]  # the woman in the middle, not the man cut by the left edge
+    assert 60 < (face["left"] + face["right"]) / 2 < 190 and face["left"] > 42
+    pair = client.post(
+        "/dataset/frances_fisher/image", data=upload(SCENES / "two_people.jpg"), headers=ADMIN
+    )
+    assert pair.status_code == 422 and pair.get_json()["error"] == "several_faces"
+    assert client.delete("/dataset/frances_fisher", headers=ADMIN).status_code == 200
+
+
 def enrol(client, enrol_images: dict) -> dict[str, int]:
     counts = {}
     for person, images in enrol_images.items():
@@ -41,6 +57,7 @@ def enrol(client, enrol_images: dict) -> dict[str, int]:
 
 def run_flow(client, train_kind: str = "train") -> None:
     enrol_images, held_out = split_people()
+    enrol_with_bystanders(client)
     enrol(client, enrol_images)
     listed = {
         p["id_name"]: p["number_of_images"]
@@ -109,8 +126,23 @@ def run_flow(client, train_kind: str = "train") -> None:
     assert rolled.status_code == 200
     assert rolled.get_json()["model_version"] == job["model_version"]
 
-    # Deleting a person takes their images and recognitions with them.
+    # A named face reports the similarity that named it and the threshold it cleared.
+    named = client.post(
+        "/face-recognition/get-results", data=upload(held_out["biden"]), headers=RECOGNIZE
+    ).get_json()["faces"][0]["top_prediction"]
+    assert named["label"] == "biden" and named["score"] >= named["threshold"] > 0
+
+    # Deleting a person takes their images and recognitions with them, and they are never
+    # named again: not by the model in memory, not by any version a rollback could reach.
     assert client.delete("/dataset/biden", headers=ADMIN).get_json() == {"deleted": "biden"}
+    after = client.post(
+        "/face-recognition/get-results", data=upload(held_out["biden"]), headers=RECOGNIZE
+    ).get_json()
+    assert largest_face_label(after) != "biden"
+    model = client.get("/model", headers=ADMIN).get_json()
+    assert "biden" not in model["people"]
+    while client.post("/model/rollback", headers=ADMIN).status_code == 200:
+        assert "biden" not in client.get("/model", headers=ADMIN).get_json()["people"]
     listed = client.get("/dataset", headers=RECOGNIZE).get_json()["face_ids"]
     assert "biden" not in {p["id_name"] for p in listed}
     page = client.get("/recognitions?person=biden", headers=RECOGNIZE).get_json()
