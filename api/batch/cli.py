@@ -101,6 +101,7 @@ def options_from_args(args: argparse.Namespace, settings: Settings) -> BatchOpti
         database_url=settings.database_url if args.store else None,
         threads=args.threads,
         face_margin=settings.face_margin,
+        min_face_size=settings.min_face_size,
     )
 
 

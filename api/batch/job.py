@@ -54,6 +54,7 @@ class BatchOptions:
     database_url: str | None = None  # set: --store
     threads: int = 1
     face_margin: float = 32.0
+    min_face_size: int = 40  # the service's MTCNN setting (FACEREC_MIN_FACE_SIZE)
 
 
 @dataclass
@@ -210,6 +211,7 @@ def run_batch(spark, options: BatchOptions) -> BatchReport:
         version,
         options.threads,
         options.face_margin,
+        options.min_face_size,
     )
     log.info(
         "%d inputs -> %d segments, model %s", len({i.path for i in items}), len(items), version

@@ -31,6 +31,7 @@ class RecognizerSpec:
     model_version: str
     threads: int = 1
     face_margin: float = 32.0
+    min_face_size: int = 40
     crop_margin: float = 0.25
 
 
@@ -89,6 +90,7 @@ class FrameRecognizer:
                 bundle_dir,
                 threads=spec.threads,
                 margin=spec.face_margin,
+                min_face_size=spec.min_face_size,
                 embedder=classifier.embedder,
             ),
             classifier,

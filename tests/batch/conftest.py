@@ -11,6 +11,7 @@ import pytest
 
 from api.model_store import ModelStore
 from api.recognition import FaceClassifier, load_image
+from api.recognition.calibration import threshold_for
 from tests.conftest import FACES, people_images
 
 CLIP = FACES / "video" / "short_hamilton_clip.mp4"
@@ -20,16 +21,20 @@ MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory, analyzer):
-    """Every person of shared/faces/people enrolled (the largest face of each photo), published."""
+    """Every person of shared/faces/people enrolled (each photo's subject), published."""
     embeddings, labels = [], []
     for person, paths in people_images().items():
         for path in paths:
-            faces, vectors = analyzer.analyze(load_image(path.read_bytes()))
-            assert faces, path
-            embeddings.append(vectors[0])  # largest first: the portrait's subject
+            _, chosen, embedding = analyzer.subject(load_image(path.read_bytes()))
+            assert chosen is not None, path
+            embeddings.append(embedding)
             labels.append(person)
+    threshold = threshold_for(analyzer.embedder.name, len(set(labels)), 0.01)
+    classifier = FaceClassifier.fit(
+        np.stack(embeddings), labels, threshold, analyzer.embedding_space
+    )
     directory = tmp_path_factory.mktemp("model-store")
-    ModelStore(directory).publish(FaceClassifier.fit(np.stack(embeddings), labels))
+    ModelStore(directory).publish(classifier)
     return directory
 
 
