@@ -72,10 +72,10 @@ class DeletingAnalyzer:
     def __getattr__(self, name):
         return getattr(self.analyzer, name)
 
-    def analyze(self, rgb):
+    def subject(self, rgb):  # what training embeds each stored photo with
         if self.db.person_exists(self.victim):
             self.db.delete_person(self.victim)
-        return self.analyzer.analyze(rgb)
+        return self.analyzer.subject(rgb)
 
 
 def test_a_person_deleted_during_train_is_skipped(tmp_path, analyzer, mariadb, database_url):
