@@ -36,6 +36,16 @@ ADMIN = {"X-API-Key": "benchmark-admin-key-not-for-production"}
 ENROLMENT = {"biden": "biden2.jpg", "kit_harington": "kit1.jpg", "rose_leslie": "rose1.jpg"}
 
 
+def server_env(tmp: str) -> dict[str, str]:
+    """FACEREC_* for a server whose model store and SQLite database live in `tmp`."""
+    return {
+        "FACEREC_MODEL_BUNDLE": str(BUNDLE),
+        "FACEREC_MODEL_DIR": f"{tmp}/model-store",
+        "FACEREC_DATABASE_URL": f"sqlite:///{tmp}/facerec.db",
+        "FACEREC_API_KEYS": f"admin:{ADMIN['X-API-Key']}",
+    }
+
+
 def edge_crops(max_side: int) -> list[bytes]:
     detector = UltraFaceDetector(BUNDLE / "ultraface/version-RFB-320.onnx", threads=1)
     crops = []
@@ -58,23 +68,33 @@ def train(url: str) -> None:
     assert job["state"] == "succeeded", job
 
 
-def recognize(session: requests.Session, url: str, crop: bytes) -> int:
+def get_results(session: requests.Session, url: str, crop: bytes) -> dict:
     response = session.post(
         f"{url}/face-recognition/get-results", files={"image": ("face.jpg", crop)}, headers=ADMIN
     )
     response.raise_for_status()
-    return len(response.json()["faces"])
+    return response.json()
 
 
-def sequential(url: str, crops: list[bytes], count: int) -> np.ndarray:
+def recognize(session: requests.Session, url: str, crop: bytes) -> int:
+    return len(get_results(session, url, crop)["faces"])
+
+
+def sequential(
+    url: str, crops: list[bytes], count: int, model_version: str | None = None
+) -> np.ndarray:
+    """Latencies (ms) of `count` requests, one at a time; with `model_version`, every answer
+    must come from that model (a benchmark of one gallery must not time another)."""
     with requests.Session() as session:
         for crop in crops:  # warm-up: every worker's first requests
-            recognize(session, url, crop)
+            get_results(session, url, crop)
         latencies = []
         for index in range(count):
             started = time.perf_counter()
-            recognize(session, url, crops[index % len(crops)])
+            answer = get_results(session, url, crops[index % len(crops)])
             latencies.append((time.perf_counter() - started) * 1000)
+            if model_version is not None and answer["model_version"] != model_version:
+                raise RuntimeError(f"answered by model {answer['model_version']}")
     return np.array(latencies)
 
 
@@ -113,19 +133,13 @@ def main() -> None:
     args = parser.parse_args()
 
     crops = edge_crops(args.max_side)
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "FACEREC_MODEL_BUNDLE": str(BUNDLE),
-            "FACEREC_MODEL_DIR": f"{tmp}/model-store",
-            "FACEREC_DATABASE_URL": f"sqlite:///{tmp}/facerec.db",
-            "FACEREC_API_KEYS": f"admin:{ADMIN['X-API-Key']}",
-        }
-        with Gunicorn(env, Path(tmp) / "gunicorn.log", workers=args.workers) as server:
-            train(server.url)
-            latencies = sequential(server.url, crops, args.requests)
-            faces_per_s, requests_per_s = concurrent(
-                server.url, crops, args.concurrency, args.seconds
-            )
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Gunicorn(server_env(tmp), Path(tmp) / "gunicorn.log", workers=args.workers) as server,
+    ):
+        train(server.url)
+        latencies = sequential(server.url, crops, args.requests)
+        faces_per_s, requests_per_s = concurrent(server.url, crops, args.concurrency, args.seconds)
     sizes = [len(crop) for crop in crops]
     p50, p90, p99 = np.percentile(latencies, [50, 90, 99])
     print(
