@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from threadpoolctl import threadpool_limits
+
 from api.config import Settings
 from api.model_store import ModelStore, ModelWatcher
 from api.recognition import FaceAnalyzer
@@ -160,6 +162,10 @@ class Service:
         The database may be down (recognition does not need it): the monitor's first check
         waits at most the ping timeout, and later checks prepare it when it comes.
         """
+        # numpy's BLAS splits even a one-face gallery product over threads that then spin:
+        # at 1,000 people that doubled a recognition's p50 (benchmarks/gallery_http.py).
+        # A worker serves one core's worth of requests; its BLAS gets one thread.
+        threadpool_limits(limits=1, user_api="blas")
         if not self.database.check():
             log.error("the database is not reachable at start-up; retrying in the background")
         self.database.start()
