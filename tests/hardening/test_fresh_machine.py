@@ -60,7 +60,11 @@ def test_a_machine_without_ffmpeg_or_java_is_told_which_packages_it_lacks(tmp_pa
 
 def test_make_test_and_ci_both_run_the_script():
     planned = subprocess.run(
-        ["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, timeout=60
+        ["make", "--no-print-directory", "-n", "test"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert planned.returncode == 0, planned.stderr
     commands = planned.stdout.splitlines()
