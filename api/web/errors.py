@@ -106,8 +106,26 @@ def describe(error: Exception) -> tuple[int, str, str, dict]:
     return 500, "internal_error", "the server failed to handle the request", {}
 
 
+# An upload refused for its size is still read (and dropped) up to this many bytes: a server
+# that answers and closes while the client, or nginx in front of it, is still sending makes the
+# kernel reset the connection, and the proxy reports a 502 instead of our 413.
+DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
+
+
+def _drain_refused_body() -> None:
+    stream = request.environ.get("wsgi.input")
+    remaining = min(request.content_length or 0, DRAIN_LIMIT_BYTES)
+    while stream is not None and remaining > 0:
+        chunk = stream.read(min(remaining, 1 << 16))
+        if not chunk:
+            return
+        remaining -= len(chunk)
+
+
 def _json_response(error: Exception):
     status, code, message, headers = describe(error)
+    if status == 413:
+        _drain_refused_body()
     response = jsonify(error_body(code, message))
     response.status_code = status
     response.headers.update(headers)
