@@ -54,8 +54,12 @@ RUN facerec-models build --out /opt/facerec/models --ultraface-dir /src/ultrafac
  && facerec-models verify /opt/facerec/models \
  && chmod -R a+rX,go-w /opt/facerec/models
 
-# The API's virtual environment: facerec and its serving dependencies, no torch.
+# The API's virtual environment: facerec and its serving dependencies, no torch. hnswlib ships
+# no wheel, so pip compiles it: g++ lives in this stage only, never in the runtime image.
 FROM source AS api-venv
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends g++=4:12.2.0-3 \
+ && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install . \
  && if /opt/venv/bin/pip show torch >/dev/null 2>&1; then echo "torch leaked into the API image" >&2; exit 1; fi
