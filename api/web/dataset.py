@@ -10,7 +10,8 @@ from api.storage import NotFound
 
 from . import params, schemas
 from .auth import ADMIN, RECOGNIZE, requires
-from .errors import Unprocessable, model_store_error
+from .errors import model_store_error
+from .subjects import photo_subject
 
 ns = Namespace("dataset", description="People and their enrolment images", path="/dataset")
 person_param = ns.param(
@@ -92,25 +93,16 @@ class PersonImage(Resource):
         if not service.db.person_exists(person_id):
             raise NotFound(f"no person {person_id!r}: create them first")
         analyzer = service.analyzers.get()
-        faces, chosen, embedding = analyzer.subject(rgb)
-        if not faces:
-            raise Unprocessable("no face was found in the image", code="no_face")
-        if chosen is None:
-            raise Unprocessable(
-                f"{len(faces)} faces of similar size and distance from the centre: crop the "
-                "photo to the person",
-                code="several_faces",
-            )
+        embedding, face, faces_found = photo_subject(analyzer, rgb)
         image_id, created = service.db.add_image(
             person_id, data, embedding, analyzer.embedding_space
         )
-        height, width = rgb.shape[:2]
         body = {
             "id_name": person_id,
             "image_id": image_id,
             "created": created,
             "number_of_images": _number_of_images(person_id),
-            "face": schemas.clip_box(faces[chosen].box, width, height),
-            "faces_found": len(faces),
+            "face": face,
+            "faces_found": faces_found,
         }
         return body, 201 if created else 200

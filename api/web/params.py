@@ -102,16 +102,16 @@ def required_id(source, name: str) -> str:
     return valid_id(source.get(name), name)
 
 
-def uploaded_image() -> bytes:
-    """The bytes of the multipart field `image` (Werkzeug enforces the size limit -> 413)."""
-    upload = request.files.get("image")
+def uploaded_image(field: str = "image") -> bytes:
+    """The bytes of a multipart file field (Werkzeug enforces the size limit -> 413)."""
+    upload = request.files.get(field)
     if upload is None:
         raise BadRequest(
-            "send the image as the multipart/form-data field 'image'", code="missing_image"
+            f"send the image as the multipart/form-data field {field!r}", code="missing_image"
         )
     data = upload.read()
     if not data:
-        raise BadRequest("the uploaded image is empty", code="invalid_image")
+        raise BadRequest(f"the uploaded {field!r} is empty", code="invalid_image")
     return data
 
 
