@@ -73,14 +73,18 @@ class FaceAnalyzer:
         space = f"{embedder}@{weights}"
         return cls(implementation, chosen, manifest["version"], space)
 
-    def detect(self, rgb: np.ndarray) -> list[Face]:
-        """Faces in an HxWx3 uint8 RGB image, largest first."""
+    def detect(self, rgb: np.ndarray, min_face_fraction: float = 0.0) -> list[Face]:
+        """Faces in an HxWx3 uint8 RGB image, largest first.
+
+        For an edge crop (one face filling most of the image) pass `min_face_fraction`, e.g.
+        1/3: faces smaller than that share of the short side are not looked for, which spares
+        MTCNN the large pyramid levels. Whole photos keep the default, 0 (min face size only)."""
         scale = min(1.0, MAX_DETECTION_SIDE / max(rgb.shape[:2]))
         small = rgb
         if scale < 1.0:
             size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
             small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        found = self.backend.detect(small)
+        found = self.backend.detect(small, min_face_fraction)
         return [
             Face(tuple(float(v) / scale for v in box), float(p), points / scale)
             for box, p, points in zip(
@@ -105,6 +109,9 @@ class FaceAnalyzer:
             return faces, None, None
         return faces, chosen, self.embed(rgb, [faces[chosen]])[0]
 
-    def analyze(self, rgb: np.ndarray) -> tuple[list[Face], np.ndarray]:
-        faces = self.detect(rgb)
+    def analyze(
+        self, rgb: np.ndarray, min_face_fraction: float = 0.0
+    ) -> tuple[list[Face], np.ndarray]:
+        """Every face (`detect`) and its embedding."""
+        faces = self.detect(rgb, min_face_fraction)
         return faces, self.embed(rgb, faces)

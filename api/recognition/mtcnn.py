@@ -82,32 +82,42 @@ class MTCNN:
         self.thresholds = thresholds
         self.factor = factor
 
-    def scales(self, height: int, width: int) -> list[float]:
-        """The image pyramid: from a min-face-size window down to P-Net's 12 px."""
+    def smallest_face(self, height: int, width: int, min_face_fraction: float = 0.0) -> float:
+        """The smallest face looked for, in px: `min_face_size`, or a share of the short side
+        when that is larger (an edge crop holds one face filling most of it)."""
+        return max(float(self.min_face_size), min_face_fraction * min(height, width))
+
+    def scales(self, height: int, width: int, min_face_fraction: float = 0.0) -> list[float]:
+        """The image pyramid: from a min-face-size window down to P-Net's 12 px, less the
+        levels for faces under `smallest_face` (the kept levels are the full pyramid's own, so
+        a crop's face is found on the same levels, with the same box, as in the whole image)."""
         scale = 12.0 / self.min_face_size
+        largest = 12.0 / self.smallest_face(height, width, min_face_fraction)
         side = min(height, width) * scale
         scales = []
         while side >= 12:
-            scales.append(scale)
+            if scale <= largest * (1 + 1e-9):
+                scales.append(scale)
             scale *= self.factor
             side *= self.factor
         return scales
 
-    def detect(self, rgb: np.ndarray) -> Detections:
-        height, width = rgb.shape[:2]
+    def detect(self, rgb: np.ndarray, min_face_fraction: float = 0.0) -> Detections:
+        """`min_face_fraction` > 0 skips the pyramid levels for faces smaller than that share
+        of the image's short side: on an edge crop, P-Net then runs on a few small levels."""
         pixels = AreaResampler(rgb)
-        boxes = self._propose(pixels)
+        boxes = self._propose(pixels, min_face_fraction)
         if len(boxes):
             boxes = self._refine(pixels, boxes)
         if not len(boxes):
             return Detections.empty()
         return self._output(pixels, boxes)
 
-    def _propose(self, pixels: AreaResampler) -> np.ndarray:
+    def _propose(self, pixels: AreaResampler, min_face_fraction: float) -> np.ndarray:
         """Stage 1: P-Net over the pyramid -> candidate squares [N, 5] (box + score)."""
         candidates = []
         height, width = pixels.height, pixels.width
-        for scale in self.scales(height, width):
+        for scale in self.scales(height, width, min_face_fraction):
             level = pixels.resize(int(height * scale + 1), int(width * scale + 1))
             regression, probability = self.pnet.run(None, {"input": _standardize(level[None])})
             found = self._grid_boxes(regression[0], probability[0, 1], scale)

@@ -38,8 +38,8 @@ class OnnxBackend:
         """An ONNX Runtime session on a bundle file whose checksum holds."""
         return create_session(bundle.read_file(self.bundle_dir, name, self.manifest), self.threads)
 
-    def detect(self, rgb: np.ndarray) -> Detections:
-        return self.mtcnn.detect(rgb)
+    def detect(self, rgb: np.ndarray, min_face_fraction: float = 0.0) -> Detections:
+        return self.mtcnn.detect(rgb, min_face_fraction)
 
     def embedder(self, name: str) -> OnnxEmbedder:
         return load_embedder(name, self.session, self.margin)

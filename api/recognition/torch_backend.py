@@ -32,6 +32,7 @@ class TorchBackend:
         if threads:
             torch.set_num_threads(threads)
         self.torch = torch
+        self.min_face_size = min_face_size
         self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, device="cpu")
         weights = np.load(
             io.BytesIO(bundle.read_file(bundle_dir, bundle.FACENET_WEIGHTS, manifest))
@@ -42,8 +43,13 @@ class TorchBackend:
         )
         self.margin = margin
 
-    def detect(self, rgb: np.ndarray) -> Detections:
-        boxes, probabilities, landmarks = self.mtcnn.detect(rgb, landmarks=True)
+    def detect(self, rgb: np.ndarray, min_face_fraction: float = 0.0) -> Detections:
+        smallest = self.min_face_size
+        self.mtcnn.min_face_size = max(smallest, min_face_fraction * min(rgb.shape[:2]))
+        try:
+            boxes, probabilities, landmarks = self.mtcnn.detect(rgb, landmarks=True)
+        finally:
+            self.mtcnn.min_face_size = smallest
         if boxes is None:
             return Detections.empty()
         return Detections(
