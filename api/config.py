@@ -133,6 +133,9 @@ class Settings:
     # MTCNN's smallest face in px. facenet-pytorch uses 20; 40 is 2x faster on edge crops and a
     # face under 40 px carries too little detail to recognise (docs/recognition.md).
     min_face_size: int = 40
+    # On an upload marked `crop=true` (an edge crop: one face filling most of it) MTCNN looks
+    # only for faces at least this share of the short side: 2-3 of its pyramid levels, not 5-7.
+    crop_min_face_fraction: float = 1 / 3
     keep_models: int = 5
     model_poll_seconds: float = 1.0
     auth_enabled: bool = True
@@ -163,6 +166,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         _check_api_keys(self.api_keys)
+        if not 0 <= self.crop_min_face_fraction < 1:
+            raise ValueError("FACEREC_CROP_MIN_FACE_FRACTION must be from 0 to below 1")
         if self.ops_bind is not None and bind_port(self.ops_bind) == bind_port(self.bind):
             raise ValueError("FACEREC_OPS_BIND needs a port of its own, not FACEREC_BIND's")
 
@@ -181,6 +186,7 @@ class Settings:
             hnsw_threshold=_env_int("FACEREC_HNSW_THRESHOLD", 50_000),
             face_margin=_env_float("FACEREC_FACE_MARGIN", 32.0),
             min_face_size=_env_int("FACEREC_MIN_FACE_SIZE", 40),
+            crop_min_face_fraction=_env_float("FACEREC_CROP_MIN_FACE_FRACTION", 1 / 3),
             keep_models=_env_int("FACEREC_KEEP_MODELS", 5),
             model_poll_seconds=_env_float("FACEREC_MODEL_POLL_SECONDS", 1.0),
             auth_enabled=_env_auth("FACEREC_AUTH"),

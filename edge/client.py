@@ -135,13 +135,26 @@ class ApiClient:
             timeout=max(self.timeout, 600),
         )
 
-    def recognize(self, image: bytes) -> dict:
-        return self.request("POST", "/face-recognition/get-results", files=self._image(image))
+    def recognize(self, image: bytes, crop: bool = True) -> dict:
+        """Who is in `image`; `crop` tells the cloud it is an edge crop (one face filling most
+        of it), so it looks only for faces that large. Pass False for a whole photo."""
+        return self.request(
+            "POST",
+            "/face-recognition/get-results",
+            files=self._image(image),
+            data={"crop": str(crop).lower()},
+        )
 
     def store_results(
-        self, image: bytes, camera_id: str, location_id: str, retries: int | None = None
+        self,
+        image: bytes,
+        camera_id: str,
+        location_id: str,
+        retries: int | None = None,
+        crop: bool = True,
     ) -> dict:
-        data = {"camera_id": camera_id, "location_id": location_id}
+        """Recognise and record; `crop` as in `recognize`."""
+        data = {"camera_id": camera_id, "location_id": location_id, "crop": str(crop).lower()}
         return self.request(
             "POST",
             "/face-recognition/store-results",

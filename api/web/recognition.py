@@ -23,9 +23,18 @@ PREDICTIONS_FIELD = (
     False,
     "list the candidate people with their scores",
 )
-get_results_form = schemas.image_form(PREDICTIONS_FIELD)
+CROP_FIELD = (
+    "crop",
+    inputs.boolean,
+    False,
+    "the image is an edge crop holding one face that fills most of it: faces smaller than "
+    "FACEREC_CROP_MIN_FACE_FRACTION (default 1/3) of its short side are not looked for, "
+    "which makes detection cheaper. Leave false for whole photos",
+)
+get_results_form = schemas.image_form(PREDICTIONS_FIELD, CROP_FIELD)
 store_results_form = schemas.image_form(
     PREDICTIONS_FIELD,
+    CROP_FIELD,
     ("camera_id", str, True, params.ID_RULE),
     ("location_id", str, True, params.ID_RULE),
 )
@@ -62,13 +71,16 @@ def recognize() -> tuple[dict, list]:
     """Detect, embed and classify the uploaded image: (answer, [(face, prediction)])."""
     service = _service()
     include = params.boolean(request.form, "include_predictions")
+    crop = params.boolean(request.form, "crop")
     rgb = load_image(params.uploaded_image(), service.settings.max_image_pixels)
     snapshot = service.model()  # once: this request ends on the model it started with
     analyzer = service.analyzers.get()
     classifier = snapshot.classifier
     if classifier is not None and classifier.embedding_space != analyzer.embedding_space:
         classifier = None  # trained on another embedder's vectors: `train` re-embeds
-    faces, embeddings = analyzer.analyze(rgb)
+    faces, embeddings = analyzer.analyze(
+        rgb, service.settings.crop_min_face_fraction if crop else 0.0
+    )
     predictions = _predict(classifier, embeddings) if classifier and faces else [None] * len(faces)
     height, width = rgb.shape[:2]
     answers = []

@@ -20,7 +20,7 @@ def test_5xx_is_retried_until_it_works(stub_api, clip_frames):
     assert answer["faces"][0]["top_prediction"]["label"] == "someone"
     stats = api.stats()
     assert (stats["requests"], stats["uploads"]) == (3, 1)
-    assert stats["fields"] == [{"camera_id": "cam-1", "location_id": "hall"}]
+    assert stats["fields"] == [{"camera_id": "cam-1", "location_id": "hall", "crop": "true"}]
 
 
 def test_5xx_gives_up_after_the_retries(stub_api):
