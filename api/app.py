@@ -12,7 +12,7 @@ from api.web import NAMESPACES, metrics, schemas
 from api.web.auth import HEADER
 from api.web.errors import register_error_handlers
 from api.web.health import metrics_view, separate_ops_port
-from api.web.service import Service
+from api.web.service import EXTENSION, Service
 
 log = logging.getLogger(__name__)
 
@@ -64,5 +64,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics.install(app)
     app.before_request(separate_ops_port)
     app.add_url_rule("/metrics", "metrics", metrics_view)
-    app.extensions["facerec"] = Service(settings).start()
+    app.extensions[EXTENSION] = Service(settings).start()
     return app

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
-from flask import current_app, request
+from flask import request
 from flask_restx import Namespace, Resource, reqparse
 
 from . import params, schemas
 from .auth import RECOGNIZE, requires
+from .service import current_service
 
 ns = Namespace("database", description="People and their last known location", path="/database")
 recognitions_ns = Namespace(
@@ -25,10 +26,6 @@ filters.add_argument("page", type=int, location="args", default=1, help="from 1"
 filters.add_argument("per_page", type=int, location="args", default=50, help="1 to 1000")
 
 
-def _service():
-    return current_app.extensions["facerec"]
-
-
 @ns.route("/people")
 class People(Resource):
     @requires(RECOGNIZE)
@@ -36,7 +33,7 @@ class People(Resource):
     @schemas.errors(ns, 401, 403, 503)
     def get(self):
         """The people in the database."""
-        people = _service().db.list_people()
+        people = current_service().db.list_people()
         return {"people": [{"id_name": p, "number_of_images": n} for p, n in people]}
 
 
@@ -48,7 +45,7 @@ class LastKnownLocation(Resource):
     @schemas.errors(ns, 400, 401, 403, 404, 503)
     def get(self, person_id):
         """The location of the person's latest recognition."""
-        found = _service().db.last_known_location(params.person_id(person_id)) or {}
+        found = current_service().db.last_known_location(params.person_id(person_id)) or {}
         return {
             "id_name": person_id,
             "location_id": found.get("location_id"),
@@ -86,7 +83,7 @@ class Recognitions(Resource):
         person = args.get("person")
         if person is not None and person != "unknown":
             params.valid_id(person, "person")
-        rows, total = _service().db.recognitions(
+        rows, total = current_service().db.recognitions(
             person=person,
             camera=params.optional_id(args, "camera"),
             since=since,

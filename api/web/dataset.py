@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_restx import Namespace, Resource
 
 from api.recognition import load_image
@@ -11,6 +10,7 @@ from api.storage import NotFound
 from . import params, schemas
 from .auth import ADMIN, RECOGNIZE, requires
 from .errors import model_store_error
+from .service import current_service
 from .subjects import photo_subject
 
 ns = Namespace("dataset", description="People and their enrolment images", path="/dataset")
@@ -19,12 +19,8 @@ person_param = ns.param(
 )
 
 
-def _service():
-    return current_app.extensions["facerec"]
-
-
 def _number_of_images(person_id: str) -> int:
-    return dict(_service().db.list_people()).get(person_id, 0)
+    return dict(current_service().db.list_people()).get(person_id, 0)
 
 
 @ns.route("")
@@ -34,7 +30,7 @@ class Dataset(Resource):
     @schemas.errors(ns, 401, 403, 503)
     def get(self):
         """List the people and how many images each has."""
-        people = _service().db.list_people()
+        people = current_service().db.list_people()
         return {"face_ids": [{"id_name": p, "number_of_images": n} for p, n in people]}
 
 
@@ -46,7 +42,7 @@ class Person(Resource):
     @schemas.errors(ns, 400, 401, 403, 409, 503)
     def post(self, person_id):
         """Create a person (409 if the id exists)."""
-        _service().db.add_person(params.person_id(person_id))
+        current_service().db.add_person(params.person_id(person_id))
         return {"id_name": person_id}, 201
 
     @requires(ADMIN)
@@ -60,7 +56,7 @@ class Person(Resource):
         back), then the database forgets them; replicas stop naming them at once (the
         recognition routes check that a named person still exists).
         """
-        service = _service()
+        service = current_service()
         if not service.db.person_exists(params.person_id(person_id)):
             raise NotFound(f"no person {person_id!r}")
         try:
@@ -86,7 +82,7 @@ class PersonImage(Resource):
         else nearest the centre); the answer gives its box. 422 when there is no face, or
         when two faces are equally plausible.
         """
-        service = _service()
+        service = current_service()
         params.person_id(person_id)
         data = params.uploaded_image()
         rgb = load_image(data, service.settings.max_image_pixels)

@@ -8,19 +8,16 @@ answers on both. `/docs` and `/swagger.json` stay public: they are the clients' 
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask_restx import Namespace, Resource
 from werkzeug.exceptions import NotFound
 
 from api.config import bind_port
 
 from . import metrics, schemas
+from .service import current_service
 
 ns = Namespace("health", description="Liveness and readiness probes (no API key)", path="/")
-
-
-def _service():
-    return current_app.extensions["facerec"]
 
 
 @ns.route("/healthz")
@@ -40,7 +37,7 @@ class Ready(Resource):
     def get(self):
         """Ready once the networks are loaded. The database's state is in the body only, so a
         database outage does not take every replica out of the load balancer."""
-        service = _service()
+        service = current_service()
         analyzer = service.analyzers.state
         body = {
             "ready": analyzer == "loaded",
@@ -53,7 +50,7 @@ class Ready(Resource):
 
 def metrics_view():
     """Prometheus text format (not in the spec: it is not JSON)."""
-    service = _service()
+    service = current_service()
     service.database_up()
     service.model()
     return metrics.exposition(service.settings.metrics_dir)
@@ -75,7 +72,7 @@ def _local_port() -> int | None:
 def separate_ops_port() -> None:
     """before_request: keep the operations endpoints off the public port, and the API off the
     operations port (a no-op without FACEREC_OPS_BIND)."""
-    ops_bind = _service().settings.ops_bind
+    ops_bind = current_service().settings.ops_bind
     if ops_bind is None:
         return
     on_ops_port = _local_port() == bind_port(ops_bind)

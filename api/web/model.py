@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask_restx import Namespace, Resource
 
 from api.model_store import VersionMoved
@@ -12,6 +12,7 @@ from api.training import TrainingBusy
 from . import params, schemas
 from .auth import ADMIN, requires
 from .errors import BadRequest, Conflict, model_store_error
+from .service import current_service
 
 ns = Namespace("model", description="Training jobs and the active classifier", path="/model")
 
@@ -28,12 +29,8 @@ rollback_parser.add_argument(
 )
 
 
-def _service():
-    return current_app.extensions["facerec"]
-
-
 def _active_model() -> dict:
-    service = _service()
+    service = current_service()
     snapshot = service.model()
     return {
         "model_version": snapshot.version,
@@ -52,7 +49,7 @@ def job_json(job: dict) -> dict:
 
 def _start(kind: str):
     wait = params.boolean(request.args, "wait")
-    service = _service()
+    service = current_service()
     try:
         job = service.start_training(kind)
     except TrainingBusy as error:
@@ -113,7 +110,7 @@ class Job(Resource):
         """A training job's state."""
         if not 1 <= job_id <= MAX_JOB_ID:  # no such row, and too big to even ask the database
             raise NotFound(f"no job {job_id}")
-        return job_json(_service().db.get_job(job_id))
+        return job_json(current_service().db.get_job(job_id))
 
 
 @ns.route("/rollback")
@@ -125,7 +122,7 @@ class Rollback(Resource):
     @ns.response(507, "The model store is full", schemas.error)
     def post(self):
         """Make the version published before the current one active again."""
-        service = _service()
+        service = current_service()
         leaving = request.args.get("from")
         if leaving is not None and not leaving:
             raise BadRequest("`from` names a model version", code="bad_version")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import current_app, request
+from flask import request
 from flask_restx import Namespace, Resource, inputs
 
 from api.recognition import UNKNOWN, load_image
@@ -12,6 +12,7 @@ from api.storage import DatabaseUnavailable
 
 from . import metrics, params, schemas
 from .auth import RECOGNIZE, requires
+from .service import current_service
 
 ns = Namespace(
     "face-recognition", description="Recognise the faces in an image", path="/face-recognition"
@@ -40,10 +41,6 @@ store_results_form = schemas.image_form(
 )
 
 
-def _service():
-    return current_app.extensions["facerec"]
-
-
 def _predict(classifier, embeddings) -> list:
     """The classifier's answers, minus anyone deleted since it was trained: a DELETE takes
     effect at once on every replica, before a model without them is published."""
@@ -52,7 +49,7 @@ def _predict(classifier, embeddings) -> list:
     if not named:
         return predictions
     try:
-        forgotten = named - _service().db.existing_people(named)
+        forgotten = named - current_service().db.existing_people(named)
     except DatabaseUnavailable:
         # No delete can commit while the database is down; the last ones are already out of
         # the model files (ModelStore.forget), which this worker reloads.
@@ -69,7 +66,7 @@ def _answer(prediction) -> tuple[dict, list]:
 
 def recognize() -> tuple[dict, list]:
     """Detect, embed and classify the uploaded image: (answer, [(face, prediction)])."""
-    service = _service()
+    service = current_service()
     include = params.boolean(request.form, "include_predictions")
     crop = params.boolean(request.form, "crop")
     rgb = load_image(params.uploaded_image(), service.settings.max_image_pixels)
@@ -137,7 +134,7 @@ class StoreResults(Resource):
         now = datetime.now(UTC)
         model_version = body["model_version"]
         rows = [_record(a, camera_id, location_id, model_version, now) for a in answers]
-        _service().db.add_recognitions(rows)
+        current_service().db.add_recognitions(rows)
         return body
 
 

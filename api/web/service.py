@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from flask import Flask, current_app
 from threadpoolctl import threadpool_limits
 
 from api.config import Settings
@@ -19,11 +20,12 @@ from api.storage import Database
 from api.training import Trainer, TrainingJob
 
 from . import metrics
-from .auth import KeyChecker
 from .errors import ServiceUnavailable
+from .keys import KeyChecker
 
 log = logging.getLogger(__name__)
 
+EXTENSION = "facerec"  # the key of `app.extensions` that holds the worker's Service
 ANALYZER_WAIT_SECONDS = 120.0
 DATABASE_CHECK_SECONDS = 1.0
 # On shutdown, how long a training job gets to notice it must stop before it is failed for it.
@@ -125,7 +127,7 @@ class DatabaseMonitor:
 
 
 class Service:
-    """The worker's shared objects, kept in `app.extensions["facerec"]`."""
+    """The worker's shared objects; routes reach them through `current_service()`."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -212,3 +214,13 @@ class Service:
         self.jobs = {k: v for k, v in self.jobs.items() if v.thread.is_alive()}
         self.jobs[job.id] = job
         return job
+
+
+def service_of(app: Flask) -> Service:
+    """The Service `create_app` gave this app."""
+    return app.extensions[EXTENSION]
+
+
+def current_service() -> Service:
+    """The Service of the app handling the current request (as Flask's `get_db()`)."""
+    return service_of(current_app)

@@ -7,7 +7,7 @@ over thousands of people needs.
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask_restx import Resource, fields
 from werkzeug.datastructures import FileStorage
 
@@ -19,6 +19,7 @@ from . import params, schemas
 from .auth import RECOGNIZE, requires
 from .errors import BadRequest, Conflict
 from .recognition import ns
+from .service import current_service
 from .subjects import photo_subject
 
 verify_form = schemas.image_form(
@@ -42,10 +43,6 @@ verdict = ns.model(
 )
 
 
-def _service():
-    return current_app.extensions["facerec"]
-
-
 def _person_score(service, analyzer, embedding, person_id: str) -> float:
     """Best similarity to the person's enrolled faces in the serving model."""
     classifier = service.model().classifier
@@ -65,7 +62,7 @@ class Verify(Resource):
     @schemas.errors(ns, 400, 401, 403, 404, 409, 413, 422, 503)
     def post(self):
         """Are two photos, or a photo and an enrolled person, the same person?"""
-        service = _service()
+        service = current_service()
         person_id = params.optional_id(request.form, "person_id")
         if (person_id is None) == ("other_image" not in request.files):
             raise BadRequest("send either other_image or person_id", code="missing_field")

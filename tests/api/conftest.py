@@ -12,6 +12,7 @@ import pytest
 
 from api.app import create_app
 from api.config import Settings
+from api.web.service import service_of
 from tests.conftest import BUNDLE, FACES
 
 ADMIN_KEY = "admin-" + secrets.token_hex(12)
@@ -47,12 +48,12 @@ def make_app():
         app = create_app(settings)
         app.config["TESTING"] = True
         made.append(app)
-        app.extensions["facerec"].analyzers.get()  # the networks, before any timing starts
+        service_of(app).analyzers.get()  # the networks, before any timing starts
         return app
 
     yield make
     for app in made:
-        app.extensions["facerec"].close()
+        service_of(app).close()
 
 
 @pytest.fixture(scope="module")

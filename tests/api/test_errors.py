@@ -11,6 +11,7 @@ from PIL import Image
 
 from api.app import create_app
 from api.config import Settings
+from api.web.service import service_of
 from tests.api.conftest import ADMIN, ADMIN_KEY, FACES, RECOGNIZE, settings_for, upload
 
 FACE = FACES / "people" / "kit_harington" / "kit2.jpg"
@@ -70,7 +71,7 @@ def test_probes_and_metrics_need_no_key(client):
 def test_keys_are_never_stored_in_the_clear(app):
     """Without FACEREC_KEY_SECRET the database holds no key at all (tests/hardening covers the
     HMAC digests stored with a secret)."""
-    service = app.extensions["facerec"]
+    service = service_of(app)
     database_file = Path(service.settings.database_url.removeprefix("sqlite:///"))
     assert ADMIN_KEY.encode() not in database_file.read_bytes()
     with service.db.engine.connect() as connection:
@@ -94,7 +95,7 @@ def test_auth_off_is_announced_loudly(tmp_path, caplog):
         assert any("FACEREC_AUTH=off" in r.getMessage() for r in warnings)
         assert app.test_client().get("/dataset").status_code == 200
     finally:
-        app.extensions["facerec"].close()
+        service_of(app).close()
 
 
 # --- uploads ---------------------------------------------------------------------------
@@ -225,7 +226,7 @@ def test_training_with_nothing_enrolled_fails_cleanly(client):
 
 
 def test_a_second_training_job_is_409(client, app):
-    db = app.extensions["facerec"].db
+    db = service_of(app).db
     assert db.try_acquire_lock("training", "another-replica", 30)
     try:
         response = client.post("/model/train", headers=ADMIN)

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from api.app import create_app
 from api.config import Settings
+from api.web.service import service_of
 from tests.api.conftest import ADMIN, ADMIN_KEY, FACES, RECOGNIZE, settings_for, upload
 from tests.api.servers import ROOT, Gunicorn
 
@@ -73,12 +74,12 @@ def test_with_a_secret_the_database_holds_exactly_the_hmac_digests(tmp_path):
         assert ADMIN_KEY.encode() not in database
         assert app.test_client().get("/dataset", headers=ADMIN).status_code == 200
     finally:
-        app.extensions["facerec"].close()
+        service_of(app).close()
 
 
 def test_without_a_secret_no_key_is_stored_and_old_digests_are_dropped(tmp_path):
     settings = settings_for(tmp_path)
-    create_app(settings).extensions["facerec"].close()  # creates the schema
+    service_of(create_app(settings)).close()  # creates the schema
     engine = create_engine(settings.database_url)
     legacy = hashlib.sha256(b"a key an older version stored, revoked since").hexdigest()
     with engine.begin() as connection:  # what versions before HMAC wrote
@@ -92,7 +93,7 @@ def test_without_a_secret_no_key_is_stored_and_old_digests_are_dropped(tmp_path)
         assert stored_digests(settings.database_url) == set()
         assert app.test_client().get("/dataset", headers=ADMIN).status_code == 200
     finally:
-        app.extensions["facerec"].close()
+        service_of(app).close()
 
 
 # --- items 12 and 13: start-up errors -----------------------------------------------------------
@@ -190,4 +191,4 @@ def test_a_database_outage_never_leaks_into_a_key_answer(tmp_path, caplog):
         assert len(outage_lines) == 3, [r.getMessage() for r in outage_lines]  # one per request
         assert not [r for r in requests_log if r.exc_info], "a traceback was logged"
     finally:
-        app.extensions["facerec"].close()
+        service_of(app).close()
