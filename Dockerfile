@@ -31,6 +31,7 @@ COPY pyproject.toml README.md ./
 COPY api/ api/
 COPY edge/ edge/
 COPY clients/ clients/
+COPY batch/ batch/
 
 # The bundle builder's heavy tools, in a layer of their own: a source change does not reinstall torch.
 FROM base AS torch

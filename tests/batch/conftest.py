@@ -40,7 +40,7 @@ def model_dir(tmp_path_factory, analyzer):
 
 @pytest.fixture(scope="session")
 def spark():
-    from api.batch.job import spark_session
+    from batch.job import spark_session
 
     session = spark_session("local[2]", app_name="facerec-batch-tests")
     session.sparkContext.setLogLevel("ERROR")

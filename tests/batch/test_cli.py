@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 
 def _run(*args, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "api.batch", *args],
+        [sys.executable, "-m", "batch", *args],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from api.batch.frames import UnreadableMedia, image_frame, sample_times, video_frames
-from api.batch.inputs import InputError, expand_inputs, plan_work, segments, short_id
+from batch.frames import UnreadableMedia, image_frame, sample_times, video_frames
+from batch.inputs import InputError, expand_inputs, plan_work, segments, short_id
 from tests.batch.conftest import CLIP, SCENES
 
 

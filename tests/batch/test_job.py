@@ -7,7 +7,7 @@ from collections import defaultdict
 import pyarrow.parquet as pq
 import pytest
 
-from api.batch.job import BatchOptions, run_batch
+from batch.job import BatchOptions, run_batch
 from tests.batch.conftest import CLIP, SCENES
 from tests.conftest import BUNDLE
 

@@ -1,17 +1,18 @@
 """Frame -> recognised faces, as the deployed system does it: UltraFace finds the face in the
-frame (the edge's job), MTCNN finds it again in the crop, FaceNet embeds it, the SVM names it."""
+frame (the edge's job), then the service's own recognition step runs on the crop."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from api.model_store import ModelStore
-from api.recognition import FaceAnalyzer, FaceClassifier
+from api.recognition import FaceAnalyzer, FaceClassifier, sighting
+from api.recognition.sighting import Sighting
 from edge.crops import crop_face
 from edge.detector import UltraFaceDetector
 
@@ -33,16 +34,6 @@ class RecognizerSpec:
     face_margin: float = 32.0
     min_face_size: int = 40
     crop_margin: float = 0.25
-
-
-@dataclass(frozen=True)
-class Sighting:
-    """A recognised face; `box` is MTCNN's box in frame pixels (left, top, right, bottom)."""
-
-    box: tuple[float, float, float, float]
-    label: str
-    score: float  # similarity to the named (or best) person
-    threshold: float  # the similarity needed to be named
 
 
 def _nearest_to_centre(faces, width: int, height: int):
@@ -99,30 +90,20 @@ class FrameRecognizer:
         )
 
     def recognize(self, bgr: np.ndarray) -> list[Sighting]:
-        """Every face UltraFace finds and MTCNN confirms, named (or "unknown")."""
-        boxes, embeddings = [], []
+        """Every face UltraFace finds and MTCNN confirms, named (or "unknown"), its box in
+        frame pixels: the service's recognition step (api.recognition.sighting) on each crop."""
+        found = []
         for detection in self.detector.detect(bgr):
             pixels, (left, top, _, _) = crop_face(bgr, detection.box, self.crop_margin)
             rgb = np.ascontiguousarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB))
-            faces = self.analyzer.detect(rgb)
-            if not faces:
+            seen = sighting.recognize(self.analyzer, self.classifier, rgb)
+            if not seen:
                 continue  # MTCNN disagrees with UltraFace: the API would answer "no face" too
-            face = _nearest_to_centre(faces, rgb.shape[1], rgb.shape[0])
-            embeddings.append(self.analyzer.embed(rgb, [face])[0])
+            face = _nearest_to_centre(seen, rgb.shape[1], rgb.shape[0])
             x1, y1, x2, y2 = face.box
-            boxes.append(_clipped((x1 + left, y1 + top, x2 + left, y2 + top), bgr.shape))
-        if not embeddings:
-            return []
-        predictions = self.classifier.predict(np.stack(embeddings))
-        return [
-            Sighting(
-                tuple(round(float(v), 1) for v in box),
-                p.label,
-                float(p.score),
-                float(p.threshold),
-            )
-            for box, p in zip(boxes, predictions, strict=True)
-        ]
+            box = _clipped((x1 + left, y1 + top, x2 + left, y2 + top), bgr.shape)
+            found.append(replace(face, box=tuple(round(float(v), 1) for v in box)))
+        return found
 
 
 _cache: dict[RecognizerSpec, FrameRecognizer] = {}

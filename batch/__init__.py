@@ -6,6 +6,6 @@ MTCNN -> FaceNet -> SVM on every face (`recognizer.py`, loaded once per Python w
 go to Parquet and, with `--store`, replace that segment's rows in the database (`store.py`).
 """
 
-from api.batch.inputs import InputError, WorkItem, expand_inputs, plan_work
+from batch.inputs import InputError, WorkItem, expand_inputs, plan_work
 
 __all__ = ["InputError", "WorkItem", "expand_inputs", "plan_work"]

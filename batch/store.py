@@ -17,10 +17,10 @@ from itertools import islice
 from sqlalchemy import and_, delete, select
 from sqlalchemy.exc import OperationalError
 
-from api.batch.inputs import WorkItem
-from api.batch.process import UNKNOWN, recognized_at
 from api.storage import Database
 from api.storage.models import Person, Recognition
+from batch.inputs import WorkItem
+from batch.process import UNKNOWN, recognized_at
 
 BATCH_ROWS = 500
 # MariaDB: 1213 deadlock, 1205 lock wait timeout. Two segments of one camera delete and insert

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from api.batch.inputs import WorkItem, expand_inputs, plan_work
-from api.batch.process import ItemResult, process_item
-from api.batch.recognizer import RecognizerSpec, recognizer_for
-from api.batch.store import database_for, replace_segment
 from api.model_store import ModelStore
+from batch.inputs import WorkItem, expand_inputs, plan_work
+from batch.process import ItemResult, process_item
+from batch.recognizer import RecognizerSpec, recognizer_for
+from batch.store import database_for, replace_segment
 
 log = logging.getLogger("facerec.batch")
 

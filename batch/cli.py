@@ -13,16 +13,16 @@ import logging
 import sys
 from datetime import datetime
 
-from api.batch.inputs import InputError, expand_inputs
-from api.batch.job import (
+from api.config import Settings
+from api.storage.errors import NotFound
+from batch.inputs import InputError, expand_inputs
+from batch.job import (
     BatchOptions,
     BatchReport,
     resolve_model_version,
     run_batch,
     spark_session,
 )
-from api.config import Settings
-from api.storage.errors import NotFound
 
 log = logging.getLogger("facerec.batch")
 EXIT_SKIPPED = 3

@@ -6,9 +6,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from api.batch.frames import image_frame, video_frames
-from api.batch.inputs import WorkItem
-from api.batch.recognizer import FrameRecognizer
+from batch.frames import image_frame, video_frames
+from batch.inputs import WorkItem
+from batch.recognizer import FrameRecognizer
 
 UNKNOWN = "unknown"
 
