@@ -8,7 +8,8 @@ face to look at.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -29,7 +30,8 @@ class Sighting:
     label: str  # a person id, or "unknown"
     score: float  # similarity to the best candidate (0 without a model)
     threshold: float | None  # what naming needed (None without a model)
-    thumbnail: bytes  # JPEG of the face
+    thumbnail: bytes  # JPEG of the face (empty when not asked for)
+    candidates: list[tuple[str, float]] = field(default_factory=list)  # (person, score), best first
 
     @property
     def known(self) -> bool:
@@ -62,6 +64,7 @@ def sightings_of(
     faces: list[Face],
     embeddings: np.ndarray,
     predictions: list | None,
+    thumbnails: bool = True,
 ) -> list[Sighting]:
     """Sightings from detections, their embeddings and the classifier's predictions (None: no
     model yet, every face unknown)."""
@@ -76,16 +79,37 @@ def sightings_of(
                 label=prediction.label if prediction else UNKNOWN,
                 score=prediction.score if prediction else 0.0,
                 threshold=prediction.threshold if prediction else None,
-                thumbnail=thumbnail(rgb, face.box),
+                thumbnail=thumbnail(rgb, face.box) if thumbnails else b"",
+                candidates=prediction.candidates if prediction else [],
             )
         )
     return result
 
 
 def recognize(
-    analyzer: FaceAnalyzer, classifier: FaceClassifier | None, rgb: np.ndarray
+    analyzer: FaceAnalyzer,
+    classifier: FaceClassifier | None,
+    rgb: np.ndarray,
+    *,
+    min_face_fraction: float = 0.0,
+    still_enrolled: Callable[[set[str]], set[str]] | None = None,
+    thumbnails: bool = True,
 ) -> list[Sighting]:
-    """Every face in the image, named by `classifier` (which must match the analyzer's space)."""
-    faces, embeddings = analyzer.analyze(rgb)
-    predictions = classifier.predict(embeddings) if classifier is not None and faces else None
-    return sightings_of(rgb, faces, embeddings, predictions)
+    """Every face in the image, named by `classifier` when it was trained in the analyzer's
+    embedding space (another space's model names nobody: `train` re-embeds).
+
+    `min_face_fraction` > 0 (an edge crop) skips faces smaller than that share of the short
+    side. `still_enrolled(names)` returns which named people still exist: anyone deleted since
+    the model was trained is never named.
+    """
+    if classifier is not None and classifier.embedding_space != analyzer.embedding_space:
+        classifier = None
+    faces, embeddings = analyzer.analyze(rgb, min_face_fraction)
+    predictions = None
+    if classifier is not None and faces:
+        predictions = classifier.predict(embeddings)
+        named = {p.label for p in predictions if p.label != UNKNOWN}
+        forgotten = named - still_enrolled(named) if named and still_enrolled else set()
+        if forgotten:
+            predictions = classifier.predict(embeddings, frozenset(forgotten))
+    return sightings_of(rgb, faces, embeddings, predictions, thumbnails)

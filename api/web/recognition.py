@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from flask import request
 from flask_restx import Namespace, Resource, inputs
 
-from api.recognition import UNKNOWN, load_image
+from api.recognition import UNKNOWN, load_image, sighting
+from api.recognition.sighting import Sighting
 from api.storage import DatabaseUnavailable
 
 from . import metrics, params, schemas
@@ -41,57 +42,46 @@ store_results_form = schemas.image_form(
 )
 
 
-def _predict(classifier, embeddings) -> list:
-    """The classifier's answers, minus anyone deleted since it was trained: a DELETE takes
-    effect at once on every replica, before a model without them is published."""
-    predictions = classifier.predict(embeddings)
-    named = {p.label for p in predictions if p.label != UNKNOWN}
-    if not named:
-        return predictions
+def _still_enrolled(names: set[str]) -> set[str]:
+    """Who of these is still enrolled: a DELETE takes effect at once on every replica, before
+    a model without them is published."""
     try:
-        forgotten = named - current_service().db.existing_people(named)
+        return current_service().db.existing_people(names)
     except DatabaseUnavailable:
         # No delete can commit while the database is down; the last ones are already out of
         # the model files (ModelStore.forget), which this worker reloads.
-        return predictions
-    return classifier.predict(embeddings, frozenset(forgotten)) if forgotten else predictions
+        return names
 
 
-def _answer(prediction) -> tuple[dict, list]:
-    if prediction is None:
-        return {"label": UNKNOWN, "score": 0.0, "threshold": None}, []
-    top = {"label": prediction.label, "score": prediction.score, "threshold": prediction.threshold}
-    return top, [{"label": label, "score": score} for label, score in prediction.candidates]
+def _answer(seen: Sighting, width: int, height: int, include: bool) -> dict:
+    return {
+        "top_prediction": {"label": seen.label, "score": seen.score, "threshold": seen.threshold},
+        "bounding_box": schemas.clip_box(seen.box, width, height),
+        "all_predictions": [{"label": p, "score": s} for p, s in seen.candidates]
+        if include
+        else [],
+    }
 
 
-def recognize() -> tuple[dict, list]:
-    """Detect, embed and classify the uploaded image: (answer, [(face, prediction)])."""
+def recognize(thumbnails: bool = False) -> tuple[dict, list[Sighting]]:
+    """Detect, embed and classify the uploaded image: (answer, sightings)."""
     service = current_service()
     include = params.boolean(request.form, "include_predictions")
     crop = params.boolean(request.form, "crop")
     rgb = load_image(params.uploaded_image(), service.settings.max_image_pixels)
     snapshot = service.model()  # once: this request ends on the model it started with
-    analyzer = service.analyzers.get()
-    classifier = snapshot.classifier
-    if classifier is not None and classifier.embedding_space != analyzer.embedding_space:
-        classifier = None  # trained on another embedder's vectors: `train` re-embeds
-    faces, embeddings = analyzer.analyze(
-        rgb, service.settings.crop_min_face_fraction if crop else 0.0
+    seen = sighting.recognize(
+        service.analyzers.get(),
+        snapshot.classifier,
+        rgb,
+        min_face_fraction=service.settings.crop_min_face_fraction if crop else 0.0,
+        still_enrolled=_still_enrolled,
+        thumbnails=thumbnails,
     )
-    predictions = _predict(classifier, embeddings) if classifier and faces else [None] * len(faces)
     height, width = rgb.shape[:2]
-    answers = []
-    for face, prediction in zip(faces, predictions, strict=True):
-        top, candidates = _answer(prediction)
-        answers.append(
-            {
-                "top_prediction": top,
-                "bounding_box": schemas.clip_box(face.box, width, height),
-                "all_predictions": candidates if include else [],
-            }
-        )
-    metrics.count_faces([a["top_prediction"]["label"] for a in answers], UNKNOWN)
-    return {"faces": answers, "model_version": snapshot.version}, answers
+    answers = [_answer(s, width, height, include) for s in seen]
+    metrics.count_faces([s.label for s in seen], UNKNOWN)
+    return {"faces": answers, "model_version": snapshot.version}, seen
 
 
 def _record(answer: dict, camera_id: str, location_id: str, model_version, now) -> dict:
@@ -130,10 +120,10 @@ class StoreResults(Resource):
         """Recognise like get-results and record each face (503 if the database is down)."""
         camera_id = params.required_id(request.form, "camera_id")
         location_id = params.required_id(request.form, "location_id")
-        body, answers = recognize()
+        body, _ = recognize()
         now = datetime.now(UTC)
         model_version = body["model_version"]
-        rows = [_record(a, camera_id, location_id, model_version, now) for a in answers]
+        rows = [_record(a, camera_id, location_id, model_version, now) for a in body["faces"]]
         current_service().db.add_recognitions(rows)
         return body
 
