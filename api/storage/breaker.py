@@ -24,10 +24,6 @@ class CircuitBreaker:
         self._reason = ""
         self._lock = threading.Lock()
 
-    @property
-    def is_open(self) -> bool:
-        return self._open_until is not None
-
     def before_call(self) -> None:
         """Raise DatabaseUnavailable while open; let one trial call through once per period."""
         with self._lock:

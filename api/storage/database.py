@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -35,7 +34,6 @@ from .models import (
     Lock,
     Person,
     Recognition,
-    TrainedModel,
     TrainingJob,
 )
 
@@ -419,13 +417,6 @@ class Database:
         except IntegrityError as error:  # the image was deleted after the check above
             raise NotFound(f"no image {image_id}") from error
 
-    def embedding_counts(self) -> dict[str, int]:
-        """How many images each bundle version has embeddings for (an optimized train is only
-        complete when every image has one from the current bundle)."""
-        query = select(Embedding.bundle_version, func.count()).group_by(Embedding.bundle_version)
-        with self._transaction() as session:
-            return {version: count for version, count in session.execute(query)}
-
     def training_set(self, embedding_space: str) -> tuple[np.ndarray, list[str]]:
         """The embeddings of one space (an embedder's name and weights; the column keeps its
         old name, bundle_version), [n, dim] float32, and their person ids."""
@@ -439,38 +430,7 @@ class Database:
             rows = session.execute(query).all()
         return _embedding_matrix([vector for vector, _ in rows]), [person for _, person in rows]
 
-    # --- models and training jobs ----------------------------------------------------------
-
-    @_retry_deadlocks
-    def record_model(
-        self, version: str, people: list[str], trained_at: datetime, job_id: int | None
-    ) -> None:
-        _check_id(version, "version")
-        try:
-            with self._transaction(write=True) as session:
-                session.add(
-                    TrainedModel(
-                        version=version,
-                        people=json.dumps(sorted(people)),
-                        trained_at=trained_at,
-                        job_id=job_id,
-                    )
-                )
-        except IntegrityError as error:
-            raise AlreadyExists(f"model {version!r} is already recorded") from error
-
-    def get_model(self, version: str) -> dict:
-        """{"version", "people", "trained_at", "job_id"}; NotFound if never recorded."""
-        with self._transaction() as session:
-            model = session.get(TrainedModel, version)
-            if model is None:
-                raise NotFound(f"no model {version!r}")
-            return {
-                "version": model.version,
-                "people": json.loads(model.people),
-                "trained_at": model.trained_at,
-                "job_id": model.job_id,
-            }
+    # --- training jobs -------------------------------------------------------------------
 
     @_retry_deadlocks
     def create_job(self, kind: str) -> dict:
@@ -584,14 +544,6 @@ class Database:
         with self._transaction(write=True) as session:
             session.execute(delete(Lock).where(Lock.name == name, Lock.holder == holder))
 
-    def lock_holder(self, name: str) -> str | None:
-        """Who holds a live lease on `name`, or None."""
-        with self._transaction() as session:
-            lease = session.get(Lock, name)
-            if lease is None or lease.expires_at <= self._lease_clock(session):
-                return None
-            return lease.holder
-
     # --- recognitions ---------------------------------------------------------------------
 
     @_retry_deadlocks
@@ -701,11 +653,3 @@ class Database:
             session.execute(delete(ApiKey))
             for digest, scope in {digest: scope for scope, digest in pairs}.items():
                 session.add(ApiKey(key_sha256=digest, scope=scope, created_at=now))
-
-    def find_api_key_scope(self, digest: str) -> str | None:
-        """The scope stored for a key digest, or None (operators' view; requests are checked
-        in memory)."""
-        if not isinstance(digest, str) or not KEY_DIGEST.fullmatch(digest):
-            return None
-        with self._transaction() as session:
-            return session.scalar(select(ApiKey.scope).where(ApiKey.key_sha256 == digest))

@@ -103,20 +103,6 @@ class TrainingJob(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-class TrainedModel(Base):
-    """A classifier published to the model store; the file lives there, its facts live here."""
-
-    __tablename__ = "models"
-    __table_args__ = _table_args(Index(None, "job_id"))
-
-    version: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
-    people: Mapped[str] = mapped_column(Text)  # a JSON list of person ids
-    trained_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    job_id: Mapped[int | None] = mapped_column(
-        Integer, ForeignKey("training_jobs.id", ondelete="SET NULL")
-    )
-
-
 class Lock(Base):
     """A lease: whoever holds an unexpired row owns the lock; a dead holder's lease runs out."""
 

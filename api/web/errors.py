@@ -10,7 +10,7 @@ import errno
 import logging
 
 from flask import g, jsonify, request
-from flask_restx import Api, fields
+from flask_restx import Api
 from werkzeug.exceptions import HTTPException
 
 from api.recognition import InvalidImage
@@ -154,16 +154,6 @@ def _unless_described(log_exception):
             log_exception(exc_info)
 
     return log_undescribed
-
-
-def error_model(api: Api):
-    return api.model(
-        "Error",
-        {
-            "error": fields.String(required=True, description="short machine-readable code"),
-            "message": fields.String(required=True, description="what went wrong, for people"),
-        },
-    )
 
 
 FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)

@@ -59,4 +59,5 @@ def test_eight_threads_store_each_image_exactly_once(db, face_images):
 def test_only_one_of_eight_racing_holders_gets_the_lease(db):
     won = run_at_once(lambda i: db.try_acquire_lock("training", f"worker-{i}", 30), THREADS)
     assert sum(won) == 1
-    assert db.lock_holder("training") == f"worker-{won.index(True)}"
+    # The winner holds it: only it can renew.
+    assert [db.renew_lock("training", f"worker-{i}", 30) for i in range(THREADS)] == won

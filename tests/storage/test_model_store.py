@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import subprocess
@@ -70,8 +71,7 @@ def test_rollback_walks_back_and_stops_at_the_oldest(tmp_path):
     assert store.current_version() == first
     fourth = store.publish(tiny_classifier("a", "b", "c"))
     assert store.current_version() == fourth and store.versions() == [second, third, fourth]
-    store.activate(third)
-    assert store.current_version() == third
+    assert store.rollback() == third and store.current_version() == third
 
 
 def test_rollback_with_nothing_published(tmp_path):
@@ -85,8 +85,6 @@ def test_unknown_or_malicious_versions_are_not_found(tmp_path, name):
     store.publish(tiny_classifier("a", "b"))
     with pytest.raises(NotFound):
         store.load(name)
-    with pytest.raises(NotFound):
-        store.activate(name)
 
 
 def test_a_tampered_file_is_refused_and_the_watcher_keeps_its_model(tmp_path):
@@ -176,18 +174,26 @@ def test_the_watcher_polls_at_most_every_poll_seconds(tmp_path):
     assert watcher.snapshot().metadata["version"] == second
 
 
-def test_the_background_thread_loads_new_versions(tmp_path):
+def test_the_background_thread_loads_new_versions(tmp_path, caplog):
+    """Nothing asks the watcher here: only its own thread can load the new version."""
     store = ModelStore(tmp_path)
     watcher = ModelWatcher(store, poll_seconds=0.1)
-    watcher.start()
-    try:
-        version = store.publish(tiny_classifier("a", "b"))
-        deadline = time.monotonic() + 2
-        while watcher.peek().version != version and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert watcher.peek().version == version
-    finally:
-        watcher.stop()
+
+    def loaded_by_the_thread() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.threadName == "model-watcher"]
+
+    with caplog.at_level(logging.INFO, logger="api.model_store"):
+        watcher.start()
+        try:
+            version = store.publish(tiny_classifier("a", "b"))
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline:
+                if f"loaded model {version}" in loaded_by_the_thread():
+                    break
+                time.sleep(0.02)
+        finally:
+            watcher.stop()
+    assert f"loaded model {version}" in loaded_by_the_thread()
 
 
 WATCHING_PROCESS = """
@@ -241,7 +247,7 @@ def test_forget_removes_a_person_from_every_kept_version_and_the_watcher_reloads
     first = store.publish(tiny_classifier("alice", "bob"))
     second = store.publish(tiny_classifier("alice", "bob", "carol", seed=1))
     only_bob = store.publish(tiny_classifier("bob", seed=2))
-    store.activate(second)
+    assert store.rollback() == second
     watcher = ModelWatcher(store, poll_seconds=0)
     assert "bob" in watcher.current()[1].labels
 
@@ -251,7 +257,6 @@ def test_forget_removes_a_person_from_every_kept_version_and_the_watcher_reloads
         classifier, metadata = store.load(version)  # the sha256 still checks out
         assert "bob" not in classifier.labels and metadata["labels"] == classifier.labels
         assert "alice" in classifier.labels
-    assert store.rollback() == first and "bob" not in store.load(first)[0].labels
-    store.activate(second)
     assert watcher.current()[1].labels == ["alice", "carol"]  # the rewrite is picked up
+    assert store.rollback() == first and "bob" not in store.load(first)[0].labels
     assert store.forget("nobody") == []
