@@ -58,7 +58,8 @@ def test_edge_sends_only_crops_with_its_ids_and_counts_the_bytes(stub_api):
     assert numbers["sent"] == numbers["faces"] == stats["uploads"]
     assert numbers["sent_bytes"] == numbers["crop_bytes"] == stats["image_bytes"]
     assert all(
-        fields == {"camera_id": "door-1", "location_id": "hall"} for fields in stats["fields"]
+        fields == {"camera_id": "door-1", "location_id": "hall", "crop": "true"}
+        for fields in stats["fields"]
     )
     # Crops, never frames: each upload is smaller than the 640x360 frame, most a small part of it.
     areas = [h * w for h, w in stats["image_shapes"]]
