@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-API_KEY_SCOPES = ("recognize", "admin")
+# recognize: recognition and reads; review: also faces kept and search by face; admin: all.
+API_KEY_SCOPES = ("recognize", "review", "admin")
 # 24 characters of `openssl rand -hex` are 96 bits: beyond any online guessing.
 MIN_API_KEY_LENGTH = 24
 MIN_KEY_SECRET_LENGTH = 32
@@ -163,9 +164,13 @@ class Settings:
     metrics_dir: Path | None = None
     # The training lease: how long a holder that stopped renewing keeps other replicas out.
     training_lease_seconds: float = 30.0
+    # Days a sighting (its row, face thumbnail and embedding) is kept; 0 keeps them forever.
+    retention_days: float = 30.0
 
     def __post_init__(self) -> None:
         _check_api_keys(self.api_keys)
+        if not 0 <= self.retention_days < 100_000:
+            raise ValueError("FACEREC_RETENTION_DAYS must be from 0 (keep forever) to 99999")
         if not 0 <= self.crop_min_face_fraction < 1:
             raise ValueError("FACEREC_CROP_MIN_FACE_FRACTION must be from 0 to below 1")
         if self.ops_bind is not None and bind_port(self.ops_bind) == bind_port(self.bind):
@@ -205,4 +210,5 @@ class Settings:
             if os.environ.get("PROMETHEUS_MULTIPROC_DIR")
             else None,
             training_lease_seconds=_env_float("FACEREC_TRAINING_LEASE_SECONDS", 30.0),
+            retention_days=_env_float("FACEREC_RETENTION_DAYS", 30.0),
         )

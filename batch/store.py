@@ -14,13 +14,14 @@ import time
 from collections.abc import Iterable
 from itertools import islice
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete
 from sqlalchemy.exc import OperationalError
 
 from api.storage import Database
-from api.storage.models import Person, Recognition
+from api.storage.models import Recognition
+from api.storage.sightings import known_people, recognition_values
 from batch.inputs import WorkItem
-from batch.process import UNKNOWN, recognized_at
+from batch.process import recognized_at
 
 BATCH_ROWS = 500
 # MariaDB: 1213 deadlock, 1205 lock wait timeout. Two segments of one camera delete and insert
@@ -46,22 +47,18 @@ def segment_filter(item: WorkItem):
     )
 
 
-def _values(row: dict, known_people: set[str]) -> dict:
-    label = row["label"]
-    return {
-        # A label whose person was deleted since training is kept, without the foreign key.
-        "person_id": label if label != UNKNOWN and label in known_people else None,
-        "label": label,
-        "confidence": row["score"],
-        "camera_id": row["camera_id"],
-        "location_id": row["location_id"],
-        "box_left": row["box_left"],
-        "box_top": row["box_top"],
-        "box_right": row["box_right"],
-        "box_bottom": row["box_bottom"],
-        "model_version": row["model_version"],
-        "recognized_at": row["recognized_at"],
-    }
+def _values(row: dict, known: set[str]) -> dict:
+    return recognition_values(
+        label=row["label"],
+        score=row["score"],
+        threshold=row["threshold"],
+        box=(row["box_left"], row["box_top"], row["box_right"], row["box_bottom"]),
+        camera_id=row["camera_id"],
+        location_id=row["location_id"],
+        model_version=row["model_version"],
+        recognized_at=row["recognized_at"],
+        known=known,
+    )
 
 
 def _retried(error: OperationalError) -> bool:
@@ -83,9 +80,8 @@ def replace_segment(database: Database, item: WorkItem, rows: list[dict]) -> int
 
 def _replace_once(database: Database, item: WorkItem, rows: list[dict]) -> int:
     table = Recognition.__table__
-    labels = {row["label"] for row in rows} - {UNKNOWN}
     with database.engine.begin() as connection:
-        known = set(connection.scalars(select(Person.id).where(Person.id.in_(labels))))
+        known = known_people(connection, (row["label"] for row in rows))
         connection.execute(delete(table).where(segment_filter(item)))
         for chunk in _chunks(rows, BATCH_ROWS):
             connection.execute(table.insert(), [_values(row, known) for row in chunk])

@@ -65,7 +65,9 @@ CREATE TABLE IF NOT EXISTS locks (
     CONSTRAINT pk_locks PRIMARY KEY (name)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- Faces seen by cameras; person_id is NULL for strangers (label 'unknown').
+-- Faces seen by cameras; person_id is NULL for strangers (label 'unknown'). confidence is the
+-- decision's score, threshold what naming needed (NULL: no model); unknown_group_id groups
+-- strangers seen again. Rows older than FACEREC_RETENTION_DAYS are purged by the service.
 CREATE TABLE IF NOT EXISTS recognitions (
     id BIGINT NOT NULL AUTO_INCREMENT,
     person_id VARCHAR(64) NULL,
@@ -79,16 +81,39 @@ CREATE TABLE IF NOT EXISTS recognitions (
     box_bottom DOUBLE NOT NULL,
     model_version VARCHAR(64) NULL,
     recognized_at DATETIME(6) NOT NULL,
+    threshold DOUBLE NULL,
+    unknown_group_id INTEGER NULL,
     CONSTRAINT pk_recognitions PRIMARY KEY (id),
     CONSTRAINT fk_recognitions_person_id FOREIGN KEY (person_id)
         REFERENCES people (id) ON DELETE CASCADE,
     INDEX ix_recognitions_person_id_recognized_at (person_id, recognized_at),
     INDEX ix_recognitions_label_recognized_at (label, recognized_at),
     INDEX ix_recognitions_camera_id_recognized_at (camera_id, recognized_at),
-    INDEX ix_recognitions_recognized_at (recognized_at)
+    INDEX ix_recognitions_recognized_at (recognized_at),
+    INDEX ix_recognitions_unknown_group_id (unknown_group_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- API keys: only the sha256 of a key is stored. scope: recognize | admin
+-- Each sighting's face as int8 codes (one byte a dimension: 256 for the default embedder), in
+-- the embedding space that made it: search by face scans this table only.
+CREATE TABLE IF NOT EXISTS sighting_embeddings (
+    recognition_id BIGINT NOT NULL,
+    embedding_space VARCHAR(64) NOT NULL,
+    code BLOB NOT NULL,
+    CONSTRAINT pk_sighting_embeddings PRIMARY KEY (recognition_id),
+    CONSTRAINT fk_sighting_embeddings_recognition_id FOREIGN KEY (recognition_id)
+        REFERENCES recognitions (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Each sighting's face as a JPEG about 112 px on its long side (GET /recognitions/<id>/face).
+CREATE TABLE IF NOT EXISTS sighting_thumbnails (
+    recognition_id BIGINT NOT NULL,
+    jpeg BLOB NOT NULL,
+    CONSTRAINT pk_sighting_thumbnails PRIMARY KEY (recognition_id),
+    CONSTRAINT fk_sighting_thumbnails_recognition_id FOREIGN KEY (recognition_id)
+        REFERENCES recognitions (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- API keys: only the sha256 of a key is stored. scope: recognize | review | admin
 CREATE TABLE IF NOT EXISTS api_keys (
     id INTEGER NOT NULL AUTO_INCREMENT,
     key_sha256 VARCHAR(64) NOT NULL,

@@ -21,6 +21,8 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, Pro
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.config import API_KEY_SCOPES
+
 from .breaker import CircuitBreaker
 from .engine import SQLITE_WRITE, create_storage_engine
 from .errors import AlreadyExists, DatabaseUnavailable, ImageTooLarge, NotFound
@@ -36,10 +38,10 @@ from .models import (
     Recognition,
     TrainingJob,
 )
+from .sightings import SightingStore, sighting_dict
 
 JOB_STATES = ("queued", "running", "succeeded", "failed")
 FINISHED_JOB_STATES = ("succeeded", "failed")
-API_KEY_SCOPES = ("recognize", "admin")
 MAX_PER_PAGE = 1000
 KEY_DIGEST = re.compile(r"[0-9a-f]{64}")
 # PyMySQL sends bytes hex-encoded (two characters a byte) inside one packet of at most the
@@ -154,21 +156,7 @@ def _job_dict(job: TrainingJob) -> dict:
     }
 
 
-def _recognition_dict(row: Recognition) -> dict:
-    return {
-        "id": row.id,
-        "person_id": row.person_id,
-        "label": row.label,
-        "confidence": row.confidence,
-        "camera_id": row.camera_id,
-        "location_id": row.location_id,
-        "box": (row.box_left, row.box_top, row.box_right, row.box_bottom),
-        "model_version": row.model_version,
-        "recognized_at": row.recognized_at,
-    }
-
-
-class Database:
+class Database(SightingStore):
     """The storage facade. `url` is any SQLAlchemy URL: a SQLite file or mysql+pymysql://..."""
 
     def __init__(self, url: str, *, timeout: float = 5.0):
@@ -430,7 +418,7 @@ class Database:
             rows = session.execute(query).all()
         return _embedding_matrix([vector for vector, _ in rows]), [person for _, person in rows]
 
-    # --- training jobs -------------------------------------------------------------------
+    # --- training jobs ----------------------------------------------------------
 
     @_retry_deadlocks
     def create_job(self, kind: str) -> dict:
@@ -619,7 +607,7 @@ class Database:
         )
         with self._transaction() as session:
             total = session.scalar(select(func.count()).select_from(Recognition).where(*conditions))
-            rows = [_recognition_dict(row) for row in session.scalars(query)]
+            rows = [sighting_dict(row) for row in session.scalars(query)]
         return rows, total
 
     def last_known_location(self, person_id: str) -> dict | None:

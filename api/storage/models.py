@@ -124,6 +124,7 @@ class Recognition(Base):
         Index(None, "label", "recognized_at"),
         Index(None, "camera_id", "recognized_at"),
         Index(None, "recognized_at"),
+        Index(None, "unknown_group_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -140,6 +141,41 @@ class Recognition(Base):
     box_bottom: Mapped[float] = mapped_column(Double)
     model_version: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
     recognized_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    threshold: Mapped[float | None] = mapped_column(Double)  # what naming needed (None: no model)
+    unknown_group_id: Mapped[int | None] = mapped_column(Integer)  # strangers seen again
+
+
+class SightingEmbedding(Base):
+    """A recognition's face as int8 codes (api.recognition.gallery.encode), for search by face.
+
+    Apart from the thumbnails, so a search scans codes only (~300 bytes a row)."""
+
+    __tablename__ = "sighting_embeddings"
+    __table_args__ = _table_args()
+
+    recognition_id: Mapped[int] = mapped_column(
+        BigId,
+        ForeignKey("recognitions.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    embedding_space: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    code: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SightingThumbnail(Base):
+    """A recognition's face as a small JPEG (api.recognition.sighting.thumbnail), to look at."""
+
+    __tablename__ = "sighting_thumbnails"
+    __table_args__ = _table_args()
+
+    recognition_id: Mapped[int] = mapped_column(
+        BigId,
+        ForeignKey("recognitions.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ApiKey(Base):

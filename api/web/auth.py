@@ -1,4 +1,6 @@
-"""API keys (`X-API-Key`) with two scopes: `recognize` (recognition and reads) and `admin` (all).
+"""API keys (`X-API-Key`) with three scopes, each granting what the one before it does:
+`recognize` (recognition and reads), `review` (also the faces kept of sightings and search by
+face: biometric data an edge device has no need for) and `admin` (all).
 
 `requires` guards a route; the keys themselves are checked by the worker's KeyChecker (keys.py).
 """
@@ -14,9 +16,9 @@ from .keys import KeyChecker
 from .service import current_service
 
 HEADER = "X-API-Key"
-RECOGNIZE, ADMIN = "recognize", "admin"
-# An admin key may do everything a recognize key may.
-_GRANTS = {RECOGNIZE: {RECOGNIZE, ADMIN}, ADMIN: {ADMIN}}
+RECOGNIZE, REVIEW, ADMIN = "recognize", "review", "admin"
+# Which keys may do what a scope allows: admin everything, review all but admin's.
+_GRANTS = {RECOGNIZE: {RECOGNIZE, REVIEW, ADMIN}, REVIEW: {REVIEW, ADMIN}, ADMIN: {ADMIN}}
 
 
 def _check(keys: KeyChecker, needed: str) -> None:

@@ -54,17 +54,24 @@ class LastKnownLocation(Resource):
         }
 
 
-def recognition_json(row: dict) -> dict:
+def face_url(recognition_id: int) -> str:
+    return f"/recognitions/{recognition_id}/face"
+
+
+def recognition_json(row: dict, has_face: bool) -> dict:
     return {
         "id": row["id"],
         "label": row["label"],
         "person_id": row["person_id"],
         "confidence": row["confidence"],
+        "score": row["confidence"],
+        "threshold": row["threshold"],
         "camera_id": row["camera_id"],
         "location_id": row["location_id"],
         "bounding_box": dict(zip(schemas.SIDES, row["box"], strict=True)),
         "model_version": row["model_version"],
         "recognized_at": params.iso(row["recognized_at"]),
+        "face_url": face_url(row["id"]) if has_face else None,
     }
 
 
@@ -83,7 +90,8 @@ class Recognitions(Resource):
         person = args.get("person")
         if person is not None and person != "unknown":
             params.valid_id(person, "person")
-        rows, total = current_service().db.recognitions(
+        db = current_service().db
+        rows, total = db.recognitions(
             person=person,
             camera=params.optional_id(args, "camera"),
             since=since,
@@ -91,8 +99,9 @@ class Recognitions(Resource):
             page=page,
             per_page=per_page,
         )
+        faces = db.sightings_with_thumbnails(row["id"] for row in rows)
         return {
-            "recognitions": [recognition_json(row) for row in rows],
+            "recognitions": [recognition_json(row, row["id"] in faces) for row in rows],
             "page": page,
             "per_page": per_page,
             "total": total,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import request
 from flask_restx import Namespace, Resource, inputs
 
@@ -84,21 +82,6 @@ def recognize(thumbnails: bool = False) -> tuple[dict, list[Sighting]]:
     return {"faces": answers, "model_version": snapshot.version}, seen
 
 
-def _record(answer: dict, camera_id: str, location_id: str, model_version, now) -> dict:
-    """One recognition row for the database (person_id None for strangers)."""
-    label = answer["top_prediction"]["label"]
-    return {
-        "person_id": None if label == UNKNOWN else label,
-        "label": label,
-        "confidence": answer["top_prediction"]["score"],  # the column holds the decision score
-        "camera_id": camera_id,
-        "location_id": location_id,
-        "box": tuple(answer["bounding_box"][side] for side in schemas.SIDES),
-        "model_version": model_version,
-        "recognized_at": now,
-    }
-
-
 @ns.route("/get-results")
 class GetResults(Resource):
     @requires(RECOGNIZE)
@@ -117,14 +100,19 @@ class StoreResults(Resource):
     @ns.response(200, "Recognised and recorded", schemas.recognition_result)
     @schemas.errors(ns, 400, 401, 403, 413, 503)
     def post(self):
-        """Recognise like get-results and record each face (503 if the database is down)."""
+        """Recognise like get-results and record each face with its thumbnail and embedding
+        (kept FACEREC_RETENTION_DAYS; 503 if the database is down)."""
         camera_id = params.required_id(request.form, "camera_id")
         location_id = params.required_id(request.form, "location_id")
-        body, _ = recognize()
-        now = datetime.now(UTC)
-        model_version = body["model_version"]
-        rows = [_record(a, camera_id, location_id, model_version, now) for a in body["faces"]]
-        current_service().db.add_recognitions(rows)
+        body, seen = recognize(thumbnails=True)
+        service = current_service()
+        service.db.record_sightings(
+            seen,
+            camera_id=camera_id,
+            location_id=location_id,
+            model_version=body["model_version"],
+            embedding_space=service.analyzers.get().embedding_space,
+        )
         return body
 
 

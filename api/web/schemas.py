@@ -164,12 +164,21 @@ recognition = Model(
         "id": fields.Integer(required=True),
         "label": fields.String(required=True),
         "person_id": nullable(fields.String, required=True, description="null for strangers"),
-        "confidence": fields.Float(required=True),
+        "confidence": fields.Float(required=True, description="the same as score (older name)"),
+        "score": fields.Float(required=True, description="similarity to the best candidate"),
+        "threshold": nullable(
+            fields.Float, required=True, description="what naming needed (null: no model)"
+        ),
         "camera_id": nullable(fields.String, required=True),
         "location_id": nullable(fields.String, required=True),
         "bounding_box": fields.Nested(stored_box, required=True),
         "model_version": nullable(fields.String, required=True),
         "recognized_at": fields.DateTime(required=True),
+        "face_url": nullable(
+            fields.String,
+            required=True,
+            description="GET it (review or admin key) for the face's JPEG; null: none kept",
+        ),
     },
 )
 recognition_page = Model(

@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from api.config import Settings
 from api.model_store import ModelStore, ModelWatcher
 from api.recognition import FaceAnalyzer
+from api.retention import RetentionPurger
 from api.storage import Database
 from api.training import Trainer, TrainingJob
 
@@ -133,6 +134,7 @@ class Service:
         self.settings = settings
         self.db = Database(settings.database_url, timeout=settings.database_timeout_seconds)
         self.database = DatabaseMonitor(self.db, self._prepare_database)
+        self.retention = RetentionPurger(self.db, settings.retention_days)
         self.store = ModelStore(settings.model_dir, keep=settings.keep_models)
         self.watcher = ModelWatcher(self.store, poll_seconds=settings.model_poll_seconds)
         self.keys = KeyChecker(
@@ -171,6 +173,7 @@ class Service:
         if not self.database.check():
             log.error("the database is not reachable at start-up; retrying in the background")
         self.database.start()
+        self.retention.start()
         self.settings.model_dir.mkdir(parents=True, exist_ok=True)
         metrics.observe_model(self.watcher.refresh().version)
         self.watcher.start()
@@ -189,6 +192,7 @@ class Service:
         for job in list(self.jobs.values()):
             job.finish_stopping(JOB_STOP_SECONDS)
         self.database.stop()
+        self.retention.stop()
         self.watcher.stop()
         self.db.close()
 

@@ -106,6 +106,8 @@ def test_the_schema_has_what_the_service_relies_on(from_models):
         ("images", "people"): "CASCADE",
         ("embeddings", "images"): "CASCADE",
         ("recognitions", "people"): "CASCADE",
+        ("sighting_embeddings", "recognitions"): "CASCADE",
+        ("sighting_thumbnails", "recognitions"): "CASCADE",
     }
     assert all(d["options"]["mysql_engine"] == "InnoDB" for d in from_models.values())
 

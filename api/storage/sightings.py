@@ -1,0 +1,310 @@
+"""Sightings: every face a camera saw, recorded with its face kept, searched by face, purged.
+
+A sighting is a `recognitions` row plus, when the recogniser kept them, the face's int8 codes
+(`sighting_embeddings`, what search scans) and a small JPEG (`sighting_thumbnails`, what people
+look at). Both side tables cascade from the row, so deleting a person or purging old rows takes
+the faces with them.
+
+Search is exact: the codes of one embedding space are read in pages of `SEARCH_PAGE_ROWS` by id
+range, scored with one matrix product a page and merged into a running top-k, so memory stays
+bounded whatever the number of sightings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import delete, select
+
+from api.recognition.gallery import encode
+
+from .models import MAX_ID_LENGTH, Person, Recognition, SightingEmbedding, SightingThumbnail
+
+UNKNOWN = "unknown"  # the label of a face nobody was named for (api.recognition.UNKNOWN)
+SEARCH_PAGE_ROWS = 20_000  # codes a search holds at once: 5 MB at 256 dimensions
+PURGE_BATCH_ROWS = 1_000  # rows one purge transaction deletes: short locks, small undo logs
+PURGE_PAUSE_SECONDS = 0.05  # between purge batches, so writers of new sightings get in
+
+
+def _id_or_none(value, what: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH):
+        raise ValueError(f"{what} must be a string of 1 to {MAX_ID_LENGTH} characters")
+    return value
+
+
+def _aware(value: datetime, what: str) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime")
+    return value
+
+
+def known_people(session, labels: Iterable[str]) -> set[str]:
+    """Which of these labels are enrolled people now (not `unknown`, not deleted since)."""
+    named = sorted(set(labels) - {UNKNOWN})
+    if not named:
+        return set()
+    return set(session.scalars(select(Person.id).where(Person.id.in_(named))))
+
+
+def recognition_values(
+    *,
+    label: str,
+    score: float,
+    threshold: float | None,
+    box: Sequence[float],
+    camera_id: str | None,
+    location_id: str | None,
+    model_version: str | None,
+    recognized_at: datetime,
+    known: set[str],
+) -> dict:
+    """One `recognitions` row: the only place that decides who a row belongs to.
+
+    `person_id` is the label when it names someone enrolled now; NULL for `unknown` and for a
+    person deleted since the model was trained (the label keeps what the model said)."""
+    left, top, right, bottom = (float(v) for v in box)
+    _id_or_none(label, "label")
+    return {
+        "person_id": label if label != UNKNOWN and label in known else None,
+        "label": label,
+        "confidence": float(score),  # the column's old name for the decision's score
+        "threshold": None if threshold is None else float(threshold),
+        "camera_id": _id_or_none(camera_id, "camera_id"),
+        "location_id": _id_or_none(location_id, "location_id"),
+        "box_left": left,
+        "box_top": top,
+        "box_right": right,
+        "box_bottom": bottom,
+        "model_version": _id_or_none(model_version, "model_version"),
+        "recognized_at": _aware(recognized_at, "recognized_at"),
+    }
+
+
+def _codes_of(embedding) -> bytes:
+    vector = np.asarray(embedding, np.float32)
+    if vector.ndim != 1 or not vector.size or not np.isfinite(vector).all():
+        raise ValueError(f"a sighting's embedding is one finite vector, got shape {vector.shape}")
+    return encode(vector[None])[0].tobytes()
+
+
+class _TopK:
+    """The k best (score, id) pairs seen so far, merged a page at a time."""
+
+    def __init__(self, k: int):
+        self.k = k
+        self.scores = np.zeros(0, np.float32)
+        self.ids = np.zeros(0, np.int64)
+
+    def add(self, scores: np.ndarray, ids: np.ndarray) -> None:
+        scores = np.concatenate([self.scores, scores])
+        ids = np.concatenate([self.ids, ids])
+        if len(scores) > self.k:
+            keep = np.argpartition(-scores, self.k - 1)[: self.k]
+            scores, ids = scores[keep], ids[keep]
+        self.scores, self.ids = scores, ids
+
+    def best_first(self) -> list[tuple[int, float]]:
+        order = np.lexsort((self.ids, -self.scores))  # ties: the older sighting first
+        return [(int(self.ids[i]), float(self.scores[i])) for i in order]
+
+
+class SightingStore:
+    """The sightings part of `Database` (a mixin: it uses the facade's `_transaction`)."""
+
+    def record_sightings(
+        self,
+        sightings: Sequence,
+        *,
+        camera_id: str | None,
+        location_id: str | None,
+        model_version: str | None,
+        embedding_space: str,
+        recognized_at: datetime | None = None,
+    ) -> list[int]:
+        """Record `api.recognition.sighting.Sighting`s in one transaction; their row ids.
+
+        The embedding is kept as int8 codes of `embedding_space`; a non-empty thumbnail as is."""
+        if not sightings:
+            return []
+        _id_or_none(embedding_space, "embedding_space")
+        recognized_at = recognized_at or datetime.now(UTC)
+        codes = [_codes_of(s.embedding) for s in sightings]
+        with self._transaction(write=True) as session:
+            known = known_people(session, (s.label for s in sightings))
+            rows = [
+                Recognition(
+                    **recognition_values(
+                        label=s.label,
+                        score=s.score,
+                        threshold=s.threshold,
+                        box=s.box,
+                        camera_id=camera_id,
+                        location_id=location_id,
+                        model_version=model_version,
+                        recognized_at=recognized_at,
+                        known=known,
+                    )
+                )
+                for s in sightings
+            ]
+            session.add_all(rows)
+            session.flush()
+            for row, seen, code in zip(rows, sightings, codes, strict=True):
+                session.add(
+                    SightingEmbedding(
+                        recognition_id=row.id, embedding_space=embedding_space, code=code
+                    )
+                )
+                if seen.thumbnail:
+                    session.add(SightingThumbnail(recognition_id=row.id, jpeg=seen.thumbnail))
+            return [row.id for row in rows]
+
+    def sighting_thumbnail(self, recognition_id: int) -> bytes | None:
+        """The JPEG kept of a sighting's face, or None (no such sighting, or none kept)."""
+        with self._transaction() as session:
+            return session.scalar(
+                select(SightingThumbnail.jpeg).where(
+                    SightingThumbnail.recognition_id == recognition_id
+                )
+            )
+
+    def sightings_with_thumbnails(self, recognition_ids: Iterable[int]) -> set[int]:
+        """Which of these sightings have a face to look at (for the links of a listing)."""
+        ids = sorted(set(recognition_ids))
+        if not ids:
+            return set()
+        with self._transaction() as session:
+            return set(
+                session.scalars(
+                    select(SightingThumbnail.recognition_id).where(
+                        SightingThumbnail.recognition_id.in_(ids)
+                    )
+                )
+            )
+
+    def search_sightings(
+        self,
+        embedding,
+        embedding_space: str,
+        *,
+        camera_id: str | None = None,
+        location_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 20,
+        page_rows: int = SEARCH_PAGE_ROWS,
+    ) -> tuple[list[dict], int]:
+        """The `limit` sightings of `embedding_space` most like `embedding` (cosine), best
+        first, each a recognition dict with its "score"; and how many sightings were compared.
+
+        Exact: every kept code that passes the filters is scored (`since` inclusive, `until`
+        exclusive). Each page is its own short read, so a long search never holds a snapshot."""
+        query = np.asarray(embedding, np.float32).ravel()
+        query = query / max(float(np.linalg.norm(query)), 1e-30)
+        if limit < 1:
+            raise ValueError("limit is at least 1")
+        conditions = [SightingEmbedding.embedding_space == embedding_space]
+        if camera_id is not None:
+            conditions.append(Recognition.camera_id == camera_id)
+        if location_id is not None:
+            conditions.append(Recognition.location_id == location_id)
+        if since is not None:
+            conditions.append(Recognition.recognized_at >= _aware(since, "since"))
+        if until is not None:
+            conditions.append(Recognition.recognized_at < _aware(until, "until"))
+        best, searched, last_id = _TopK(limit), 0, 0
+        while True:
+            page = (
+                select(SightingEmbedding.recognition_id, SightingEmbedding.code)
+                .join(Recognition, Recognition.id == SightingEmbedding.recognition_id)
+                .where(SightingEmbedding.recognition_id > last_id, *conditions)
+                .order_by(SightingEmbedding.recognition_id)
+                .limit(page_rows)
+            )
+            with self._transaction() as session:
+                rows = session.execute(page).all()
+            if not rows:
+                break
+            last_id, complete = rows[-1][0], len(rows) < page_rows
+            rows = [row for row in rows if len(row[1]) == len(query)]  # same space, same size
+            if rows:
+                ids = np.fromiter((row[0] for row in rows), np.int64, len(rows))
+                codes = np.frombuffer(b"".join(row[1] for row in rows), np.int8)
+                codes = codes.reshape(len(rows), len(query)).astype(np.float32)
+                norms = np.maximum(np.linalg.norm(codes, axis=1), 1e-30)
+                best.add((codes @ query) / norms, ids)
+                searched += len(rows)
+            if complete:
+                break
+        return self._ranked_sightings(best.best_first()), searched
+
+    def _ranked_sightings(self, ranked: list[tuple[int, float]]) -> list[dict]:
+        if not ranked:
+            return []
+        ids = [recognition_id for recognition_id, _ in ranked]
+        with self._transaction() as session:
+            rows = {
+                row.id: row
+                for row in session.scalars(select(Recognition).where(Recognition.id.in_(ids)))
+            }
+            faces = set(
+                session.scalars(
+                    select(SightingThumbnail.recognition_id).where(
+                        SightingThumbnail.recognition_id.in_(ids)
+                    )
+                )
+            )
+        return [
+            {**sighting_dict(rows[i]), "score": score, "has_thumbnail": i in faces}
+            for i, score in ranked
+            if i in rows  # purged or deleted between the scan and now
+        ]
+
+    def purge_sightings(
+        self,
+        before: datetime,
+        batch_rows: int = PURGE_BATCH_ROWS,
+        pause: float = PURGE_PAUSE_SECONDS,
+    ) -> int:
+        """Delete the sightings recognised before `before`, faces included; how many.
+
+        A batch of `batch_rows` rows a transaction, oldest first, with a pause between: a purge
+        of a million rows never holds a lock long enough to hold up a store-results."""
+        _aware(before, "before")
+        total = 0
+        while True:
+            with self._transaction(write=True) as session:
+                ids = list(
+                    session.scalars(
+                        select(Recognition.id)
+                        .where(Recognition.recognized_at < before)
+                        .order_by(Recognition.recognized_at)
+                        .limit(batch_rows)
+                    )
+                )
+                if ids:
+                    session.execute(delete(Recognition).where(Recognition.id.in_(ids)))
+            total += len(ids)
+            if len(ids) < batch_rows:
+                return total
+            time.sleep(pause)
+
+
+def sighting_dict(row: Recognition) -> dict:
+    """A recognition row as plain values (the shape of `Database.recognitions` rows)."""
+    return {
+        "id": row.id,
+        "person_id": row.person_id,
+        "label": row.label,
+        "confidence": row.confidence,
+        "threshold": row.threshold,
+        "camera_id": row.camera_id,
+        "location_id": row.location_id,
+        "box": (row.box_left, row.box_top, row.box_right, row.box_bottom),
+        "model_version": row.model_version,
+        "recognized_at": row.recognized_at,
+        "unknown_group_id": row.unknown_group_id,
+    }
