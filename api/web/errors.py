@@ -112,7 +112,14 @@ def describe(error: Exception) -> tuple[int, str, str, dict]:
 DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
 
 
-def _drain_refused_body() -> None:
+def _drain_refused_body(response):
+    """after_request: whichever handler answered 413, the unread body is consumed first."""
+    if response.status_code == 413:
+        _drain_body()
+    return response
+
+
+def _drain_body() -> None:
     stream = request.environ.get("wsgi.input")
     remaining = min(request.content_length or 0, DRAIN_LIMIT_BYTES)
     while stream is not None and remaining > 0:
@@ -124,8 +131,6 @@ def _drain_refused_body() -> None:
 
 def _json_response(error: Exception):
     status, code, message, headers = describe(error)
-    if status == 413:
-        _drain_refused_body()
     response = jsonify(error_body(code, message))
     response.status_code = status
     response.headers.update(headers)
@@ -142,6 +147,7 @@ def register_error_handlers(app, api: Api) -> None:
 
     app.register_error_handler(Exception, _json_response)
     app.register_error_handler(HTTPException, _json_response)
+    app.after_request(_drain_refused_body)
     app.log_exception = _unless_described(app.log_exception)
 
 
