@@ -1,0 +1,110 @@
+"""Faces seen by cameras: recorded in batches, listed by page, and a person's last location."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from .errors import NotFound
+from .models import Person, Recognition
+from .sightings import sighting_dict
+from .transactions import Transactions, retry_deadlocks, utc_now
+from .validation import aware, check_id, optional_id
+
+MAX_PER_PAGE = 1000
+
+
+class RecognitionQueries(Transactions):
+    @retry_deadlocks
+    def add_recognitions(self, rows: Iterable[dict]) -> None:
+        """Record faces seen by cameras, all or none.
+
+        A `person_id` the database no longer knows (deleted after the model was trained) is
+        stored as NULL with its label kept, rather than failing the whole batch.
+        """
+        values = [self._recognition_values(row) for row in rows]
+        if not values:
+            return
+        named = {value["person_id"] for value in values if value["person_id"] is not None}
+        with self._transaction(write=True) as session:
+            known = set(session.scalars(select(Person.id).where(Person.id.in_(named))))
+            for value in values:
+                if value["person_id"] not in known:
+                    value["person_id"] = None
+            session.execute(Recognition.__table__.insert(), values)
+
+    @staticmethod
+    def _recognition_values(row: dict) -> dict:
+        left, top, right, bottom = (float(v) for v in row["box"])
+        recognized_at = row.get("recognized_at") or utc_now()
+        return {
+            "person_id": optional_id(row.get("person_id"), "person_id"),
+            "label": check_id(row["label"], "label"),
+            "confidence": float(row["confidence"]),
+            "camera_id": optional_id(row.get("camera_id"), "camera_id"),
+            "location_id": optional_id(row.get("location_id"), "location_id"),
+            "box_left": left,
+            "box_top": top,
+            "box_right": right,
+            "box_bottom": bottom,
+            "model_version": optional_id(row.get("model_version"), "model_version"),
+            "recognized_at": aware(recognized_at, "recognized_at"),
+        }
+
+    def recognitions(
+        self,
+        person: str | None = None,
+        camera: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page: int = 1,
+        per_page: int = 50,
+    ) -> tuple[list[dict], int]:
+        """One page of recognitions, newest first, and how many match in all.
+
+        Each row: {"id", "person_id" (None for strangers), "label", "confidence", "camera_id",
+        "location_id", "box" (left, top, right, bottom), "model_version", "recognized_at"}.
+
+        `person` matches the label, so `person="unknown"` lists the strangers; `since` is
+        inclusive, `until` exclusive.
+        """
+        if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+            raise ValueError(f"page starts at 1 and per_page is 1 to {MAX_PER_PAGE}")
+        conditions = []
+        if person is not None:
+            conditions.append(Recognition.label == person)
+        if camera is not None:
+            conditions.append(Recognition.camera_id == camera)
+        if since is not None:
+            conditions.append(Recognition.recognized_at >= aware(since, "since"))
+        if until is not None:
+            conditions.append(Recognition.recognized_at < aware(until, "until"))
+        query = (
+            select(Recognition)
+            .where(*conditions)
+            .order_by(Recognition.recognized_at.desc(), Recognition.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+        with self._transaction() as session:
+            total = session.scalar(select(func.count()).select_from(Recognition).where(*conditions))
+            rows = [sighting_dict(row) for row in session.scalars(query)]
+        return rows, total
+
+    def last_known_location(self, person_id: str) -> dict | None:
+        """Where the person was last seen at a known location, or None if never."""
+        query = (
+            select(Recognition.location_id, Recognition.camera_id, Recognition.recognized_at)
+            .where(Recognition.person_id == person_id, Recognition.location_id.is_not(None))
+            .order_by(Recognition.recognized_at.desc(), Recognition.id.desc())
+            .limit(1)
+        )
+        with self._transaction() as session:
+            if session.get(Person, person_id) is None:
+                raise NotFound(f"no person {person_id!r}")
+            row = session.execute(query).first()
+        if row is None:
+            return None
+        return {"location_id": row[0], "camera_id": row[1], "recognized_at": row[2]}

@@ -1,0 +1,23 @@
+"""Checks on the values a query is given, so a bad one is a ValueError, not a database error."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .models import MAX_ID_LENGTH
+
+
+def aware(value: datetime, what: str) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime")
+    return value
+
+
+def check_id(value, what: str) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_LENGTH:
+        raise ValueError(f"{what} must be a string of 1 to {MAX_ID_LENGTH} characters")
+    return value
+
+
+def optional_id(value, what: str) -> str | None:
+    return None if value is None else check_id(value, what)
