@@ -166,9 +166,18 @@ class Settings:
     training_lease_seconds: float = 30.0
     # Days a sighting (its row, face thumbnail and embedding) is kept; 0 keeps them forever.
     retention_days: float = 30.0
+    # A stranger's face joins the group of an earlier unknown face when they are as similar as
+    # only this share of pairs of different people are (LFW: 99.4% pure groups at 1e-5).
+    unknown_join_rate: float = 1e-5
+    # Every recorded sighting is POSTed here as JSON, signed with HMAC-SHA256 under the secret
+    # (api/webhooks.py); None: no webhooks.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
 
     def __post_init__(self) -> None:
         _check_api_keys(self.api_keys)
+        if self.webhook_url and len(self.webhook_secret or "") < 16:
+            raise ValueError("FACEREC_WEBHOOK_URL needs FACEREC_WEBHOOK_SECRET (16+ characters)")
         if not 0 <= self.retention_days < 100_000:
             raise ValueError("FACEREC_RETENTION_DAYS must be from 0 (keep forever) to 99999")
         if not 0 <= self.crop_min_face_fraction < 1:
@@ -211,4 +220,7 @@ class Settings:
             else None,
             training_lease_seconds=_env_float("FACEREC_TRAINING_LEASE_SECONDS", 30.0),
             retention_days=_env_float("FACEREC_RETENTION_DAYS", 30.0),
+            unknown_join_rate=_env_float("FACEREC_UNKNOWN_JOIN_RATE", 1e-5),
+            webhook_url=_env_optional("FACEREC_WEBHOOK_URL"),
+            webhook_secret=_env_optional("FACEREC_WEBHOOK_SECRET"),
         )

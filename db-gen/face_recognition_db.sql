@@ -113,6 +113,18 @@ CREATE TABLE IF NOT EXISTS sighting_thumbnails (
         REFERENCES recognitions (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Unknown faces that look like one person, grouped one at a time by the service (api/unknowns.py).
+CREATE TABLE IF NOT EXISTS unknown_groups (
+    id INTEGER NOT NULL AUTO_INCREMENT,
+    embedding_space VARCHAR(64) NOT NULL,
+    size INTEGER NOT NULL,
+    first_seen_at DATETIME(6) NOT NULL,
+    last_seen_at DATETIME(6) NOT NULL,
+    cover_id BIGINT NULL,
+    CONSTRAINT pk_unknown_groups PRIMARY KEY (id),
+    INDEX ix_unknown_groups_last_seen_at (last_seen_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- API keys: only the sha256 of a key is stored. scope: recognize | review | admin
 CREATE TABLE IF NOT EXISTS api_keys (
     id INTEGER NOT NULL AUTO_INCREMENT,

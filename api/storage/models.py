@@ -178,6 +178,20 @@ class SightingThumbnail(Base):
     jpeg: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class UnknownGroup(Base):
+    """Faces nobody could name that look like one person (api/unknowns.py groups them)."""
+
+    __tablename__ = "unknown_groups"
+    __table_args__ = _table_args(Index(None, "last_seen_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    embedding_space: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    size: Mapped[int] = mapped_column(Integer)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    cover_id: Mapped[int | None] = mapped_column(BigId)  # the sighting that shows the group
+
+
 class ApiKey(Base):
     """Only the key's sha256 is stored: a leaked table does not leak working keys."""
 

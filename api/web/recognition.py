@@ -106,13 +106,19 @@ class StoreResults(Resource):
         location_id = params.required_id(request.form, "location_id")
         body, seen = recognize(thumbnails=True)
         service = current_service()
-        service.db.record_sightings(
+        ids = service.db.record_sightings(
             seen,
             camera_id=camera_id,
             location_id=location_id,
             model_version=body["model_version"],
             embedding_space=service.analyzers.get().embedding_space,
         )
+        if service.webhooks is not None:
+            for sighting_id, face in zip(ids, body["faces"], strict=True):
+                service.webhooks.send(
+                    {"id": sighting_id, "camera_id": camera_id, "location_id": location_id,
+                     "model_version": body["model_version"], **face}
+                )  # fmt: skip
         return body
 
 

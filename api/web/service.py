@@ -16,9 +16,12 @@ from threadpoolctl import threadpool_limits
 from api.config import Settings
 from api.model_store import ModelStore, ModelWatcher
 from api.recognition import FaceAnalyzer
+from api.recognition.calibration import threshold_for
 from api.retention import RetentionPurger
 from api.storage import Database
 from api.training import Trainer, TrainingJob
+from api.unknowns import UnknownGrouper
+from api.webhooks import WebhookSender
 
 from . import metrics
 from .errors import ServiceUnavailable
@@ -75,6 +78,10 @@ class AnalyzerLoader:
         if not self._loaded.is_set():
             return "loading"
         return "failed" if self._error is not None else "loaded"
+
+    def loaded(self) -> FaceAnalyzer | None:
+        """The analyzer if it is in, without waiting."""
+        return self._analyzer if self._loaded.is_set() else None
 
     def get(self, timeout: float = ANALYZER_WAIT_SECONDS) -> FaceAnalyzer:
         if not self._loaded.wait(timeout):
@@ -152,8 +159,24 @@ class Service:
             lease_seconds=settings.training_lease_seconds,
             on_published=lambda _version: self.watcher.refresh(),
         )
+        self.grouper = UnknownGrouper(self.db, self._embedding_space, self._join_threshold)
+        self.webhooks = (
+            WebhookSender(settings.webhook_url, settings.webhook_secret)
+            if settings.webhook_url
+            else None
+        )
         self.jobs: dict[int, TrainingJob] = {}
         self.stopping = False
+
+    def _embedding_space(self) -> str | None:
+        analyzer = self.analyzers.loaded()
+        return analyzer.embedding_space if analyzer else None
+
+    def _join_threshold(self) -> float | None:
+        analyzer = self.analyzers.loaded()
+        if analyzer is None:
+            return None
+        return threshold_for(analyzer.embedder.name, 1, self.settings.unknown_join_rate)
 
     def _prepare_database(self) -> None:
         """Schema and configured keys: at start-up, and whenever the database comes back bare."""
@@ -174,6 +197,7 @@ class Service:
             log.error("the database is not reachable at start-up; retrying in the background")
         self.database.start()
         self.retention.start()
+        self.grouper.start()
         self.settings.model_dir.mkdir(parents=True, exist_ok=True)
         metrics.observe_model(self.watcher.refresh().version)
         self.watcher.start()
@@ -193,6 +217,9 @@ class Service:
             job.finish_stopping(JOB_STOP_SECONDS)
         self.database.stop()
         self.retention.stop()
+        self.grouper.stop()
+        if self.webhooks is not None:
+            self.webhooks.close()
         self.watcher.stop()
         self.db.close()
 
