@@ -69,7 +69,7 @@ def _stream(db, last_id: int, camera: str | None):
 class Events(Resource):
     @requires(REVIEW)
     @ns.expect(events_parser)
-    @ns.produces(["text/event-stream"])
+    @ns.produces(["text/event-stream", "application/json"])  # errors are JSON
     @ns.response(
         200, "An event stream: `event: sighting`, `id: <sighting id>`, data as in /recognitions"
     )

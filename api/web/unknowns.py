@@ -10,7 +10,7 @@ from flask import request
 from flask_restx import Namespace, Resource, fields
 
 from api.recognition.gallery import decode
-from api.storage import AlreadyExists
+from api.storage import AlreadyExists, NotFound
 
 from . import params, schemas
 from .auth import ADMIN, REVIEW, requires
@@ -20,6 +20,7 @@ from .service import current_service
 
 ns = Namespace("unknowns", description="Strangers seen again, grouped", path="/unknowns")
 ENROL_FACES = 5  # the group's largest faces become the person's enrolment images
+MAX_GROUP_ID = 2**31 - 1  # the database's INT column
 
 group_model = ns.model(
     "UnknownGroup",
@@ -88,7 +89,17 @@ class UnknownGroups(Resource):
         return {"groups": [_group_json(g) for g in groups], "total": total}
 
 
+def _group_id(group_id: int) -> int:
+    if not 1 <= group_id <= MAX_GROUP_ID:  # no such row, and too big to even ask the database
+        raise NotFound(f"no unknown group {group_id}")
+    return group_id
+
+
+group_param = {"description": "the group's id", "minimum": 1, "maximum": MAX_GROUP_ID}
+
+
 @ns.route("/<int:group_id>")
+@ns.param("group_id", **group_param)
 class UnknownGroup(Resource):
     @requires(REVIEW)
     @ns.response(200, "The group and its sightings, newest first", group_faces)
@@ -96,7 +107,7 @@ class UnknownGroup(Resource):
     def get(self, group_id):
         """One group with every sighting in it."""
         db = current_service().db
-        group, faces = db.unknown_group(group_id)
+        group, faces = db.unknown_group(_group_id(group_id))
         with_faces = db.sightings_with_thumbnails(f["id"] for f in faces)
         rows = [recognition_json(f, f["id"] in with_faces) for f in faces]
         return {**_group_json(group), "faces": rows}
@@ -106,11 +117,12 @@ class UnknownGroup(Resource):
     @schemas.errors(ns, 401, 403, 404, 503)
     def delete(self, group_id):
         """Dismiss a group: it and its sightings (with their faces) are deleted."""
-        gone = current_service().db.delete_unknown_group(group_id)
+        gone = current_service().db.delete_unknown_group(_group_id(group_id))
         return {"deleted": group_id, "sightings": gone}
 
 
 @ns.route("/<int:group_id>/enrol")
+@ns.param("group_id", **group_param)
 class EnrolGroup(Resource):
     @requires(ADMIN)
     @ns.expect(enrol_parser)
@@ -122,7 +134,7 @@ class EnrolGroup(Resource):
         service = current_service()
         person_id = params.person_id(params.required_id(request.form, "person_id"))
         space = service.analyzers.get().embedding_space
-        faces = service.db.best_unknown_faces(group_id, space, ENROL_FACES)
+        faces = service.db.best_unknown_faces(_group_id(group_id), space, ENROL_FACES)
         if not faces:
             raise Conflict(
                 "the group has no faces of the serving embedder to enrol", code="no_faces"
