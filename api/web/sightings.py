@@ -72,7 +72,7 @@ def retention_start(retention_days: float) -> datetime | None:
 @ns.param("recognition_id", "a recognition's id")
 class SightingFace(Resource):
     @requires(REVIEW)
-    @ns.produces(["image/jpeg"])
+    @ns.produces(["image/jpeg", "application/json"])  # errors are JSON
     @ns.response(200, "The face as a JPEG, about 112 px on its long side")
     @schemas.errors(ns, 401, 403, 404, 503)
     def get(self, recognition_id: int):
