@@ -1,0 +1,42 @@
+"""The edge daemon over the real clip stores sightings with faces; a photo of someone in the clip
+who was never enrolled finds their sightings (issue 12's end-to-end claim), through real
+gunicorn and the real edge process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import requests
+
+from tests.clients.conftest import ApiServer
+from tests.conftest import ROOT, people_images
+from tests.edge.conftest import CLIP
+
+
+def test_a_never_enrolled_person_is_found_in_the_clip_by_a_photo(tmp_path):
+    server = ApiServer(tmp_path).start()
+    try:
+        edge = subprocess.run(
+            [sys.executable, "-m", "edge.daemon", "--source", str(CLIP), "--api-url", server.url,
+             "--max-frames", "120", "--camera-id", "stage", "--location-id", "theatre"],
+            cwd=ROOT, capture_output=True, text=True, timeout=240,
+        )  # fmt: skip
+        assert edge.returncode == 0, edge.stderr[-2000:]
+        page = requests.get(f"{server.url}/recognitions?per_page=1000", timeout=10).json()
+        assert page["total"] > 0
+        assert all(r["face_url"] and r["label"] == "unknown" for r in page["recognitions"])
+
+        with open(people_images()["lin_manuel_miranda"][0], "rb") as photo:
+            found = requests.post(
+                f"{server.url}/recognitions/search", files={"image": photo}, timeout=60
+            ).json()
+        matches = [r for r in found["results"] if r["match"]]
+        assert matches, found
+        assert all(r["camera_id"] == "stage" and r["score"] >= found["threshold"] for r in matches)
+        face = requests.get(f"{server.url}{matches[0]['face_url']}", timeout=10)
+        assert face.headers["Content-Type"] == "image/jpeg" and face.content[:2] == b"\xff\xd8"
+        # The search is by face, not by everything recorded: most sightings are other people.
+        assert len(matches) < page["total"]
+    finally:
+        server.stop()
