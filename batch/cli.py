@@ -2,6 +2,7 @@
 
 facerec-batch recordings/ --output sightings.parquet --fps 2 --store
 facerec-batch 'cams/*/2024-05-*.mp4' extra.jpg --master spark://spark-master:7077
+facerec-batch search --face suspect.jpg sightings.parquet    # the archive's sightings of a face
 
 Exit status: 0 all inputs done, 3 some inputs were skipped (listed), 2 bad arguments.
 """
@@ -15,6 +16,7 @@ from datetime import datetime
 
 from api.config import Settings
 from api.storage.errors import NotFound
+from batch import search
 from batch.inputs import InputError, expand_inputs
 from batch.job import (
     BatchOptions,
@@ -119,11 +121,14 @@ def print_report(report: BatchReport, output: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
     settings = Settings.from_env()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if argv[:1] == ["search"]:
+        return search.main(argv[1:], settings, spark_session)
+    args = build_parser().parse_args(argv)
     options = options_from_args(args, settings)
     try:  # bad inputs and a missing model fail in a second, before the JVM starts
         expand_inputs(options.inputs)

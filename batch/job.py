@@ -36,6 +36,9 @@ COLUMNS = [
     ("threshold", "double"),
     ("model_version", "string"),
     ("bundle_version", "string"),
+    # The face's unit vector and its space: `facerec-batch search --face` ranks by it.
+    ("embedding_space", "string"),
+    ("embedding", "array<float>"),
 ]
 SCHEMA = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
 

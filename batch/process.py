@@ -56,6 +56,8 @@ def _row(
         "threshold": sighting.threshold,
         "model_version": recognizer.model_version,
         "bundle_version": recognizer.analyzer.bundle_version,
+        "embedding_space": recognizer.analyzer.embedding_space,
+        "embedding": [float(v) for v in sighting.embedding],
     }
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 import pyarrow.parquet as pq
 import pytest
 
+from api.config import Settings
+from api.recognition.embedders import DEFAULT_EMBEDDER
+from batch import cli, search
 from batch.job import BatchOptions, run_batch
 from tests.batch.conftest import CLIP, SCENES
-from tests.conftest import BUNDLE
+from tests.conftest import BUNDLE, people_images
 
 # What the clip shows (checked on its frames): Lin-Manuel Miranda sings from 3.0 s to 7.0 s
 # (a close-up of another face before), then the audience with the Obamas from 7.5 s.
@@ -22,8 +26,13 @@ SCENE_PEOPLE = {
 
 
 @pytest.fixture(scope="module")
-def finished(spark, model_dir, broken_video, tmp_path_factory):
-    output = tmp_path_factory.mktemp("out") / "recognitions.parquet"
+def archive(tmp_path_factory):
+    return tmp_path_factory.mktemp("out") / "recognitions.parquet"
+
+
+@pytest.fixture(scope="module")
+def finished(spark, model_dir, broken_video, archive):
+    output = archive
     options = BatchOptions(
         inputs=[str(CLIP), str(SCENES), str(broken_video)],
         output=str(output),
@@ -82,3 +91,22 @@ def test_the_corrupt_video_is_reported_and_skipped(finished, broken_video):
     assert "cannot open" in report.failed[0].error
     assert not [row for row in rows if row["source"] == str(broken_video)]
     assert report.rows == len(rows) > 20
+
+
+def test_search_by_face_finds_lin_manuel_miranda_in_the_archive(spark, finished, archive):
+    settings = replace(Settings(), bundle_dir=BUNDLE)
+    photo = people_images()["lin_manuel_miranda"][0]
+    space, embedding, threshold = search.face_query(photo, settings, DEFAULT_EMBEDDER)
+    rows = search.search(spark, str(archive), space, embedding, top=5)
+    assert len(rows) == 5 and [r.score for r in rows] == sorted(
+        (r.score for r in rows), reverse=True
+    )
+    assert rows[0].score >= threshold
+    matches = [r for r in rows if r.score >= threshold]
+    assert all(r.timestamp in LIN_SECONDS for r in matches), matches
+    _, rows_written = finished
+    assert all(len(r["embedding"]) == 256 and r["embedding_space"] == space for r in rows_written)
+
+
+def test_search_of_a_missing_archive_exits_2(tmp_path):
+    assert cli.main(["search", "--face", "x.jpg", str(tmp_path / "none.parquet")]) == 2
