@@ -94,11 +94,15 @@ CREATE TABLE IF NOT EXISTS recognitions (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- Each sighting's face as int8 codes (one byte a dimension: 256 for the default embedder), in
--- the embedding space that made it: search by face scans this table only.
+-- the embedding space that made it, with copies of the sighting's time, camera and location:
+-- search by face scans this table only. VARBINARY keeps the codes in the row.
 CREATE TABLE IF NOT EXISTS sighting_embeddings (
     recognition_id BIGINT NOT NULL,
     embedding_space VARCHAR(64) NOT NULL,
-    code BLOB NOT NULL,
+    recognized_at DATETIME(6) NOT NULL,
+    camera_id VARCHAR(64) NULL,
+    location_id VARCHAR(64) NULL,
+    code VARBINARY(512) NOT NULL,
     CONSTRAINT pk_sighting_embeddings PRIMARY KEY (recognition_id),
     CONSTRAINT fk_sighting_embeddings_recognition_id FOREIGN KEY (recognition_id)
         REFERENCES recognitions (id) ON DELETE CASCADE

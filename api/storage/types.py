@@ -10,6 +10,9 @@ from sqlalchemy.types import TypeDecorator
 
 # MariaDB's plain BLOB stops at 64 KiB; an uploaded photo is up to the upload limit (10 MB).
 Blob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+# A face's int8 codes (at most 512 dimensions) stored inline: MariaDB keeps a BLOB off the row
+# and copies it through on-disk temporary tables, which made a search over 1M faces 2x slower.
+Code = LargeBinary().with_variant(mysql.VARBINARY(512), "mysql", "mariadb")
 # SQLite only auto-increments an INTEGER PRIMARY KEY; MariaDB gets the wider type.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

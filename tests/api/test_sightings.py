@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from api.retention import RetentionPurger
-from api.storage.models import Recognition
+from api.storage.models import Recognition, SightingEmbedding
 from api.web.service import service_of
 from tests.api.conftest import ADMIN, RECOGNIZE, settings_for, upload
 from tests.conftest import people_images
@@ -141,11 +141,15 @@ def test_retention_purges_old_sightings_with_their_faces(client, app):
     db = service_of(app).db
     old, recent = sorted(row["id"] for row in listed(client))
     with db.engine.begin() as connection:  # as if it had been stored 40 days ago
-        connection.execute(
-            update(Recognition)
-            .where(Recognition.id == old)
-            .values(recognized_at=datetime.now(UTC) - timedelta(days=40))
-        )
+        for table, key in (
+            (Recognition, Recognition.id),
+            (SightingEmbedding, SightingEmbedding.recognition_id),
+        ):
+            connection.execute(
+                update(table)
+                .where(key == old)
+                .values(recognized_at=datetime.now(UTC) - timedelta(days=40))
+            )
     assert client.get(f"/recognitions/{old}/face", headers=REVIEW).status_code == 200
 
     # Search never reaches past the retention window, even before the purge ran.

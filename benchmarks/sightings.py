@@ -1,0 +1,229 @@
+"""Sightings at scale on the real MariaDB: search by face over N stored sightings, what keeping a
+face (thumbnail + embedding) adds to a store-results, and the bytes a sighting takes.
+
+    .venv/bin/python benchmarks/sightings.py                 # 1,000,000 sightings
+    .venv/bin/python benchmarks/sightings.py --sightings 100000
+
+The sightings are synthetic (256-d unit vectors around 20,000 identities, as the default
+embedder's), bulk-inserted into a scratch database that is dropped at the end; a planted
+identity's 40 sightings must come back first. The store-results cost is measured with real
+faces (shared/faces/people), through `Database.record_sightings`, against the same rows without
+their faces (`Database.add_recognitions`), plus encoding the thumbnail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pymysql
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from api.recognition import FaceAnalyzer, load_image  # noqa: E402
+from api.recognition.gallery import encode  # noqa: E402
+from api.recognition.sighting import recognize, thumbnail  # noqa: E402
+from api.storage import Database  # noqa: E402
+
+MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+DIM, IDENTITIES, PLANTED, SPACE = 256, 20_000, 40, "bench-space"
+INSERT_ROWS = 5_000
+PEOPLE = ROOT.parent / "shared" / "faces" / "people"
+
+
+def scratch_database() -> tuple[str, str]:
+    name = f"facerec_bench_sightings_{secrets.token_hex(4)}"
+    with pymysql.connect(**MARIADB, autocommit=True) as admin, admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    return name, f"mysql+pymysql://root@127.0.0.1:3306/{name}"
+
+
+def drop(name: str) -> None:
+    with pymysql.connect(**MARIADB, autocommit=True) as admin, admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def fill(name: str, count: int, target: np.ndarray, rng) -> set[int]:
+    """`count` sightings over the last 29 days; PLANTED of them near `target` (their ids)."""
+    centres = unit(rng.standard_normal((IDENTITIES, DIM)).astype(np.float32))
+    planted = set(rng.choice(np.arange(1, count + 1), PLANTED, replace=False).tolist())
+    now = datetime.now(UTC).replace(tzinfo=None)
+    connection = pymysql.connect(**MARIADB, database=name)
+    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SET unique_checks = 0, foreign_key_checks = 0")
+        for start in range(1, count + 1, INSERT_ROWS):
+            ids = np.arange(start, min(start + INSERT_ROWS, count + 1))
+            who = rng.integers(0, IDENTITIES, len(ids))
+            vectors = centres[who] + rng.standard_normal((len(ids), DIM)).astype(np.float32) * 0.06
+            for i, recognition_id in enumerate(ids):
+                if recognition_id in planted:
+                    vectors[i] = target + rng.standard_normal(DIM).astype(np.float32) * 0.05
+            codes = encode(unit(vectors))
+            seen = [
+                (int(i), f"cam-{i % 50}", now - timedelta(seconds=float(s)))
+                for i, s in zip(ids, rng.uniform(0, 29 * 86400, len(ids)), strict=True)
+            ]
+            cursor.executemany(
+                "INSERT INTO recognitions (id, person_id, label, confidence, camera_id, "
+                "location_id, box_left, box_top, box_right, box_bottom, model_version, "
+                "recognized_at, threshold) VALUES "
+                "(%s, NULL, 'unknown', 0.3, %s, 'site', 10, 20, 110, 140, 'v1', %s, 0.5)",
+                seen,
+            )
+            cursor.executemany(
+                "INSERT INTO sighting_embeddings (recognition_id, embedding_space, "
+                "recognized_at, camera_id, location_id, code) VALUES (%s, %s, %s, %s, 'site', %s)",
+                [
+                    (i, SPACE, at, camera, code.tobytes())
+                    for (i, camera, at), code in zip(seen, codes, strict=True)
+                ],
+            )
+            connection.commit()
+    connection.close()
+    print(f"inserted {count:,} sightings in {time.perf_counter() - began:.0f} s")
+    return planted
+
+
+def bench_search(db: Database, target: np.ndarray, planted: set[int], repeats: int) -> dict:
+    since = datetime.now(UTC) - timedelta(days=30)
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        ranked, searched = db.search_sightings(target, SPACE, since=since, limit=PLANTED)
+        times.append(time.perf_counter() - began)
+    found = {row["id"] for row in ranked}
+    began = time.perf_counter()
+    camera, _ = db.search_sightings(target, SPACE, camera_id="cam-7", since=since, limit=20)
+    camera_seconds = time.perf_counter() - began
+    return {
+        "searched": searched,
+        "seconds": times,
+        "planted_found": len(found & planted),
+        "camera_seconds": camera_seconds,
+        "camera_results": len(camera),
+    }
+
+
+def table_bytes(name: str) -> dict[str, tuple[int, int]]:
+    """(data + index bytes, rows) of each table, after ANALYZE (InnoDB's figures)."""
+    with pymysql.connect(**MARIADB, database=name) as connection, connection.cursor() as cursor:
+        for table in ("recognitions", "sighting_embeddings", "sighting_thumbnails"):
+            cursor.execute(f"ANALYZE TABLE {table}")
+            cursor.fetchall()
+        cursor.execute(
+            "SELECT table_name, data_length + index_length, table_rows "
+            "FROM information_schema.tables WHERE table_schema = %s",
+            (name,),
+        )
+        return {table: (int(size), int(rows)) for table, size, rows in cursor.fetchall()}
+
+
+def real_sightings(analyzer: FaceAnalyzer) -> list[tuple[np.ndarray, list]]:
+    photos = sorted(p for p in PEOPLE.rglob("*.jpg"))
+    return [(rgb, recognize(analyzer, None, rgb)) for rgb in map(load_image, map(_bytes, photos))]
+
+
+def _bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def bench_store(url: str, analyzer: FaceAnalyzer, rounds: int) -> dict:
+    """Per sighting: record_sightings (row + code + thumbnail) vs the row alone; thumbnail encoding."""
+    db = Database(url)
+    scenes = [(rgb, seen) for rgb, seen in real_sightings(analyzer) if seen]
+    with_faces, rows_only, encoding, thumbs = [], [], [], []
+    for _ in range(rounds):
+        for rgb, seen in scenes:
+            began = time.perf_counter()
+            for s in seen:
+                thumbs.append(len(thumbnail(rgb, s.box)))
+            encoding.append((time.perf_counter() - began) / len(seen))
+            began = time.perf_counter()
+            db.record_sightings(
+                seen, camera_id="cam", location_id="site", model_version=None, embedding_space=SPACE
+            )
+            with_faces.append((time.perf_counter() - began) / len(seen))
+            rows = [
+                {"person_id": None, "label": s.label, "confidence": s.score, "box": s.box}
+                for s in seen
+            ]
+            began = time.perf_counter()
+            db.add_recognitions(rows)
+            rows_only.append((time.perf_counter() - began) / len(seen))
+    db.close()
+    return {
+        "record_ms": statistics.median(with_faces) * 1e3,
+        "row_only_ms": statistics.median(rows_only) * 1e3,
+        "thumbnail_ms": statistics.median(encoding) * 1e3,
+        "thumbnail_bytes": statistics.mean(thumbs),
+        "samples": len(with_faces),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sightings", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--store-rounds", type=int, default=5)
+    args = parser.parse_args()
+    rng = np.random.default_rng(12)
+    target = unit(rng.standard_normal((1, DIM)).astype(np.float32))[0]
+    analyzer = FaceAnalyzer.from_bundle(ROOT / "models")
+    name, url = scratch_database()
+    try:
+        db = Database(url)
+        db.create_schema()
+        store = bench_store(url, analyzer, args.store_rounds)
+        sizes_small = table_bytes(name)
+        with pymysql.connect(**MARIADB, database=name, autocommit=True) as c, c.cursor() as cur:
+            cur.execute("DELETE FROM recognitions")
+        planted = fill(name, args.sightings, target, rng)
+        search = bench_search(db, target, planted, args.repeats)
+        sizes = table_bytes(name)
+        db.close()
+    finally:
+        drop(name)
+    row_bytes = sizes["recognitions"][0] / max(sizes["recognitions"][1], 1)
+    code_bytes = sizes["sighting_embeddings"][0] / max(sizes["sighting_embeddings"][1], 1)
+    thumb_size, thumb_rows = sizes_small["sighting_thumbnails"]
+    thumb_bytes = thumb_size / max(thumb_rows, 1)
+    print(f"\nMariaDB {args.sightings:,} sightings, {DIM}-d int8 codes")
+    print("| measure | value |")
+    print("|---|---|")
+    print(
+        f"| search, {search['searched']:,} sightings, top {PLANTED} | "
+        + ", ".join(f"{s:.2f} s" for s in search["seconds"])
+        + f" (planted found {search['planted_found']}/{PLANTED}) |"
+    )
+    print(
+        f"| search, one camera of 50 | {search['camera_seconds']:.2f} s "
+        f"({search['camera_results']} results) |"
+    )
+    print(f"| store: row + code + thumbnail, per sighting | {store['record_ms']:.2f} ms |")
+    print(f"| store: the row alone (add_recognitions) | {store['row_only_ms']:.2f} ms |")
+    print(f"| encode the thumbnail | {store['thumbnail_ms']:.2f} ms |")
+    added = store["record_ms"] - store["row_only_ms"] + store["thumbnail_ms"]
+    print(f"| added by keeping the face, per sighting | {added:.2f} ms |")
+    print(f"| recognitions row (data + indexes) | {row_bytes:.0f} B |")
+    print(f"| sighting_embeddings row | {code_bytes:.0f} B |")
+    print(
+        f"| sighting_thumbnails row (JPEG {store['thumbnail_bytes']:.0f} B; "
+        f"InnoDB figure over {thumb_rows} rows) | {thumb_bytes:.0f} B |"
+    )
+    print(f"| a sighting in all | {row_bytes + code_bytes + thumb_bytes:.0f} B |")
+
+
+if __name__ == "__main__":
+    main()
