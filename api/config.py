@@ -144,10 +144,10 @@ class Settings:
     # Decoded images above this many pixels are refused (decompression bombs).
     max_image_pixels: int = 40_000_000
     log_level: str = "INFO"
-    # (scope, key) pairs from FACEREC_API_KEYS: the whole set of accepted keys (api/web/auth.py).
+    # (scope, key) pairs from FACEREC_API_KEYS: the whole set of accepted keys (api/web/keys.py).
     api_keys: tuple[tuple[str, str], ...] = ()
     # HMAC-SHA256 key for the digests of API keys in the database; None: keys stay in memory
-    # only and the database holds none (api/web/auth.py).
+    # only and the database holds none (api/web/keys.py).
     key_secret: str | None = None
     # gunicorn: where to listen, how many worker processes, seconds before a stuck worker dies.
     bind: str = "0.0.0.0:8000"
