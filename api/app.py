@@ -8,7 +8,7 @@ from flask import Flask
 from flask_restx import Api
 
 from api.config import Settings
-from api.web import NAMESPACES, metrics, schemas
+from api.web import NAMESPACES, console, metrics, schemas
 from api.web.auth import HEADER
 from api.web.errors import register_error_handlers
 from api.web.health import metrics_view, separate_ops_port
@@ -64,5 +64,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics.install(app)
     app.before_request(separate_ops_port)
     app.add_url_rule("/metrics", "metrics", metrics_view)
+    console.install(app, api)
     app.extensions[EXTENSION] = Service(settings).start()
     return app

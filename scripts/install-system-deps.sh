@@ -29,6 +29,8 @@ rtmp=ngx_rtmp_module.so
     need libnginx-mod-rtmp "live streams"
 have ffmpeg || need ffmpeg "live streams"
 have java || need openjdk-17-jre-headless "Spark (facerec-batch)"
+have chromium || need chromium "the operator console's browser tests (tests/console)"
+have chromedriver || need chromium-driver "selenium's driver for chromium (tests/console)"
 have kubectl || echo "note: kubectl is not installed; tests/k8s needs it (not in apt)" >&2
 
 if ((${#missing[@]} == 0)); then
