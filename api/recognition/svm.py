@@ -43,10 +43,6 @@ class OneVsRestSVM:
         if self.weights.ndim != 2 or self.bias.shape != (len(self.weights),):
             raise ValueError("weights must be [classes, d] and bias [classes]")
 
-    @property
-    def n_classes(self) -> int:
-        return len(self.weights)
-
     @classmethod
     def fit(
         cls,

@@ -34,8 +34,6 @@ FRAMEWORK_HOOKS = {
     "process_result_value",
     "unauthorized",
 }
-# Left to the owner of api/recognition, which is being reworked: only tests/recognition reads it.
-NOT_YET_REMOVED = {"api/recognition/svm.py:OneVsRestSVM n_classes"}
 MAX_STORAGE_MODULE_LINES = 350
 
 
@@ -111,7 +109,7 @@ def test_nothing_is_kept_alive_only_by_the_tests():
         and name not in FRAMEWORK_HOOKS
         and not is_route((where, name))
     ]
-    assert sorted(set(unused) - NOT_YET_REMOVED) == []
+    assert sorted(unused) == []
 
 
 @pytest.mark.parametrize("dependency", ["skops"])

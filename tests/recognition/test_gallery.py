@@ -163,7 +163,7 @@ def test_empty_and_single_class_galleries():
     _, classes = Gallery(faces, owners).best_per_class(faces, 10)
     assert (classes == 0).all()
     svm = OneVsRestSVM.fit(faces, owners)
-    assert svm.n_classes == 1 and (svm.decision_function(faces) > 0).all()
+    assert len(svm.weights) == 1 and (svm.decision_function(faces) > 0).all()
     with pytest.raises(ValueError):
         Gallery(np.ones((2, 128)), [0])
     with pytest.raises(ValueError):
