@@ -140,5 +140,7 @@ class Uploader:
             self._stats.dropped += len(self._queue)
             self._queue.clear()
             self._ready.notify_all()
-        self._thread.join(timeout=max(1.0, drain_timeout))
+        # A crop in flight ends within the client's own timeouts and retries: wait for it, so
+        # every queued crop is counted once, as sent, dropped or failed.
+        self._thread.join()
         return self.stats()

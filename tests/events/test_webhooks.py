@@ -62,7 +62,7 @@ def test_events_arrive_signed_after_the_receiver_recovers(receiver):
     assert json.loads(body) == {"label": "obama", "camera_id": "door"}
     assert headers[SIGNATURE_HEADER] == signature(SECRET, headers[TIMESTAMP_HEADER], body)
     assert signature("another-secret", headers[TIMESTAMP_HEADER], body) != headers[SIGNATURE_HEADER]
-    assert sender.delivered == 1 and sender.failed == 0
+    assert _wait_for(lambda: sender.delivered == 1) and sender.failed == 0
     sender.close()
 
 
