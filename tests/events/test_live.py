@@ -31,8 +31,8 @@ def _env(tmp_path, **extra) -> dict[str, str]:
 def test_a_stream_on_one_replica_gets_what_another_records(tmp_path, receiver):  # noqa: F811
     env = _env(tmp_path, FACEREC_WEBHOOK_URL=receiver, FACEREC_WEBHOOK_SECRET=SECRET)
     with (
-        Gunicorn(env, tmp_path / "a.log").start() as recorder,
-        Gunicorn(env, tmp_path / "b.log").start() as watcher,
+        Gunicorn(env, tmp_path / "a.log") as recorder,
+        Gunicorn(env, tmp_path / "b.log") as watcher,
     ):
         events: list[dict] = []
 
