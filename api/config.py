@@ -143,6 +143,11 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     # Decoded images above this many pixels are refused (decompression bombs).
     max_image_pixels: int = 40_000_000
+    # Larger uploads are shrunk while decoding to this long side (boxes are mapped back): a
+    # 40 Mpx PNG of 116 KB must not cost a worker gigabytes.
+    max_decoded_side: int = 4096
+    # Faces embedded and named per image, the largest first; the rest are counted, not processed.
+    max_faces: int = 20
     log_level: str = "INFO"
     # (scope, key) pairs from FACEREC_API_KEYS: the whole set of accepted keys (api/web/keys.py).
     api_keys: tuple[tuple[str, str], ...] = ()
@@ -206,6 +211,8 @@ class Settings:
             auth_enabled=_env_auth("FACEREC_AUTH"),
             max_upload_bytes=_env_int("FACEREC_MAX_UPLOAD_MB", 10) * 1024 * 1024,
             max_image_pixels=_env_int("FACEREC_MAX_IMAGE_PIXELS", 40_000_000),
+            max_decoded_side=_env_int("FACEREC_MAX_DECODED_SIDE", 4096),
+            max_faces=_env_int("FACEREC_MAX_FACES", 20),
             log_level=_env("FACEREC_LOG_LEVEL", "INFO"),
             api_keys=_env_api_keys("FACEREC_API_KEYS"),
             key_secret=_env_key_secret("FACEREC_KEY_SECRET"),

@@ -24,6 +24,15 @@ def load_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     The pixel count is checked from the header before anything is decoded, so a small file that
     claims a huge canvas (a decompression bomb) is refused without allocating it.
     """
+    return decode_image(data, max_pixels)[0]
+
+
+def decode_image(
+    data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int | None = None
+) -> tuple[np.ndarray, float]:
+    """`load_image`, shrunk while decoding so its long side is at most `max_side`: (rgb, scale
+    from the upload's pixels to these). A 40 Mpx upload then never becomes a 120 MB array and
+    a pyramid of copies; JPEGs are even decoded at 1/2, 1/4 or 1/8 directly (Pillow's draft)."""
     if not data:
         raise InvalidImage("the uploaded file is empty")
     try:
@@ -40,6 +49,10 @@ def load_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
                     f"the image is {width}x{height}; its long side may be at most "
                     f"{MAX_ASPECT_RATIO} times its short side"
                 )
+            scale = 1.0
+            if max_side is not None and max(width, height) > max_side:
+                image.thumbnail((max_side, max_side), Image.Resampling.BOX)
+                scale = image.size[0] / width
             image = ImageOps.exif_transpose(image)
             rgb = np.asarray(image.convert("RGB"))
     except InvalidImage:
@@ -50,4 +63,4 @@ def load_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
         raise InvalidImage(f"the image is truncated or corrupt ({error})") from None
     if rgb.ndim != 3 or min(rgb.shape[:2]) < 1:
         raise InvalidImage("the image has no pixels")
-    return rgb
+    return rgb, scale

@@ -20,4 +20,9 @@ def create_session(model: bytes, threads: int = 1) -> ort.InferenceSession:
     # FaceNet) each spinning pool steals the cores the running one needs (measured: 2 threads
     # were 2x slower than 1 with spinning on).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # ONNX Runtime's arena keeps the largest buffers it ever needed: one 4096 px upload (P-Net's
+    # first pyramid level) left a worker 2.7 GB large for good. Without it memory is returned
+    # after each run (tests/hardening/test_hostile_images.py).
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])

@@ -94,9 +94,12 @@ def recognize(
     min_face_fraction: float = 0.0,
     still_enrolled: Callable[[set[str]], set[str]] | None = None,
     thumbnails: bool = True,
-) -> list[Sighting]:
+    max_faces: int | None = None,
+) -> tuple[list[Sighting], int]:
     """Every face in the image, named by `classifier` when it was trained in the analyzer's
-    embedding space (another space's model names nobody: `train` re-embeds).
+    embedding space (another space's model names nobody: `train` re-embeds); and how many faces
+    were found. Only the `max_faces` largest are embedded and named: a crowd photo (or a
+    hostile one with hundreds of faces) costs a bounded time.
 
     `min_face_fraction` > 0 (an edge crop) skips faces smaller than that share of the short
     side. `still_enrolled(names)` returns which named people still exist: anyone deleted since
@@ -104,7 +107,9 @@ def recognize(
     """
     if classifier is not None and classifier.embedding_space != analyzer.embedding_space:
         classifier = None
-    faces, embeddings = analyzer.analyze(rgb, min_face_fraction)
+    found = analyzer.detect(rgb, min_face_fraction)
+    faces = found[:max_faces] if max_faces is not None else found
+    embeddings = analyzer.embed(rgb, faces)
     predictions = None
     if classifier is not None and faces:
         predictions = classifier.predict(embeddings)
@@ -112,4 +117,4 @@ def recognize(
         forgotten = named - still_enrolled(named) if named and still_enrolled else set()
         if forgotten:
             predictions = classifier.predict(embeddings, frozenset(forgotten))
-    return sightings_of(rgb, faces, embeddings, predictions, thumbnails)
+    return sightings_of(rgb, faces, embeddings, predictions, thumbnails), len(found)

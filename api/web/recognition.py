@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import request
 from flask_restx import Namespace, Resource, inputs
 
-from api.recognition import UNKNOWN, load_image, sighting
+from api.memory import release_memory
+from api.recognition import UNKNOWN, sighting
+from api.recognition.images import decode_image
 from api.recognition.sighting import Sighting
 from api.storage import DatabaseUnavailable
 
 from . import metrics, params, schemas
 from .auth import RECOGNIZE, requires
 from .service import current_service
+
+BIG_IMAGE_VALUES = 4_000_000 * 3  # an image above ~4 Mpx hands its memory back afterwards
 
 ns = Namespace(
     "face-recognition", description="Recognise the faces in an image", path="/face-recognition"
@@ -66,20 +72,32 @@ def recognize(thumbnails: bool = False) -> tuple[dict, list[Sighting]]:
     service = current_service()
     include = params.boolean(request.form, "include_predictions")
     crop = params.boolean(request.form, "crop")
-    rgb = load_image(params.uploaded_image(), service.settings.max_image_pixels)
+    settings = service.settings
+    rgb, scale = decode_image(
+        params.uploaded_image(), settings.max_image_pixels, settings.max_decoded_side
+    )
     snapshot = service.model()  # once: this request ends on the model it started with
-    seen = sighting.recognize(
+    seen, found = sighting.recognize(
         service.analyzers.get(),
         snapshot.classifier,
         rgb,
-        min_face_fraction=service.settings.crop_min_face_fraction if crop else 0.0,
+        min_face_fraction=settings.crop_min_face_fraction if crop else 0.0,
         still_enrolled=_still_enrolled,
         thumbnails=thumbnails,
+        max_faces=settings.max_faces,
     )
-    height, width = rgb.shape[:2]
+    if scale != 1.0:  # boxes in the upload's own pixels
+        seen = [
+            replace(s, box=tuple(v / scale for v in s.box), landmarks=s.landmarks / scale)
+            for s in seen
+        ]
+    height, width = (round(side / scale) for side in rgb.shape[:2])
+    if rgb.size > BIG_IMAGE_VALUES or found > len(seen):
+        release_memory()
     answers = [_answer(s, width, height, include) for s in seen]
     metrics.count_faces([s.label for s in seen], UNKNOWN)
-    return {"faces": answers, "model_version": snapshot.version}, seen
+    body = {"faces": answers, "faces_not_processed": found - len(seen)}
+    return {**body, "model_version": snapshot.version}, seen
 
 
 @ns.route("/get-results")

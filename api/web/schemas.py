@@ -152,6 +152,10 @@ recognition_result = Model(
     "RecognitionResult",
     {
         "faces": fields.List(fields.Nested(face), required=True),
+        "faces_not_processed": fields.Integer(
+            required=True,
+            description="faces found beyond FACEREC_MAX_FACES (the largest are processed)",
+        ),
         "model_version": nullable(fields.String, required=True),
     },
 )

@@ -22,14 +22,17 @@ def test_a_scene_gives_named_sightings_with_small_jpegs_of_each_face(analyzer):
         np.stack(embeddings), labels, threshold, analyzer.embedding_space
     )
     rgb = load_image((FACES / "scenes" / "obama_and_biden.jpg").read_bytes())
-    seen = recognize(analyzer, classifier, rgb)
+    seen, found = recognize(analyzer, classifier, rgb)
+    assert found == len(seen)
+    largest, found_again = recognize(analyzer, classifier, rgb, max_faces=1)
+    assert len(largest) == 1 and found_again == found and largest[0].box == seen[0].box
     assert {s.label for s in seen} - {UNKNOWN} == {"obama", "biden"}  # and a bystander
     for sighting in seen:
         assert sighting.known == (sighting.score >= sighting.threshold)
         assert sighting.embedding.shape == (analyzer.embedder.dim,)
         face = cv2.imdecode(np.frombuffer(sighting.thumbnail, np.uint8), cv2.IMREAD_COLOR)
         assert max(face.shape[:2]) <= THUMBNAIL_SIZE and len(sighting.thumbnail) < 12_000
-    untrained = recognize(analyzer, None, rgb)
+    untrained, _ = recognize(analyzer, None, rgb)
     assert [s.label for s in untrained] == [UNKNOWN] * len(seen)
     assert all(s.threshold is None and s.score == 0.0 for s in untrained)
 
