@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from .models import Recognition
-from .sightings import sighting_dict
+from .rows import sighting_dict
 
 
 class EventQueries:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from .errors import NotFound
 from .models import Person, Recognition
-from .sightings import sighting_dict
+from .rows import sighting_dict
 from .transactions import Transactions, retry_deadlocks, utc_now
 from .validation import aware, check_id, optional_id
 

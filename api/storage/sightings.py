@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, insert, literal_column, select, text
 from api.recognition.gallery import encode
 
 from .models import Person, Recognition, SightingEmbedding, SightingThumbnail
+from .rows import sighting_dict
 from .validation import aware, optional_id
 
 UNKNOWN = "unknown"  # the label of a face nobody was named for (api.recognition.UNKNOWN)
@@ -332,20 +333,3 @@ class SightingStore:
             if len(ids) < batch_rows:
                 return total
             time.sleep(pause)
-
-
-def sighting_dict(row: Recognition) -> dict:
-    """A recognition row as plain values (the shape of `Database.recognitions` rows)."""
-    return {
-        "id": row.id,
-        "person_id": row.person_id,
-        "label": row.label,
-        "confidence": row.confidence,
-        "threshold": row.threshold,
-        "camera_id": row.camera_id,
-        "location_id": row.location_id,
-        "box": (row.box_left, row.box_top, row.box_right, row.box_bottom),
-        "model_version": row.model_version,
-        "recognized_at": row.recognized_at,
-        "unknown_group_id": row.unknown_group_id,
-    }

@@ -9,7 +9,8 @@ from sqlalchemy import delete, func, select, update
 
 from .errors import NotFound
 from .models import Recognition, SightingEmbedding, SightingThumbnail, UnknownGroup
-from .sightings import UNKNOWN, sighting_dict
+from .rows import sighting_dict
+from .sightings import UNKNOWN
 
 FACES_PER_PAGE = 1_000
 
