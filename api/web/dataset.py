@@ -64,6 +64,7 @@ class Person(Resource):
         except OSError as error:  # nothing deleted yet: the client may retry
             raise model_store_error(error) from None
         service.db.delete_person(person_id)
+        service.watcher.refresh()  # this worker serves the rewritten model at once; others poll
         return {"deleted": person_id}
 
 
