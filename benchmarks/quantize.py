@@ -101,26 +101,16 @@ def bundle_path(name: str) -> Path:
 
 
 def prelu_as_relu(source: Path, target: Path) -> Path:
-    """Each PRelu(x, slope) as Relu(x) + slope * Min(x, 0): the same value for every x."""
+    """`source` with each PRelu rewritten as the bundle build does it (api/bundle/sface.py)."""
     import onnx
-    from onnx import helper, numpy_helper
+    from onnx import numpy_helper
+
+    from api.bundle.sface import prelu_as_relu as rewrite
 
     model = onnx.load(str(source))
-    zero = "prelu_rewrite_zero"
-    model.graph.initializer.append(numpy_helper.from_array(np.zeros((), np.float32), zero))
-    nodes = []
-    for node in model.graph.node:
-        if node.op_type != "PRelu":
-            nodes.append(node)
-            continue
-        x, slope = node.input
-        tag = node.output[0]
-        nodes += [
-            helper.make_node("Relu", [x], [f"{tag}_positive"]),
-            helper.make_node("Min", [x, zero], [f"{tag}_negative"]),
-            helper.make_node("Mul", [f"{tag}_negative", slope], [f"{tag}_scaled"]),
-            helper.make_node("Add", [f"{tag}_positive", f"{tag}_scaled"], [node.output[0]]),
-        ]
+    constants: dict[str, np.ndarray] = {}
+    nodes = rewrite(list(model.graph.node), constants)
+    model.graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in constants.items())
     del model.graph.node[:]
     model.graph.node.extend(nodes)
     onnx.checker.check_model(model)

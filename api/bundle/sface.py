@@ -73,7 +73,7 @@ def runnable(data: bytes) -> bytes:
     return model.SerializeToString()
 
 
-def _prelu_as_relu(nodes: list, constants: dict[str, np.ndarray]) -> list:
+def prelu_as_relu(nodes: list, constants: dict[str, np.ndarray]) -> list:
     """Each PRelu(x, slope) as Relu(x) + slope * Min(x, 0), the same value for every x (exactly,
     in float32). ONNX Runtime's CPU PRelu kernel took 15.6 of SFace's ~25 ms; Relu, Min, Mul and
     Add are fused and vectorised: SFace 30.6 -> 13.3 ms per face (benchmarks/quantize.py)."""
@@ -114,7 +114,7 @@ def dequantized(data: bytes) -> bytes:
             nodes.append(node)
         else:
             constants[node.output[0]] = value
-    nodes = _prelu_as_relu(nodes, constants)
+    nodes = prelu_as_relu(nodes, constants)
     used = {name for node in nodes for name in node.input}
     del graph.node[:]
     graph.node.extend(nodes)
