@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from api.recognition import FaceAnalyzer, FaceClassifier, InvalidImage, load_image
-from api.recognition.calibration import threshold_for
+from api.recognition.calibration import decision_threshold
 from api.recognition.gallery import DEFAULT_HNSW_THRESHOLD
 from api.storage import NotFound
 
@@ -179,11 +179,9 @@ class Trainer:
         embeddings, labels = self.db.training_set(analyzer.embedding_space)
         if len(labels) == 0:
             raise NothingToTrain("there is nothing to train on: enrol people with images first")
-        threshold = self.match_threshold
-        if threshold is None:
-            threshold = threshold_for(
-                analyzer.embedder.name, len(set(labels)), self.false_accept_rate
-            )
+        threshold = decision_threshold(
+            analyzer.embedder.name, len(set(labels)), self.false_accept_rate, self.match_threshold
+        )
         classifier = FaceClassifier.fit(
             embeddings,
             labels,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from api.config import Settings
 from api.recognition import FaceAnalyzer, InvalidImage, load_image
-from api.recognition.calibration import threshold_for
+from api.recognition.calibration import decision_threshold
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +35,9 @@ def face_query(photo: Path, settings: Settings, embedder: str):
     _, chosen, embedding = analyzer.subject(load_image(photo.read_bytes()))
     if chosen is None:
         raise ValueError(f"{photo}: no clear face to look for")
-    threshold = settings.match_threshold or threshold_for(embedder, 1, settings.false_accept_rate)
+    threshold = decision_threshold(
+        embedder, 1, settings.false_accept_rate, settings.match_threshold
+    )
     return analyzer.embedding_space, embedding, threshold
 
 

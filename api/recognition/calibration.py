@@ -31,6 +31,14 @@ IMPOSTOR_TAIL: dict[str, tuple[tuple[float, float], ...]] = {
 }
 
 
+def decision_threshold(
+    embedder: str, people: int, false_accept_rate: float, fixed: float | None = None
+) -> float:
+    """The threshold a decision over `people` uses: `fixed` (FACEREC_MATCH_THRESHOLD) when set,
+    else the calibrated one. A 1:1 comparison is a gallery of one."""
+    return fixed if fixed is not None else threshold_for(embedder, people, false_accept_rate)
+
+
 def threshold_for(embedder: str, people: int, false_accept_rate: float) -> float:
     """The similarity threshold that names at most `false_accept_rate` of strangers."""
     if not 0 < false_accept_rate < 1:

@@ -16,7 +16,7 @@ from flask import Response, request
 from flask_restx import Resource, fields
 
 from api.recognition import load_image
-from api.recognition.calibration import threshold_for
+from api.recognition.calibration import decision_threshold
 from api.storage import NotFound
 
 from . import params, schemas
@@ -104,8 +104,9 @@ class SightingSearch(Resource):
         analyzer = service.analyzers.get()
         rgb = load_image(params.uploaded_image(), service.settings.max_image_pixels)
         embedding, face, _ = photo_subject(analyzer, rgb)
-        threshold = service.settings.match_threshold or threshold_for(
-            analyzer.embedder.name, 1, service.settings.false_accept_rate
+        settings = service.settings
+        threshold = decision_threshold(
+            analyzer.embedder.name, 1, settings.false_accept_rate, settings.match_threshold
         )
         ranked, searched = service.db.search_sightings(
             embedding,

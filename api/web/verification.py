@@ -12,7 +12,7 @@ from flask_restx import Resource, fields
 from werkzeug.datastructures import FileStorage
 
 from api.recognition import load_image
-from api.recognition.calibration import threshold_for
+from api.recognition.calibration import decision_threshold
 from api.storage import NotFound
 
 from . import params, schemas
@@ -77,8 +77,9 @@ class Verify(Resource):
             score = float(embedding @ other_embedding)
         else:
             score = _person_score(service, analyzer, embedding, person_id)
-        threshold = service.settings.match_threshold or threshold_for(
-            analyzer.embedder.name, 1, service.settings.false_accept_rate
+        settings = service.settings
+        threshold = decision_threshold(
+            analyzer.embedder.name, 1, settings.false_accept_rate, settings.match_threshold
         )
         return {
             "same": score >= threshold,
