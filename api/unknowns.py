@@ -26,6 +26,10 @@ LOCK_NAME = "unknown-grouping"
 BATCH = 500
 
 
+def _vector(code: bytes) -> np.ndarray:
+    return decode(np.frombuffer(code, np.int8)[None])[0]
+
+
 class UnknownGrouper:
     """`db` provides `grouped_unknown_faces(space)`, `ungrouped_unknown_faces(space, after,
     limit)` and `assign_unknown_groups(space, assignments)`; `space()` and `join_threshold()`
@@ -74,14 +78,11 @@ class UnknownGrouper:
         self._ids, self._cursor = [], 0
         index_of: dict[int, int] = {}
         for sighting_id, group_id, code in self.db.grouped_unknown_faces(space):
-            vector = decode(np.frombuffer(code, np.int8)[None])[0]
             if group_id not in index_of:
                 index_of[group_id] = len(self._ids)
                 self._ids.append(group_id)
-            groups.faces = np.vstack([groups.faces.reshape(-1, len(vector)), vector[None]])
-            groups.groups = np.append(groups.groups, index_of[group_id])
+            groups.add(_vector(code), index_of[group_id])
             self._cursor = max(self._cursor, sighting_id)
-        groups.count = len(self._ids)
         self._groups = groups
 
     def step(self) -> int:
@@ -94,14 +95,11 @@ class UnknownGrouper:
         rows = self.db.ungrouped_unknown_faces(space, self._cursor, BATCH)
         assignments = []
         for sighting_id, code in rows:
-            vector = decode(np.frombuffer(code, np.int8)[None])[0]
-            index, _ = self._groups.assign(vector)
-            group_id = self._ids[index] if index < len(self._ids) else None
-            assignments.append((sighting_id, group_id))
-            if group_id is None:  # a new group: the database numbers it
-                group_id = self.db.assign_unknown_groups(space, [(sighting_id, None)])[0]
-                self._ids.append(group_id)
-                assignments.pop()
+            index, _ = self._groups.assign(_vector(code))
+            if index < len(self._ids):
+                assignments.append((sighting_id, self._ids[index]))
+            else:  # a new group: the database numbers it now, later faces may join it
+                self._ids.append(self.db.assign_unknown_groups(space, [(sighting_id, None)])[0])
             self._cursor = sighting_id
         if assignments:
             self.db.assign_unknown_groups(space, assignments)

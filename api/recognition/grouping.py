@@ -25,6 +25,13 @@ class FaceGroups:
         self.groups = np.zeros(0, np.int64)
         self.count = 0
 
+    def add(self, embedding: np.ndarray, group: int) -> None:
+        """Record a face already in `group` (rebuilding the groups a database holds)."""
+        embedding = np.asarray(embedding, np.float32).ravel()
+        self.faces = np.vstack([self.faces.reshape(-1, len(embedding)), embedding[None]])
+        self.groups = np.append(self.groups, group)
+        self.count = max(self.count, group + 1)
+
     def assign(self, embedding: np.ndarray) -> tuple[int, float]:
         """The group the face joins (new or existing) and its similarity to that group."""
         embedding = np.asarray(embedding, np.float32).ravel()
@@ -34,10 +41,7 @@ class FaceGroups:
             nearest = int(np.argmax(similarities))
             if similarities[nearest] >= self.join_threshold:
                 group, similarity = int(self.groups[nearest]), float(similarities[nearest])
-        if group == self.count:
-            self.count += 1
-        self.faces = np.vstack([self.faces.reshape(-1, len(embedding)), embedding[None]])
-        self.groups = np.append(self.groups, group)
+        self.add(embedding, group)
         return group, similarity
 
     def assign_all(self, embeddings: np.ndarray) -> np.ndarray:
