@@ -15,19 +15,13 @@ import socket
 import threading
 import uuid
 
-import numpy as np
-
-from api.recognition.gallery import decode
+from api.recognition.gallery import decode_one
 from api.recognition.grouping import FaceGroups
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "unknown-grouping"
 BATCH = 500
-
-
-def _vector(code: bytes) -> np.ndarray:
-    return decode(np.frombuffer(code, np.int8)[None])[0]
 
 
 class UnknownGrouper:
@@ -81,7 +75,7 @@ class UnknownGrouper:
             if group_id not in index_of:
                 index_of[group_id] = len(self._ids)
                 self._ids.append(group_id)
-            groups.add(_vector(code), index_of[group_id])
+            groups.add(decode_one(code), index_of[group_id])
             self._cursor = max(self._cursor, sighting_id)
         self._groups = groups
 
@@ -95,7 +89,7 @@ class UnknownGrouper:
         rows = self.db.ungrouped_unknown_faces(space, self._cursor, BATCH)
         assignments = []
         for sighting_id, code in rows:
-            index, _ = self._groups.assign(_vector(code))
+            index, _ = self._groups.assign(decode_one(code))
             if index < len(self._ids):
                 assignments.append((sighting_id, self._ids[index]))
             else:  # a new group: the database numbers it now, later faces may join it

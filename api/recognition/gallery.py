@@ -47,6 +47,11 @@ def decode(codes: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-30)
 
 
+def decode_one(code: bytes) -> np.ndarray:
+    """One face's stored int8 codes (bytes) -> its unit float32 vector."""
+    return decode(np.frombuffer(code, np.int8)[None])[0]
+
+
 def unit_rows(vectors: np.ndarray, dim: int) -> np.ndarray:
     """Queries as unit float32 rows [n, dim]; a single vector becomes one row."""
     vectors = np.asarray(vectors, np.float32)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import contextlib
 
-import numpy as np
 from flask import request
 from flask_restx import Namespace, Resource, fields
 
-from api.recognition.gallery import decode
+from api.recognition.gallery import decode_one
 from api.storage import AlreadyExists, NotFound
 
 from . import params, schemas
@@ -142,7 +141,6 @@ class EnrolGroup(Resource):
         with contextlib.suppress(AlreadyExists):  # an existing person gains the faces
             service.db.add_person(person_id)
         for _, jpeg, code in faces:
-            vector = decode(np.frombuffer(code, np.int8)[None])[0]
-            service.db.add_image(person_id, jpeg, vector, space)
+            service.db.add_image(person_id, jpeg, decode_one(code), space)
         named = service.db.name_unknown_group(group_id, person_id)
         return {"person_id": person_id, "images_added": len(faces), "sightings_named": named}
