@@ -74,6 +74,12 @@ class PeopleQueries(Transactions):
         with self._transaction() as session:
             return [(person_id, count) for person_id, count in session.execute(query)]
 
+    def count_images(self, person_id: str) -> int:
+        """How many images the person has (one index range: (person_id, sha256) is unique)."""
+        query = select(func.count(Image.id)).where(Image.person_id == person_id)
+        with self._transaction() as session:
+            return session.execute(query).scalar_one()
+
     @retry_deadlocks
     def delete_person(self, person_id: str) -> None:
         """Remove the person; the foreign keys cascade to images, embeddings and recognitions."""

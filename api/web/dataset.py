@@ -19,10 +19,6 @@ person_param = ns.param(
 )
 
 
-def _number_of_images(person_id: str) -> int:
-    return dict(current_service().db.list_people()).get(person_id, 0)
-
-
 @ns.route("")
 class Dataset(Resource):
     @requires(RECOGNIZE)
@@ -98,7 +94,7 @@ class PersonImage(Resource):
             "id_name": person_id,
             "image_id": image_id,
             "created": created,
-            "number_of_images": _number_of_images(person_id),
+            "number_of_images": current_service().db.count_images(person_id),
             "face": face,
             "faces_found": faces_found,
         }

@@ -72,6 +72,8 @@ def test_add_image_stores_bytes_once_per_person(db, face_images):
     embeddings, labels = db.training_set(BUNDLE)
     assert labels == ["obama", "biden"]
     np.testing.assert_array_equal(embeddings[0], unit_vector(1))
+    db.add_image("obama", face_images["obama"][1], unit_vector(4), BUNDLE)
+    assert [db.count_images(p) for p in ("obama", "biden", "nobody")] == [2, 1, 0]
 
 
 def test_add_image_refuses_unknown_person_and_bad_input(db, face_images):
