@@ -113,6 +113,15 @@ def curve(results: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return np.array(rejected), np.array(known)
 
 
+def named_right_at(results: list[dict], strangers_unknown: float) -> float:
+    """Known-named-right at the threshold that answers exactly this share of strangers unknown
+    (pooled over draws): the best any threshold rule could do at that rejection rate."""
+    right = np.concatenate([r["curve"][0] for r in results])
+    score = np.concatenate([r["curve"][1] for r in results])
+    threshold = np.quantile(np.concatenate([r["curve"][2] for r in results]), strangers_unknown)
+    return float((right & (score > threshold)).mean())
+
+
 def plot(curves: dict, operating: dict) -> None:
     import matplotlib
 
@@ -153,9 +162,9 @@ def main() -> None:
     curves, operating = {}, {}
     print(
         "| embedder | people | threshold | named right | rank-1 | strangers unknown | "
-        "not-enrolled LFW unknown | train s |"
+        "not-enrolled LFW unknown | named right at 99.0% strangers unknown | train s |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for embedder in args.embedders:
         data = lfw.load(embedder)
         for size in SIZES:
@@ -164,12 +173,15 @@ def main() -> None:
             print(
                 f"| {embedder} | {size} | {mean['threshold']:.3f} | {mean['known_right']:.2%} | "
                 f"{mean['rank1']:.2%} | {mean['strangers_rejected']:.2%} | "
-                f"{mean['others_rejected']:.2%} | {mean['train_s']:.2f} |"
+                f"{mean['others_rejected']:.2%} | {named_right_at(results, 0.99):.2%} | "
+                f"{mean['train_s']:.2f} |"
             )
             curves[embedder, size] = curve(results)
             operating[embedder, size] = (mean["strangers_rejected"], mean["known_right"])
         enrolled = ~data.stranger
-        print(f"|  | enrolment photos accepted: {data.accepted[enrolled].mean():.2%} | | | | | | |")
+        print(
+            f"|  | enrolment photos accepted: {data.accepted[enrolled].mean():.2%} | | | | | | | |"
+        )
     if set(args.embedders) == set(EMBEDDERS):
         plot(curves, operating)
         print(f"plot: {PLOT}")
