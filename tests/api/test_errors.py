@@ -238,21 +238,27 @@ def test_a_second_training_job_is_409(client, app):
 # --- the database down -----------------------------------------------------------------
 
 
-def test_a_database_outage_is_503_but_recognition_and_readiness_go_on(make_app, tmp_path):
+def test_a_database_outage_is_503_but_recognition_and_readiness_go_on(tmp_path):
     down = "mysql+pymysql://root@127.0.0.1:1/none"  # nothing listens on port 1
-    app = make_app(settings_for(tmp_path, database_url=down))
-    client = app.test_client()
-    ready = client.get("/readyz")
-    assert ready.status_code == 200
-    assert ready.get_json()["database"] == "down"
-    response = client.post("/face-recognition/get-results", data=upload(FACE), headers=RECOGNIZE)
-    assert response.status_code == 200
-    assert response.get_json()["faces"][0]["top_prediction"]["label"] == "unknown"
-    response = client.post(
-        "/face-recognition/store-results",
-        data=upload(FACE, camera_id="cam", location_id="hall"),
-        headers=RECOGNIZE,
-    )
-    assert_error(response, 503, "database_unavailable")
-    assert_error(client.get("/dataset", headers=ADMIN), 503, "database_unavailable")
-    assert "facerec_database_up 0.0" in client.get("/metrics").get_data(as_text=True)
+    app = create_app(settings_for(tmp_path, database_url=down))
+    try:
+        service_of(app).analyzers.get()  # ready once the networks are loaded
+        client = app.test_client()
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.get_json()["database"] == "down"
+        response = client.post(
+            "/face-recognition/get-results", data=upload(FACE), headers=RECOGNIZE
+        )
+        assert response.status_code == 200
+        assert response.get_json()["faces"][0]["top_prediction"]["label"] == "unknown"
+        response = client.post(
+            "/face-recognition/store-results",
+            data=upload(FACE, camera_id="cam", location_id="hall"),
+            headers=RECOGNIZE,
+        )
+        assert_error(response, 503, "database_unavailable")
+        assert_error(client.get("/dataset", headers=ADMIN), 503, "database_unavailable")
+        assert "facerec_database_up 0.0" in client.get("/metrics").get_data(as_text=True)
+    finally:
+        service_of(app).close()  # its threads would retry the dead database for the session
