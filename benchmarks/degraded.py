@@ -50,7 +50,9 @@ def dark(rgb):
 
 
 def jpeg(rgb):
-    _, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 12])
+    _, data = cv2.imencode(
+        ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 12]
+    )
     return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
@@ -60,7 +62,9 @@ DEGRADATIONS = {"blur": blurred, "small": small, "dark": dark, "jpeg": jpeg}
 def embed_degraded(rows, degrade, analyzers: dict[str, FaceAnalyzer], data) -> dict:
     """Each network's embedding of each degraded photo's subject (NaN where none was found)."""
     detector = analyzers[NETWORKS[0]]
-    out = {n: np.full((len(rows), a.embedder.dim), np.nan, np.float32) for n, a in analyzers.items()}
+    out = {
+        n: np.full((len(rows), a.embedder.dim), np.nan, np.float32) for n, a in analyzers.items()
+    }
     for i, row in enumerate(rows):
         rgb = degrade(load_image((lfw.LFW / str(data.paths[row])).read_bytes()))
         faces = detector.detect(rgb)
@@ -89,7 +93,11 @@ def main() -> None:
         truth += [person] * (len(rows) - keep)
     strangers = list(np.flatnonzero(data.stranger & data.accepted))
     if args.limit:
-        probes, truth, strangers = probes[: args.limit], truth[: args.limit], strangers[: args.limit]
+        probes, truth, strangers = (
+            probes[: args.limit],
+            truth[: args.limit],
+            strangers[: args.limit],
+        )
     truth = np.array(truth)
     classifiers = {
         name: FaceClassifier.fit(
@@ -105,7 +113,9 @@ def main() -> None:
         n: FaceAnalyzer.from_bundle(root, threads=1, min_face_size=lfw.MIN_FACE_SIZE, embedder=n)
         for n in NETWORKS
     }
-    print(f"{len(people)} people enrolled (clean), {len(probes)} probes, {len(strangers)} strangers")
+    print(
+        f"{len(people)} people enrolled (clean), {len(probes)} probes, {len(strangers)} strangers"
+    )
     print("| degradation | embedder | face found | named right | strangers unknown |")
     print("|---|---|---|---|---|")
     for name, degrade in {"none": None, **DEGRADATIONS}.items():
