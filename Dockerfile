@@ -56,13 +56,18 @@ RUN facerec-models build --out /opt/facerec/models --ultraface-dir /src/ultrafac
  && chmod -R a+rX,go-w /opt/facerec/models
 
 # The API's virtual environment: facerec and its serving dependencies, no torch. hnswlib ships
-# no wheel, so pip compiles it: g++ lives in this stage only, never in the runtime image.
+# no wheel, so pip compiles it: g++ (and, on a plain Debian base, Python's headers) live in this
+# stage only, never in the runtime image. HNSWLIB_NO_NATIVE: without it hnswlib builds with
+# -march=native, and the image dies of SIGILL on a node whose CPU lacks the build machine's AVX.
 FROM source AS api-venv
-RUN apt-get update \
+# hadolint ignore=DL3008
+RUN include=$(python -c 'import sysconfig; print(sysconfig.get_path("include"))') \
+ && apt-get update \
  && apt-get install -y --no-install-recommends g++=4:12.2.0-3 \
+ && if [ ! -f "${include}/Python.h" ]; then apt-get install -y --no-install-recommends python3-dev; fi \
  && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install . \
+ && HNSWLIB_NO_NATIVE=1 /opt/venv/bin/pip install . \
  && if /opt/venv/bin/pip show torch >/dev/null 2>&1; then echo "torch leaked into the API image" >&2; exit 1; fi
 
 # The edge's virtual environment: only what UltraFace and the uploader need.
@@ -96,11 +101,17 @@ COPY --from=api-venv /opt/venv /opt/venv
 COPY --from=models /opt/facerec/models/manifest.json /opt/facerec/models/
 COPY --from=models /opt/facerec/models/mtcnn/ /opt/facerec/models/mtcnn/
 COPY --from=models /opt/facerec/models/facenet/inception_resnet_v1_casia.onnx /opt/facerec/models/facenet/
+COPY --from=models /opt/facerec/models/sface/sface_2021dec.onnx /opt/facerec/models/sface/
+COPY --from=models /opt/facerec/models/dlib/dlib_resnet_v1.onnx /opt/facerec/models/dlib/
 COPY gunicorn.conf.py ./
-# The trained-model store; the cluster mounts the shared (NFS) volume here.
-RUN mkdir -p /var/lib/facerec/models && chown facerec:facerec /var/lib/facerec/models
+# Everything the service writes lives under /var/lib/facerec, a volume: the root filesystem can be
+# read-only. Kubernetes mounts the shared (NFS) model store on .../models and sets a MariaDB URL;
+# a plain `docker run --read-only` gets the embedded default (SQLite) in the anonymous volume.
+RUN mkdir -p /var/lib/facerec/models && chown -R facerec:facerec /var/lib/facerec
 ENV FACEREC_BIND=0.0.0.0:8000 \
-    FACEREC_MODEL_DIR=/var/lib/facerec/models
+    FACEREC_MODEL_DIR=/var/lib/facerec/models \
+    FACEREC_DATABASE_URL=sqlite:////var/lib/facerec/facerec.db
+VOLUME /var/lib/facerec
 USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

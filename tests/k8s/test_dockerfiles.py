@@ -158,9 +158,9 @@ def test_base_images_are_pinned(dockerfile):
             continue
         image, _, tag = stage.base.rpartition(":")
         assert image and "$" not in stage.base, f"{stage.base}: unresolved or untagged"
-        assert tag != "latest" and re.fullmatch(r"\d+\.\d+\.\d+(-[a-z0-9.-]+)?", tag), (
-            f"{stage.base}: not a pinned version"
-        )
+        # A release (11.4.5, 3.11.13-slim-bookworm) or a dated Debian build (bookworm-20250520-slim).
+        pinned = r"\d+\.\d+\.\d+(-[a-z0-9.-]+)?|[a-z]+-\d{8}(-[a-z0-9.-]+)?"
+        assert tag != "latest" and re.fullmatch(pinned, tag), f"{stage.base}: not a pinned version"
 
 
 def test_main_dockerfile_is_multi_stage_with_api_and_edge_targets(main_dockerfile):
@@ -276,7 +276,8 @@ def test_dockerignore_keeps_secrets_and_local_state_out():
 
 def test_database_image_loads_the_schema_and_runs_as_mysql(database_dockerfile):
     (stage,) = database_dockerfile
-    assert stage.base.startswith("mariadb:")
+    assert stage.base.startswith("debian:")
+    assert "mariadb-server" in " ".join(stage.all("RUN"))
     copies = [shlex.split(c) for c in stage.all("COPY")]
     assert [
         "db-gen/face_recognition_db.sql",
@@ -309,12 +310,14 @@ def test_mariadb_server_accepts_the_config():
 
 
 def test_api_image_holds_exactly_the_files_the_onnx_backend_reads(main_dockerfile):
-    from api.recognition import bundle
+    from api.recognition import bundle, embedders
 
     api = stage_named(main_dockerfile, "api")
     copied = {p for origin, paths in copies_from(api) if origin == "models" for p in paths}
     prefix = "/opt/facerec/models/"
-    needed = {bundle.MANIFEST, bundle.PNET, bundle.RNET, bundle.ONET, bundle.FACENET_ONNX}
+    # MTCNN and every embedder FACEREC_EMBEDDER can name, the default sface+dlib included.
+    needed = {bundle.MANIFEST, bundle.PNET, bundle.RNET, bundle.ONET}
+    needed |= {spec.bundle_file for spec in embedders.EMBEDDERS.values()}
     covered = {n for n in needed if any((prefix + n).startswith(p.rstrip("/")) for p in copied)}
     assert covered == needed
     relative = [(p.rstrip("/") + "/").removeprefix(prefix) for p in copied]
