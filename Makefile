@@ -50,9 +50,15 @@ clean:
 # A real cluster on this machine: a private MariaDB, $(REPLICAS) gunicorn replicas sharing one model
 # directory and one database, nginx in front (docs/cluster.md). `cluster-down` stops it by PID.
 REPLICAS ?= 3
-.PHONY: cluster cluster-down
+.PHONY: cluster cluster-down k8s-e2e
 cluster: $(BUNDLE)
 	$(BIN)/python -m scripts.cluster up --replicas $(REPLICAS)
 
 cluster-down:
 	$(BIN)/python -m scripts.cluster down
+
+# A real Kubernetes 1.20 node on this machine (built from Debian's source package), the images
+# built with buildah, and the deployment's promises checked on it; everything stopped by PID at
+# the end (docs/deploy.md). Needs root; cached under ~/.cache/facerec-k8s.
+k8s-e2e: $(BUNDLE)
+	SHARED=$(abspath $(SHARED)) scripts/k8s-e2e/run.sh

@@ -14,15 +14,18 @@ trap 'rm -rf "$work"' EXIT
 cp -r k8s "$work/k8s"
 
 targets=(. $(cd k8s && find overlays -mindepth 2 -maxdepth 2 -name kustomization.yaml -printf '%h\n' | sort))
+# Every secrets.env first: overlays/e2e takes its Secret from overlays/local.
+python -m scripts.throwaway_secrets "${targets[@]/#/$work/k8s/}"
 for target in "${targets[@]}"; do
-    dir="$work/k8s/$target"
-    if [[ ! -f "$dir/secrets.env" ]]; then
-        printf 'DB_USER=facerec\nDB_PASSWORD=%s\nDB_ROOT_PASSWORD=%s\nFACEREC_API_KEYS=admin:%s\n' \
-            "$(openssl rand -hex 16)" "$(openssl rand -hex 16)" "$(openssl rand -hex 16)" >"$dir/secrets.env"
-    fi
     out="$work/rendered-${target//\//-}.yaml"
-    kubectl kustomize "$dir" >"$out"
+    kubectl kustomize "$work/k8s/$target" >"$out"
     echo "rendered k8s/$target: $(grep -c '^kind:' "$out") objects"
+    if [[ $target == overlays/e2e ]]; then
+        # For Kubernetes 1.20 only (beta PDB/HPA), which kubernetes-validate has no schemas for:
+        # the real 1.20 API server validates it in `make k8s-e2e`.
+        echo "  validated by the 1.20 API server in make k8s-e2e (scripts/k8s-e2e)"
+        continue
+    fi
     for version in "${versions[@]}"; do
         kubernetes-validate --strict --quiet -k "$version" "$out"
         echo "  valid (strict) against Kubernetes $version"

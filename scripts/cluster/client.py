@@ -31,16 +31,17 @@ def upload(path_or_bytes, name: str = "face.jpg") -> dict:
     return {"image": (name, data, "image/jpeg")}
 
 
-def enrol(url: str, person: str, images: list[Path]) -> int:
+def enrol(url: str, person: str, images: list[Path], http=requests) -> int:
     """Create `person` (if new) and add `images` through the API; how many were accepted.
 
     A photo in which the API sees several faces is refused (422 several_faces) by design; the
-    scenario goes on with the others, and fails only if none of them was accepted.
+    scenario goes on with the others, and fails only if none of them was accepted. `http`: a
+    `requests.Session` carrying an API key, where the API wants one.
     """
-    _expect(requests.post(f"{url}/dataset/{person}", timeout=30), 200, 201, 409)
+    _expect(http.post(f"{url}/dataset/{person}", timeout=30), 200, 201, 409)
     accepted = 0
     for path in images:
-        response = requests.post(f"{url}/dataset/{person}/image", files=upload(path), timeout=60)
+        response = http.post(f"{url}/dataset/{person}/image", files=upload(path), timeout=60)
         if response.status_code == 422 and response.json().get("error") == "several_faces":
             continue
         _expect(response, 200, 201)
@@ -50,9 +51,9 @@ def enrol(url: str, person: str, images: list[Path]) -> int:
     return accepted
 
 
-def train(url: str, kind: str = "train") -> dict:
+def train(url: str, kind: str = "train", http=requests) -> dict:
     """Run a training job (`train` or `optimized-train`) to the end; the finished job."""
-    response = requests.post(f"{url}/model/{kind}", params={"wait": "true"}, timeout=300)
+    response = http.post(f"{url}/model/{kind}", params={"wait": "true"}, timeout=300)
     job = _expect(response, 200).json()
     if job.get("state") != "succeeded":
         raise ApiError(f"training job did not succeed: {job}")

@@ -6,13 +6,14 @@ k8s/ with a generated secrets.env beside every kustomization that asks for one.
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+
+from scripts.throwaway_secrets import throwaway_secrets, write_secrets_env
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
@@ -33,21 +34,6 @@ def copy_k8s(tmp: Path) -> Path:
     copy = tmp / "k8s"
     shutil.copytree(K8S, copy, ignore=shutil.ignore_patterns("secrets.env"))
     return copy
-
-
-def fake_secrets() -> dict[str, str]:
-    """URL-safe values, as k8s/secrets.env.example asks for."""
-    return {
-        "DB_USER": "facerec",
-        "DB_PASSWORD": secrets.token_hex(16),
-        "DB_ROOT_PASSWORD": secrets.token_hex(16),
-        "FACEREC_API_KEYS": f"admin:{secrets.token_hex(16)},recognize:{secrets.token_hex(16)}",
-        "FACEREC_KEY_SECRET": secrets.token_hex(32),
-    }
-
-
-def write_secrets(directory: Path, values: dict[str, str]) -> None:
-    (directory / "secrets.env").write_text("".join(f"{k}={v}\n" for k, v in values.items()))
 
 
 def render(directory: Path) -> subprocess.CompletedProcess:
@@ -85,10 +71,13 @@ class Rendered:
 @pytest.fixture(scope="session")
 def rendered_all(tmp_path_factory) -> dict[str, Rendered]:
     copy = copy_k8s(tmp_path_factory.mktemp("render"))
+    # One set of values everywhere: an overlay may take its Secret from the one it builds on
+    # (overlays/e2e from overlays/local), so every secrets.env exists before anything renders.
+    values = throwaway_secrets()
+    for target in TARGETS:
+        write_secrets_env(copy / target, values)
     result = {}
     for target in TARGETS:
-        values = fake_secrets()
-        write_secrets(copy / target, values)
         done = render(copy / target)
         assert done.returncode == 0, f"kubectl kustomize k8s/{target} failed:\n{done.stderr}"
         result[target] = Rendered(target, done.stdout, values)
