@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, NullPool, create_engine, event
@@ -9,6 +11,8 @@ from sqlalchemy.engine import make_url
 
 # The execution option that makes a SQLite transaction take the write lock when it begins.
 SQLITE_WRITE = "sqlite_write"
+# How long a new connection keeps asking for WAL while another process is switching the file.
+WAL_SWITCH_SECONDS = 10.0
 
 
 def create_storage_engine(url: str, timeout: float = 5.0, *, pooled: bool = True) -> Engine:
@@ -49,7 +53,7 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
@@ -61,3 +65,22 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _switch_to_wal(cursor) -> None:
+    """`PRAGMA journal_mode = WAL`, asked again while another connection is switching.
+
+    SQLite answers a concurrent switch "database is locked" at once, without waiting on the busy
+    timeout, so the workers of a fresh deployment opening the new file together raced for it and
+    the losers' connections failed (6% of three-process starts). WAL then sticks to the file:
+    only the first switch can race, and a retry finds it done.
+    """
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)

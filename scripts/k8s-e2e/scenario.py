@@ -125,6 +125,12 @@ def image_defaults(tag: str, people: Path) -> None:
         label, waited = recognise_held_out(url, requests.Session(), people)
         report("image defaults", accepted=accepted, model=job.get("model_version"), label=label,
                swap_s=round(waited, 2))  # fmt: skip
+    except Exception:
+        logs = subprocess.run(
+            ["podman", "logs", "--tail", "60", name], capture_output=True, text=True
+        )
+        print(f"the container's last log lines:\n{logs.stdout}{logs.stderr}", file=sys.stderr)
+        raise
     finally:
         subprocess.run(["podman", "rm", "-f", "-t", "5", name], capture_output=True)
 

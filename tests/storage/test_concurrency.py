@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
+from api.storage import Database
 from api.storage.models import Embedding, Image
 
 from .conftest import unit_vector
@@ -61,3 +63,35 @@ def test_only_one_of_eight_racing_holders_gets_the_lease(db):
     assert sum(won) == 1
     # The winner holds it: only it can renew.
     assert [db.renew_lock("training", f"worker-{i}", 30) for i in range(THREADS)] == won
+
+
+def _first_ping(url: str, start, answers) -> None:
+    database = Database(url)
+    start.wait()
+    answers.put(database.ping())
+
+
+def test_workers_opening_a_new_sqlite_file_together_all_connect(tmp_path):
+    """A fresh deployment's gunicorn workers open the new SQLite file at the same moment.
+
+    Each connection switches the file to WAL, which SQLite refuses at once to all but one of
+    them ("database is locked", no busy wait); before the retry, the losers' pings failed and
+    opened their breakers, so the first requests got 503 (2-6 files in 40 went wrong).
+    """
+    processes, files = 4, 60
+    fork = multiprocessing.get_context("fork")
+    failed = []
+    for index in range(files):
+        url = f"sqlite:///{tmp_path / f'{index}.db'}"
+        start, answers = fork.Barrier(processes), fork.Queue()
+        workers = [
+            fork.Process(target=_first_ping, args=(url, start, answers)) for _ in range(processes)
+        ]
+        for worker in workers:
+            worker.start()
+        pings = [answers.get(timeout=30) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=30)
+        if not all(pings):
+            failed.append(index)
+    assert failed == []
