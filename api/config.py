@@ -11,6 +11,7 @@ API_KEY_SCOPES = ("recognize", "review", "admin")
 # 24 characters of `openssl rand -hex` are 96 bits: beyond any online guessing.
 MIN_API_KEY_LENGTH = 24
 MIN_KEY_SECRET_LENGTH = 32
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _env(name: str, default: str) -> str:
@@ -76,6 +77,15 @@ def _env_auth(name: str) -> bool:
     if value not in ("on", "off"):
         raise ValueError(f"{name} must be `on` or `off`, not {value!r}")
     return value == "on"
+
+
+def _env_log_level(name: str) -> str:
+    """A level name in any case (`debug` as gunicorn's own --log-level takes it); anything else
+    stops the start-up here, not as a crash in every worker."""
+    value = os.environ.get(name, "INFO").upper()
+    if value not in LOG_LEVELS:
+        raise ValueError(f"{name} must be one of {', '.join(LOG_LEVELS)}, not {value.lower()!r}")
+    return value
 
 
 def _env_optional(name: str) -> str | None:
@@ -213,7 +223,7 @@ class Settings:
             max_image_pixels=_env_int("FACEREC_MAX_IMAGE_PIXELS", 40_000_000),
             max_decoded_side=_env_int("FACEREC_MAX_DECODED_SIDE", 4096),
             max_faces=_env_int("FACEREC_MAX_FACES", 20),
-            log_level=_env("FACEREC_LOG_LEVEL", "INFO"),
+            log_level=_env_log_level("FACEREC_LOG_LEVEL"),
             api_keys=_env_api_keys("FACEREC_API_KEYS"),
             key_secret=_env_key_secret("FACEREC_KEY_SECRET"),
             bind=_env("FACEREC_BIND", "0.0.0.0:8000"),

@@ -87,6 +87,14 @@ def test_the_key_list_is_parsed_strictly(monkeypatch):
         Settings.from_env()
 
 
+def test_the_log_level_takes_any_case_and_refuses_unknown_names(monkeypatch):
+    monkeypatch.setenv("FACEREC_LOG_LEVEL", "debug")  # a worker crashed on it ("Unknown level")
+    assert Settings.from_env().log_level == "DEBUG"
+    monkeypatch.setenv("FACEREC_LOG_LEVEL", "verbose")
+    with pytest.raises(ValueError, match="FACEREC_LOG_LEVEL must be one of DEBUG, INFO"):
+        Settings.from_env()
+
+
 def test_auth_off_is_announced_loudly(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="api.app"):
         app = create_app(settings_for(tmp_path, auth_enabled=False))
