@@ -148,7 +148,7 @@ def real_sightings(analyzer: FaceAnalyzer) -> list[tuple[np.ndarray, list]]:
     scenes = []
     for path in sorted(PEOPLE.rglob("*.jpg")):
         rgb = load_image(path.read_bytes())
-        seen = recognize(analyzer, None, rgb)
+        seen, _ = recognize(analyzer, None, rgb)
         if seen:
             scenes.append((rgb, seen))
     return scenes
@@ -174,10 +174,7 @@ def bench_store(url: str, scenes: list, rounds: int) -> dict:
                 seen, camera_id="cam", location_id="site", model_version=None, embedding_space=SPACE
             )
             with_faces.append((time.perf_counter() - began) / len(seen))
-            rows = [
-                {"person_id": None, "label": s.label, "confidence": s.score, "box": s.box}
-                for s in seen
-            ]
+            rows = [{"label": s.label, "confidence": s.score, "box": s.box} for s in seen]
             began = time.perf_counter()
             db.add_recognitions(rows)
             rows_only.append((time.perf_counter() - began) / len(seen))

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from .errors import NotFound
 from .models import Person, Recognition
 from .rows import sighting_dict
+from .sightings import known_people, recognition_values
 from .transactions import Transactions, retry_deadlocks, utc_now
-from .validation import aware, check_id, optional_id
+from .validation import aware
 
 MAX_PER_PAGE = 1000
 
@@ -19,39 +20,31 @@ MAX_PER_PAGE = 1000
 class RecognitionQueries(Transactions):
     @retry_deadlocks
     def add_recognitions(self, rows: Iterable[dict]) -> None:
-        """Record faces seen by cameras, all or none.
+        """Record faces seen by cameras without their faces (no thumbnail or codes), all or none.
 
-        A `person_id` the database no longer knows (deleted after the model was trained) is
-        stored as NULL with its label kept, rather than failing the whole batch.
-        """
-        values = [self._recognition_values(row) for row in rows]
-        if not values:
+        Each row: {"label", "confidence", "box"} and optionally "threshold", "camera_id",
+        "location_id", "model_version", "recognized_at". Who a row belongs to is decided as for
+        `record_sightings` (`sightings.recognition_values`)."""
+        rows = list(rows)
+        if not rows:
             return
-        named = {value["person_id"] for value in values if value["person_id"] is not None}
         with self._transaction(write=True) as session:
-            known = set(session.scalars(select(Person.id).where(Person.id.in_(named))))
-            for value in values:
-                if value["person_id"] not in known:
-                    value["person_id"] = None
+            known = known_people(session, (row["label"] for row in rows))
+            values = [
+                recognition_values(
+                    label=row["label"],
+                    score=row["confidence"],
+                    threshold=row.get("threshold"),
+                    box=row["box"],
+                    camera_id=row.get("camera_id"),
+                    location_id=row.get("location_id"),
+                    model_version=row.get("model_version"),
+                    recognized_at=row.get("recognized_at") or utc_now(),
+                    known=known,
+                )
+                for row in rows
+            ]
             session.execute(Recognition.__table__.insert(), values)
-
-    @staticmethod
-    def _recognition_values(row: dict) -> dict:
-        left, top, right, bottom = (float(v) for v in row["box"])
-        recognized_at = row.get("recognized_at") or utc_now()
-        return {
-            "person_id": optional_id(row.get("person_id"), "person_id"),
-            "label": check_id(row["label"], "label"),
-            "confidence": float(row["confidence"]),
-            "camera_id": optional_id(row.get("camera_id"), "camera_id"),
-            "location_id": optional_id(row.get("location_id"), "location_id"),
-            "box_left": left,
-            "box_top": top,
-            "box_right": right,
-            "box_bottom": bottom,
-            "model_version": optional_id(row.get("model_version"), "model_version"),
-            "recognized_at": aware(recognized_at, "recognized_at"),
-        }
 
     def recognitions(
         self,

@@ -187,7 +187,6 @@ def test_training_lock_is_a_lease(db):
 
 def recognition(person, **overrides) -> dict:
     row = {
-        "person_id": person,
         "label": person or "unknown",
         "confidence": 0.9,
         "camera_id": "cam-1",
