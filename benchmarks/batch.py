@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 
 from api.model_store import ModelStore  # noqa: E402
 from api.recognition import FaceAnalyzer, FaceClassifier, load_image  # noqa: E402
+from api.recognition.calibration import threshold_for  # noqa: E402
 from batch.job import BatchOptions, run_batch, spark_session  # noqa: E402
 
 FACES = ROOT.parent / "shared" / "faces"
@@ -36,7 +37,11 @@ def enrol(model_dir: Path) -> None:
             _, embeddings = analyzer.analyze(load_image(path.read_bytes()))
             vectors.append(embeddings[0])
             labels.append(person.name)
-    ModelStore(model_dir).publish(FaceClassifier.fit(np.stack(vectors), labels))
+    threshold = threshold_for(analyzer.embedder.name, len(set(labels)), false_accept_rate=0.01)
+    classifier = FaceClassifier.fit(
+        np.stack(vectors), labels, threshold, embedding_space=analyzer.embedding_space
+    )
+    ModelStore(model_dir).publish(classifier)
 
 
 def measure(master: str, options: BatchOptions, startup_options: BatchOptions) -> dict:
