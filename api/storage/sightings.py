@@ -23,7 +23,7 @@ from api.recognition.gallery import encode
 
 from .models import Person, Recognition, SightingEmbedding, SightingThumbnail
 from .rows import sighting_dict
-from .validation import aware, optional_id
+from .validation import aware, check_id, optional_id
 
 UNKNOWN = "unknown"  # the label of a face nobody was named for (api.recognition.UNKNOWN)
 SEARCH_PAGE_BYTES = 4 * 1024 * 1024  # of codes a search reads at once (16,384 faces at 256-d)
@@ -33,7 +33,7 @@ PURGE_PAUSE_SECONDS = 0.05  # between purge batches, so writers of new sightings
 
 def known_people(session, labels: Iterable[str]) -> set[str]:
     """Which of these labels are enrolled people now (not `unknown`, not deleted since)."""
-    named = sorted(set(labels) - {UNKNOWN})
+    named = sorted({check_id(label, "label") for label in labels} - {UNKNOWN})
     if not named:
         return set()
     return set(session.scalars(select(Person.id).where(Person.id.in_(named))))
@@ -56,7 +56,7 @@ def recognition_values(
     `person_id` is the label when it names someone enrolled now; NULL for `unknown` and for a
     person deleted since the model was trained (the label keeps what the model said)."""
     left, top, right, bottom = (float(v) for v in box)
-    optional_id(label, "label")
+    check_id(label, "label")  # NOT NULL: a missing label is a ValueError, not a database error
     return {
         "person_id": label if label != UNKNOWN and label in known else None,
         "label": label,

@@ -238,6 +238,12 @@ def test_recognitions_keep_microseconds_and_utc(db):
         db.add_recognitions([recognition(None, recognized_at=datetime(2026, 5, 5))])
 
 
+def test_a_recognition_without_a_label_is_a_value_error_and_stores_nothing(db):
+    with pytest.raises(ValueError, match="label"):
+        db.add_recognitions([recognition("obama"), recognition(None, label=None)])
+    assert db.recognitions()[1] == 0
+
+
 def test_recognition_of_a_deleted_person_is_kept_as_a_stranger(db):
     db.add_recognitions([recognition("deleted_since_training")])
     rows, total = db.recognitions()
