@@ -29,6 +29,10 @@ FROM base AS source
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY api/ api/
+COPY recognition/ recognition/
+COPY storage/ storage/
+COPY workers/ workers/
+COPY bundler/ bundler/
 COPY edge/ edge/
 COPY clients/ clients/
 COPY batch/ batch/
@@ -96,7 +100,7 @@ ENTRYPOINT ["facerec-edge"]
 # The API image is the last stage, so a plain `docker build .` gives it.
 FROM runtime-base AS api
 COPY --from=api-venv /opt/venv /opt/venv
-# What the ONNX backend reads (api/recognition/bundle.py); the torch reference weights (.npz,
+# What the ONNX backend reads (recognition/bundle.py); the torch reference weights (.npz,
 # 94 MB) and the edge's UltraFace files stay out.
 COPY --from=models /opt/facerec/models/manifest.json /opt/facerec/models/
 COPY --from=models /opt/facerec/models/mtcnn/ /opt/facerec/models/mtcnn/

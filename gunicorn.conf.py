@@ -39,7 +39,7 @@ def child_exit(server, worker):
 
 
 def _service(worker):
-    """The worker's api.web.service.Service, once its app is built."""
+    """The worker's api.service.Service, once its app is built."""
     return getattr(getattr(worker, "wsgi", None), "extensions", {}).get("facerec")
 
 

@@ -7,12 +7,22 @@ import logging
 from flask import Flask
 from flask_restx import Api
 
+from api import console, metrics, schemas
+from api.auth import HEADER
 from api.config import Settings
-from api.web import NAMESPACES, console, metrics, schemas
-from api.web.auth import HEADER
-from api.web.errors import register_error_handlers
-from api.web.health import metrics_view, separate_ops_port
-from api.web.service import EXTENSION, Service
+from api.errors import register_error_handlers
+from api.ops_port import metrics_view, separate_ops_port
+from api.routes import (
+    database,
+    dataset,
+    events,
+    face_recognition,
+    health,
+    model,
+    recognitions,
+    unknowns,
+)
+from api.service import EXTENSION, Service
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +68,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         security="apikey" if settings.auth_enabled else None,
     )
     schemas.register(api)
-    for namespace in NAMESPACES:
-        api.add_namespace(namespace)
+    for routes in (dataset, model, face_recognition, database, recognitions, unknowns, events):
+        api.add_namespace(routes.ns)
+    api.add_namespace(health.ns)
     register_error_handlers(app, api)
     metrics.install(app)
     app.before_request(separate_ops_port)

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-# recognize: recognition and reads; review: also faces kept and search by face; admin: all.
-API_KEY_SCOPES = ("recognize", "review", "admin")
+from storage.api_keys import API_KEY_SCOPES
+
 # 24 characters of `openssl rand -hex` are 96 bits: beyond any online guessing.
 MIN_API_KEY_LENGTH = 24
 MIN_KEY_SECRET_LENGTH = 32
@@ -159,10 +159,10 @@ class Settings:
     # Faces embedded and named per image, the largest first; the rest are counted, not processed.
     max_faces: int = 20
     log_level: str = "INFO"
-    # (scope, key) pairs from FACEREC_API_KEYS: the whole set of accepted keys (api/web/keys.py).
+    # (scope, key) pairs from FACEREC_API_KEYS: the whole set of accepted keys (api/keys.py).
     api_keys: tuple[tuple[str, str], ...] = ()
     # HMAC-SHA256 key for the digests of API keys in the database; None: keys stay in memory
-    # only and the database holds none (api/web/keys.py).
+    # only and the database holds none (api/keys.py).
     key_secret: str | None = None
     # gunicorn: where to listen, how many worker processes, seconds before a stuck worker dies.
     bind: str = "0.0.0.0:8000"
@@ -185,7 +185,7 @@ class Settings:
     # only this share of pairs of different people are (LFW: 99.4% pure groups at 1e-5).
     unknown_join_rate: float = 1e-5
     # Every recorded sighting is POSTed here as JSON, signed with HMAC-SHA256 under the secret
-    # (api/webhooks.py); None: no webhooks.
+    # (workers/webhooks.py); None: no webhooks.
     webhook_url: str | None = None
     webhook_secret: str | None = None
 

@@ -15,7 +15,6 @@ import sys
 from datetime import datetime
 
 from api.config import Settings
-from api.storage.errors import NotFound
 from batch import search
 from batch.inputs import InputError, expand_inputs
 from batch.job import (
@@ -25,6 +24,7 @@ from batch.job import (
     run_batch,
     spark_session,
 )
+from storage.errors import NotFound
 
 log = logging.getLogger("facerec.batch")
 EXIT_SKIPPED = 3

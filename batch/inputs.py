@@ -10,7 +10,7 @@ from pathlib import Path
 
 import cv2
 
-from api.storage import MAX_ID_LENGTH
+from storage import MAX_ID_LENGTH
 
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts"}

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from api.model_store import ModelStore
 from batch.inputs import WorkItem, expand_inputs, plan_work
 from batch.process import ItemResult, process_item
 from batch.recognizer import RecognizerSpec, recognizer_for
 from batch.store import database_for, replace_segment
+from storage.model_store import ModelStore
 
 log = logging.getLogger("facerec.batch")
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from api.model_store import ModelStore
-from api.recognition import FaceAnalyzer, FaceClassifier, sighting
-from api.recognition.sighting import Sighting
 from edge.crops import crop_face
 from edge.detector import UltraFaceDetector
+from recognition import FaceAnalyzer, FaceClassifier, sighting
+from recognition.sighting import Sighting
+from storage.model_store import ModelStore
 
 ULTRAFACE_FILE = Path("ultraface") / "version-RFB-320.onnx"
 
@@ -91,7 +91,7 @@ class FrameRecognizer:
 
     def recognize(self, bgr: np.ndarray) -> list[Sighting]:
         """Every face UltraFace finds and MTCNN confirms, named (or "unknown"), its box in
-        frame pixels: the service's recognition step (api.recognition.sighting) on each crop."""
+        frame pixels: the service's recognition step (recognition.sighting) on each crop."""
         found = []
         for detection in self.detector.detect(bgr):
             pixels, (left, top, _, _) = crop_face(bgr, detection.box, self.crop_margin)

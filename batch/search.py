@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from api.config import Settings
-from api.recognition import FaceAnalyzer, InvalidImage, load_image
-from api.recognition.calibration import decision_threshold
+from recognition import FaceAnalyzer, InvalidImage, load_image
+from recognition.calibration import decision_threshold
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,11 +17,11 @@ from itertools import islice
 from sqlalchemy import and_, delete
 from sqlalchemy.exc import OperationalError
 
-from api.storage import Database
-from api.storage.models import Recognition
-from api.storage.sightings import known_people, recognition_values
 from batch.inputs import WorkItem
 from batch.process import recognized_at
+from storage import Database
+from storage.models import Recognition
+from storage.sightings import known_people, recognition_values
 
 BATCH_ROWS = 500
 # MariaDB: 1213 deadlock, 1205 lock wait timeout. Two segments of one camera delete and insert

@@ -21,10 +21,10 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 import numpy as np  # noqa: E402
 
-from api.model_store import ModelStore  # noqa: E402
-from api.recognition import FaceAnalyzer, FaceClassifier, load_image  # noqa: E402
-from api.recognition.calibration import threshold_for  # noqa: E402
 from batch.job import BatchOptions, run_batch, spark_session  # noqa: E402
+from recognition import FaceAnalyzer, FaceClassifier, load_image  # noqa: E402
+from recognition.calibration import threshold_for  # noqa: E402
+from storage.model_store import ModelStore  # noqa: E402
 
 FACES = ROOT.parent / "shared" / "faces"
 

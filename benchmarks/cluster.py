@@ -25,7 +25,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.recognition import FaceAnalyzer  # noqa: E402
+from recognition import FaceAnalyzer  # noqa: E402
 from scripts.cluster import Cluster, ClusterConfig  # noqa: E402
 from scripts.cluster.client import (  # noqa: E402
     GET_RESULTS,

@@ -26,7 +26,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.web.events import HEARTBEAT_SECONDS  # noqa: E402
+from api.routes.events import HEARTBEAT_SECONDS  # noqa: E402
 from tests.api.conftest import ADMIN_KEY, RECOGNIZE_KEY  # noqa: E402
 from tests.api.servers import Gunicorn  # noqa: E402
 from tests.conftest import FACES  # noqa: E402

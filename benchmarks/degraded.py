@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lfw  # noqa: E402
 from openset import ENROL, by_person  # noqa: E402
 
-from api.recognition import UNKNOWN, FaceAnalyzer, FaceClassifier, load_image  # noqa: E402
-from api.recognition.calibration import threshold_for  # noqa: E402
-from api.recognition.embedders import normalize  # noqa: E402
-from api.recognition.subject import choose_subject  # noqa: E402
+from recognition import UNKNOWN, FaceAnalyzer, FaceClassifier, load_image  # noqa: E402
+from recognition.calibration import threshold_for  # noqa: E402
+from recognition.embedders import normalize  # noqa: E402
+from recognition.subject import choose_subject  # noqa: E402
 
 NETWORKS = ("casia", "sface", "dlib")
 EMBEDDERS = ("casia", "dlib", "sface", "sface+dlib")

@@ -20,8 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.bundle import export, sface  # noqa: E402
-from api.recognition.bundle import (  # noqa: E402
+from bundler import export, sface  # noqa: E402
+from recognition.bundle import (  # noqa: E402
     DLIB_ONNX,
     FACENET_ONNX,
     SFACE_ONNX,

@@ -29,8 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.recognition.gallery import DEFAULT_HNSW_THRESHOLD, Gallery, decode, encode  # noqa: E402
-from api.recognition.svm import OneVsRestSVM  # noqa: E402
+from recognition.gallery import DEFAULT_HNSW_THRESHOLD, Gallery, decode, encode  # noqa: E402
+from recognition.svm import OneVsRestSVM  # noqa: E402
 
 FACES_PER_PERSON = 5
 NOISE = 0.8  # |noise| / |centre|: same-person cosine ~ 1 / (1 + 0.8^2) = 0.61
@@ -41,8 +41,8 @@ K = 20
 LOAD_AND_MEASURE = """
 import sys, numpy as np
 sys.path.insert(0, {root!r})
-from api.recognition.gallery import Gallery
-from api.recognition.svm import OneVsRestSVM
+from recognition.gallery import Gallery
+from recognition.svm import OneVsRestSVM
 def rss():
     return int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) // 1024
 before = rss()

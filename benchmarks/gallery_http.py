@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api.config import Settings  # noqa: E402
-from api.model_store import ModelStore  # noqa: E402
-from api.recognition import FaceAnalyzer, FaceClassifier, load_image  # noqa: E402
-from api.recognition.calibration import threshold_for  # noqa: E402
 from benchmarks import api as http  # noqa: E402
 from benchmarks import lfw  # noqa: E402
+from recognition import FaceAnalyzer, FaceClassifier, load_image  # noqa: E402
+from recognition.calibration import threshold_for  # noqa: E402
+from storage.model_store import ModelStore  # noqa: E402
 from tests.api.servers import Gunicorn  # noqa: E402
 
 FALSE_ACCEPT_RATE = 0.01

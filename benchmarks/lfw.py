@@ -1,6 +1,6 @@
 """The LFW calibration set (shared/faces/lfw) embedded once per embedder, cached outside the repo.
 
-Each photo's subject is chosen as the service chooses it at enrolment (api.recognition.subject):
+Each photo's subject is chosen as the service chooses it at enrolment (recognition.subject):
 LFW's subject is the face nearest the centre, often beside a bystander. A photo with no face or
 no clear subject keeps a row of NaN and `accepted=False`.
 
@@ -20,9 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.recognition import FaceAnalyzer, load_image  # noqa: E402
-from api.recognition.embedders import FUSIONS, normalize  # noqa: E402
-from api.recognition.subject import choose_subject  # noqa: E402
+from recognition import FaceAnalyzer, load_image  # noqa: E402
+from recognition.embedders import FUSIONS, normalize  # noqa: E402
+from recognition.subject import choose_subject  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LFW = Path(os.environ.get("FACEREC_LFW", ROOT.parent / "shared" / "faces" / "lfw"))

@@ -2,7 +2,7 @@
 strangers answered `unknown`, at 100 and 1,000 enrolled people, through FaceClassifier itself.
 
     python benchmarks/openset.py            # every embedder: table + docs/img/openset.png
-    python benchmarks/openset.py --table    # the impostor tail for api/recognition/calibration.py
+    python benchmarks/openset.py --table    # the impostor tail for recognition/calibration.py
 
 Protocol: a draw of N people with at least 2 photos; each enrols up to 3 photos (never all:
 one is always left to probe) and the rest are probes. Strangers are the 1,000 photos of
@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import lfw  # noqa: E402
 
-from api.recognition import UNKNOWN, FaceClassifier  # noqa: E402
-from api.recognition.calibration import threshold_for  # noqa: E402
+from recognition import UNKNOWN, FaceClassifier  # noqa: E402
+from recognition.calibration import threshold_for  # noqa: E402
 
 EMBEDDERS = ("casia", "dlib", "sface", "sface+dlib")
 SIZES = (100, 1000)

@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api.config import Settings  # noqa: E402
-from api.recognition import FaceAnalyzer  # noqa: E402
-from api.recognition.embedders import DEFAULT_EMBEDDER  # noqa: E402
 from edge.crops import crop_face, limit_size  # noqa: E402
 from edge.detector import UltraFaceDetector  # noqa: E402
+from recognition import FaceAnalyzer  # noqa: E402
+from recognition.embedders import DEFAULT_EMBEDDER  # noqa: E402
 
 PEOPLE = ROOT.parent / "shared/faces/people"
 BUNDLE = ROOT / "models"
@@ -117,7 +117,7 @@ def serving_rss_mb(crops_file: Path, threads: int) -> float:
     code = (
         "import sys, numpy as np\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "from api.recognition import FaceAnalyzer\n"
+        "from recognition import FaceAnalyzer\n"
         f"a = FaceAnalyzer.from_bundle({str(BUNDLE)!r}, threads={threads})\n"
         f"crops = np.load({str(crops_file)!r}, allow_pickle=False)\n"
         "[a.analyze(c) for c in crops]\n"

@@ -34,12 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lfw  # noqa: E402
 import openset  # noqa: E402
 
-from api.recognition import bundle, load_image  # noqa: E402
-from api.recognition.align import align_face  # noqa: E402
-from api.recognition.embedders import EMBEDDERS, normalize  # noqa: E402
-from api.recognition.mtcnn import MTCNN  # noqa: E402
-from api.recognition.runtime import create_session  # noqa: E402
-from api.recognition.subject import choose_subject  # noqa: E402
+from recognition import bundle, load_image  # noqa: E402
+from recognition.align import align_face  # noqa: E402
+from recognition.embedders import EMBEDDERS, normalize  # noqa: E402
+from recognition.mtcnn import MTCNN  # noqa: E402
+from recognition.runtime import create_session  # noqa: E402
+from recognition.subject import choose_subject  # noqa: E402
 
 BUNDLE = lfw.ROOT / "models"
 WORK = lfw.CACHE.parent / "quantized"
@@ -101,11 +101,11 @@ def bundle_path(name: str) -> Path:
 
 
 def prelu_as_relu(source: Path, target: Path) -> Path:
-    """`source` with each PRelu rewritten as the bundle build does it (api/bundle/sface.py)."""
+    """`source` with each PRelu rewritten as the bundle build does it (bundler/sface.py)."""
     import onnx
     from onnx import numpy_helper
 
-    from api.bundle.sface import prelu_as_relu as rewrite
+    from bundler.sface import prelu_as_relu as rewrite
 
     model = onnx.load(str(source))
     constants: dict[str, np.ndarray] = {}

@@ -28,10 +28,10 @@ import pymysql
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.recognition import FaceAnalyzer, load_image  # noqa: E402
-from api.recognition.gallery import encode  # noqa: E402
-from api.recognition.sighting import recognize, thumbnail  # noqa: E402
-from api.storage import Database  # noqa: E402
+from recognition import FaceAnalyzer, load_image  # noqa: E402
+from recognition.gallery import encode  # noqa: E402
+from recognition.sighting import recognize, thumbnail  # noqa: E402
+from storage import Database  # noqa: E402
 
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 DIM, IDENTITIES, PLANTED, SPACE = 256, 20_000, 40, "bench-space"

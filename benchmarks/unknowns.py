@@ -1,4 +1,4 @@
-"""Grouping unknown faces (api/recognition/grouping.py) on LFW: purity and groups per person.
+"""Grouping unknown faces (recognition/grouping.py) on LFW: purity and groups per person.
 
 Every photo of the LFW people with 2-5 photos arrives as an unknown sighting, in a shuffled
 order, plus the 1,000 strangers (one photo each, so one group each at best). For a range of
@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import lfw  # noqa: E402
 
-from api.recognition.calibration import threshold_for  # noqa: E402
-from api.recognition.grouping import FaceGroups, purity_and_fragmentation  # noqa: E402
+from recognition.calibration import threshold_for  # noqa: E402
+from recognition.grouping import FaceGroups, purity_and_fragmentation  # noqa: E402
 
 
 def main() -> None:

@@ -31,6 +31,6 @@ def bundle_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def analyzer(bundle_dir):
-    from api.recognition import FaceAnalyzer
+    from recognition import FaceAnalyzer
 
     return FaceAnalyzer.from_bundle(bundle_dir)

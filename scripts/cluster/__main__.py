@@ -18,7 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
-from api.atomic import write_atomic
+from storage.atomic import write_atomic
 
 from .cluster import Cluster, ClusterConfig
 from .processes import command_line, kill_group, pid_alive, wait_until

@@ -62,7 +62,7 @@ def train(url: str, kind: str = "train", http=requests) -> dict:
 
 def face_crop(analyzer, path: Path, margin: float = 0.4) -> bytes:
     """The JPEG crop an edge node would send: the face's box grown by `margin` on each side."""
-    from api.recognition import load_image
+    from recognition import load_image
 
     data = Path(path).read_bytes()
     rgb = load_image(data)

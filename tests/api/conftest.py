@@ -12,7 +12,7 @@ import pytest
 
 from api.app import create_app
 from api.config import Settings
-from api.web.service import service_of
+from api.service import service_of
 from tests.conftest import BUNDLE, FACES
 
 ADMIN_KEY = "admin-" + secrets.token_hex(12)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from api.app import create_app
 from api.config import Settings
-from api.web.service import service_of
+from api.service import service_of
 from tests.api.conftest import ADMIN, ADMIN_KEY, FACES, RECOGNIZE, settings_for, upload
 
 FACE = FACES / "people" / "kit_harington" / "kit2.jpg"

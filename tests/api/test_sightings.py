@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from sqlalchemy import update
 
-from api.retention import RetentionPurger
-from api.storage.models import Recognition, SightingEmbedding
-from api.web.service import service_of
+from api.service import service_of
+from storage.models import Recognition, SightingEmbedding
 from tests.api.conftest import ADMIN, RECOGNIZE, settings_for, upload
 from tests.conftest import people_images
+from workers.retention import RetentionPurger
 
 REVIEW_KEY = "review-" + secrets.token_hex(12)
 REVIEW = {"X-API-Key": REVIEW_KEY}

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from api.web.service import service_of
+from api.service import service_of
 from tests.api.conftest import ADMIN, FACES, RECOGNIZE, upload
 from tests.api.test_sightings import REVIEW, app, client, store  # noqa: F401 (fixtures)
 

@@ -9,9 +9,9 @@ import numpy as np
 import pymysql
 import pytest
 
-from api.model_store import ModelStore
-from api.recognition import FaceClassifier, load_image
-from api.recognition.calibration import threshold_for
+from recognition import FaceClassifier, load_image
+from recognition.calibration import threshold_for
+from storage.model_store import ModelStore
 from tests.conftest import FACES, people_images
 
 CLIP = FACES / "video" / "short_hamilton_clip.mp4"

@@ -9,9 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from api.config import Settings
-from api.recognition.embedders import DEFAULT_EMBEDDER
 from batch import cli, search
 from batch.job import BatchOptions, run_batch
+from recognition.embedders import DEFAULT_EMBEDDER
 from tests.batch.conftest import CLIP, SCENES
 from tests.conftest import BUNDLE, people_images
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from api.storage import Database
-from api.storage.models import Recognition
 from batch.job import BatchOptions, run_batch
+from storage import Database
+from storage.models import Recognition
 from tests.batch.conftest import CLIP, SCENES
 from tests.conftest import BUNDLE
 

@@ -9,11 +9,11 @@ import time
 
 import requests
 
-from api.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from tests.api.conftest import ADMIN_KEY, RECOGNIZE_KEY
 from tests.api.servers import Gunicorn
 from tests.conftest import ROOT, people_images
 from tests.events.test_webhooks import SECRET, Receiver, receiver  # noqa: F401 (fixture)
+from workers.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 
 REVIEW_KEY = "review-" + "r" * 24
 

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from api.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSender, signature
+from workers.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSender, signature
 
 SECRET = "a-webhook-secret-of-some-length"
 

@@ -15,10 +15,10 @@ import numpy as np
 import requests
 
 from api.config import Settings
-from api.model_store import ModelStore
-from api.recognition import FaceAnalyzer
-from api.storage import Database
-from api.web.service import Service
+from api.service import Service
+from recognition import FaceAnalyzer
+from storage import Database
+from storage.model_store import ModelStore
 from tests.conftest import people_images
 
 from .conftest import ADMIN, serve, timed

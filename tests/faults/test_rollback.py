@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from api.model_store import ModelStore
+from storage.model_store import ModelStore
 from tests.conftest import people_images
 
 from .conftest import ADMIN, serve

@@ -1,6 +1,6 @@
 """Issue 11, item 15: the code stays small and honest.
 
-Before: routes read `current_app.extensions["facerec"]` in seven places, `api/storage/database.py`
+Before: routes read `current_app.extensions["facerec"]` in seven places, `storage/database.py`
 was 711 lines of every area at once, and 13 definitions (a whole table among them) were kept
 alive only by the tests that exercised them.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from api.storage import Database
+from storage import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("api", "batch", "edge", "clients")
@@ -49,7 +49,7 @@ def test_routes_reach_the_service_through_one_accessor():
         if re.search(r"\.extensions\[", path.read_text())
     }
     # service.py reads it (service_of, current_service); the app factory sets it.
-    assert touching == {"api/web/service.py", "api/app.py"}
+    assert touching == {"api/service.py", "api/app.py"}
 
 
 def test_storage_is_split_by_area_behind_one_facade():

@@ -7,9 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from api.recognition import InvalidImage, load_image
-from api.web.errors import BadRequest
-from api.web.params import valid_id
+from api.errors import BadRequest
+from api.params import valid_id
+from recognition import InvalidImage, load_image
 from tests.api.conftest import ADMIN, RECOGNIZE, upload
 
 STRIPS = [(5000, 1), (1, 5000), (12000, 2)]

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 
 from api.app import create_app
 from api.config import Settings
-from api.web.service import service_of
+from api.service import service_of
 from tests.api.conftest import ADMIN, ADMIN_KEY, FACES, RECOGNIZE, settings_for, upload
 from tests.api.servers import ROOT, Gunicorn
 
@@ -186,7 +186,7 @@ def test_a_database_outage_never_leaks_into_a_key_answer(tmp_path, caplog):
                 assert body["error"] == "database_unavailable"
                 assert not [word for word in DRIVER_WORDS if word in body["message"]], body
         # The request path's loggers (the database monitor's thread logs on its own).
-        requests_log = [r for r in caplog.records if r.name in ("api.app", "api.web.errors")]
+        requests_log = [r for r in caplog.records if r.name in ("api.app", "api.errors")]
         outage_lines = [r for r in requests_log if r in caplog.records[logged_before:]]
         assert len(outage_lines) == 3, [r.getMessage() for r in outage_lines]  # one per request
         assert not [r for r in requests_log if r.exc_info], "a traceback was logged"

@@ -310,7 +310,7 @@ def test_mariadb_server_accepts_the_config():
 
 
 def test_api_image_holds_exactly_the_files_the_onnx_backend_reads(main_dockerfile):
-    from api.recognition import bundle, embedders
+    from recognition import bundle, embedders
 
     api = stage_named(main_dockerfile, "api")
     copied = {p for origin, paths in copies_from(api) if origin == "models" for p in paths}

@@ -197,7 +197,7 @@ def test_api_probes_use_the_health_endpoints_on_the_operations_port(rendered):
     api = rendered.one("Deployment", "facerec-api")["spec"]["template"]["spec"]["containers"][0]
     port_names = {p["name"]: p["containerPort"] for p in api["ports"]}
     assert port_names == {"http": 8000, "ops": 9100}
-    # /readyz is not served on the public port when FACEREC_OPS_BIND is set (api/web/health.py).
+    # /readyz is not served on the public port when FACEREC_OPS_BIND is set (api/health.py).
     assert api["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "ops"}
     assert api["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "ops"}
     assert api["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "ops"}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from api.recognition import FaceAnalyzer, load_image
+from recognition import FaceAnalyzer, load_image
 from tests.conftest import FACES, ROOT
 
 
@@ -87,7 +87,7 @@ def test_a_6000_pixel_image_is_answered_with_boxes_in_its_own_coordinates(analyz
 
 def test_the_serving_path_never_imports_torch():
     script = (
-        "import sys; from api.recognition import FaceAnalyzer, FaceClassifier, load_image\n"
+        "import sys; from recognition import FaceAnalyzer, FaceClassifier, load_image\n"
         "a = FaceAnalyzer.from_bundle('models')\n"
         "a.analyze(load_image(open('../shared/faces/people/biden/biden1.jpg', 'rb').read()))\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from api.recognition.bundle import BundleError, load_manifest, verify_bundle
+from recognition.bundle import BundleError, load_manifest, verify_bundle
 from tests.conftest import SHARED
 
 
@@ -53,7 +53,7 @@ def test_a_missing_bundle_says_how_to_build_it(tmp_path):
 
 @pytest.mark.torch
 def test_rebuilding_an_unchanged_bundle_does_nothing(bundle_dir):
-    from api.bundle.build import build
+    from bundler.build import build
 
     before = {p: p.stat().st_mtime_ns for p in bundle_dir.rglob("*") if p.is_file()}
     manifest = build(bundle_dir, SHARED / "models/ultraface")

@@ -5,8 +5,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from api.recognition import load_image
-from api.recognition.bundle import DLIB_ONNX, SFACE_ONNX, load_manifest, read_file
+from recognition import load_image
+from recognition.bundle import DLIB_ONNX, SFACE_ONNX, load_manifest, read_file
 from tests.conftest import people_images
 
 # ArcFace's five points (eyes, nose, mouth corners) in a 112x112 crop: SFace's alignment.
@@ -84,7 +84,7 @@ def sface_chips(people_faces):
 
 
 def test_sface_fp32_computes_what_the_shipped_int8_graph_computes(bundle_dir, sface_chips):
-    from api.bundle import sface
+    from bundler import sface
 
     _, chips = sface_chips
     shipped = sface.model_path().read_bytes()
@@ -128,7 +128,7 @@ def dlib_chips():
     """dlib's own chips of shared/people (HOG detector, 5-point predictor) and dlib's descriptors."""
     import dlib
 
-    from api.bundle.dlib_resnet import model_path
+    from bundler.dlib_resnet import model_path
 
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(
@@ -168,7 +168,7 @@ def test_dlib_onnx_tells_people_apart_on_dlib_and_on_mtcnn_alignment(
 
 
 def test_the_dlib_reader_refuses_a_damaged_file():
-    from api.bundle import dlib_resnet
+    from bundler import dlib_resnet
 
     data = dlib_resnet.model_path().read_bytes()
     with pytest.raises(ValueError, match="ends early"):

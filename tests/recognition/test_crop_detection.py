@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from api.recognition import FaceAnalyzer, load_image
 from edge.crops import crop_face, encode_jpeg, limit_size
 from edge.detector import UltraFaceDetector
+from recognition import FaceAnalyzer, load_image
 from tests.conftest import FACES
 
 CROP_FRACTION = 1 / 3  # the service's default (FACEREC_CROP_MIN_FACE_FRACTION)

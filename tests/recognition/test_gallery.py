@@ -5,9 +5,9 @@ import io
 import numpy as np
 import pytest
 
-from api.recognition import load_image
-from api.recognition.gallery import Gallery
-from api.recognition.svm import OneVsRestSVM
+from recognition import load_image
+from recognition.gallery import Gallery
+from recognition.svm import OneVsRestSVM
 from tests.conftest import people_images
 
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from api.recognition import load_image
-from api.recognition.calibration import threshold_for
-from api.recognition.grouping import FaceGroups, purity_and_fragmentation
+from recognition import load_image
+from recognition.calibration import threshold_for
+from recognition.grouping import FaceGroups, purity_and_fragmentation
 from tests.conftest import FACES
 
 LFW = FACES / "lfw"

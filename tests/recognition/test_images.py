@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from api.recognition import InvalidImage, load_image
+from recognition import InvalidImage, load_image
 from tests.conftest import FACES
 
 

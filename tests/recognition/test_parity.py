@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from api.recognition import FaceAnalyzer, load_image
+from recognition import FaceAnalyzer, load_image
 from tests.conftest import FACES
 
 pytestmark = pytest.mark.torch
@@ -54,7 +54,7 @@ def test_the_converted_network_matches_opencv_running_the_original_graph(referen
     cv2 = pytest.importorskip("cv2")
     import torch
 
-    from api.bundle.facenet_graph import graph_path
+    from bundler.facenet_graph import graph_path
 
     x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 160, 160)).astype(np.float32)
     net = cv2.dnn.readNetFromTensorflow(str(graph_path()))

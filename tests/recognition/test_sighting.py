@@ -5,9 +5,9 @@ import time
 import cv2
 import numpy as np
 
-from api.recognition import UNKNOWN, FaceClassifier, load_image
-from api.recognition.calibration import threshold_for
-from api.recognition.sighting import THUMBNAIL_SIZE, recognize, thumbnail
+from recognition import UNKNOWN, FaceClassifier, load_image
+from recognition.calibration import threshold_for
+from recognition.sighting import THUMBNAIL_SIZE, recognize, thumbnail
 from tests.conftest import FACES, people_images
 
 

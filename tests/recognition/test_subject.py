@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from api.recognition import load_image
-from api.recognition.align import ARCFACE_112, align_face, similarity_transform
-from api.recognition.subject import choose_subject
+from recognition import load_image
+from recognition.align import ARCFACE_112, align_face, similarity_transform
+from recognition.subject import choose_subject
 from tests.conftest import FACES
 
 LFW = FACES / "lfw" / "enrolled"

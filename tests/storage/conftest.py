@@ -15,8 +15,8 @@ import numpy as np
 import pymysql
 import pytest
 
-from api.storage import Database
-from api.storage.models import Base
+from storage import Database
+from storage.models import Base
 
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 FACES = Path(__file__).resolve().parents[3] / "shared" / "faces"

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from api.storage import Database
-from api.storage.models import Embedding, Image
+from storage import Database
+from storage.models import Embedding, Image
 
 from .conftest import unit_vector
 

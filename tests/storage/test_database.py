@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 
-from api.storage import AlreadyExists, Database, DatabaseUnavailable, ImageTooLarge, NotFound
-from api.storage.models import ApiKey, Embedding, Image, Recognition
+from storage import AlreadyExists, Database, DatabaseUnavailable, ImageTooLarge, NotFound
+from storage.models import ApiKey, Embedding, Image, Recognition
 
 from .conftest import unit_vector
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from api.model_store import VERSION_PATTERN, ModelStore, ModelWatcher
-from api.recognition.classifier import FaceClassifier
-from api.storage import NotFound
+from recognition.classifier import FaceClassifier
+from storage import NotFound
+from storage.model_store import VERSION_PATTERN, ModelStore, ModelWatcher
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -182,7 +182,7 @@ def test_the_background_thread_loads_new_versions(tmp_path, caplog):
     def loaded_by_the_thread() -> list[str]:
         return [r.getMessage() for r in caplog.records if r.threadName == "model-watcher"]
 
-    with caplog.at_level(logging.INFO, logger="api.model_store"):
+    with caplog.at_level(logging.INFO, logger="storage.model_store"):
         watcher.start()
         try:
             version = store.publish(tiny_classifier("a", "b"))
@@ -198,7 +198,7 @@ def test_the_background_thread_loads_new_versions(tmp_path, caplog):
 
 WATCHING_PROCESS = """
 import sys, time
-from api.model_store import ModelStore, ModelWatcher
+from storage.model_store import ModelStore, ModelWatcher
 watcher = ModelWatcher(ModelStore(sys.argv[1]), poll_seconds=1.0)
 last = object()
 while True:

@@ -9,8 +9,8 @@ import pymysql
 import pytest
 from sqlalchemy import inspect, text
 
-from api.storage import Database
-from api.storage.models import Base
+from storage import Database
+from storage.models import Base
 
 from .conftest import MARIADB, empty, mariadb_url
 from .test_concurrency import run_at_once

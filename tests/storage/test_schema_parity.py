@@ -14,7 +14,7 @@ import pymysql
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from api.storage.models import Base
+from storage.models import Base
 
 from .conftest import MARIADB, mariadb_url
 

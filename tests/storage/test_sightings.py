@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from api.recognition.gallery import decode, encode
-from api.recognition.sighting import Sighting
+from recognition.gallery import decode, encode
+from recognition.sighting import Sighting
 
 SPACE = "sface+dlib:test"
 

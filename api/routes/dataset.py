@@ -1,0 +1,100 @@
+"""`/dataset`: the people the system should know, and their enrolment images."""
+
+from __future__ import annotations
+
+from flask_restx import Namespace, Resource
+
+from api import params, schemas
+from api.auth import ADMIN, RECOGNIZE, requires
+from api.errors import model_store_error
+from api.service import current_service
+from api.subjects import photo_subject
+from recognition import load_image
+from storage import NotFound
+
+ns = Namespace("dataset", description="People and their enrolment images", path="/dataset")
+person_param = ns.param(
+    "person_id", params.ID_RULE, pattern=params.ID_PATTERN.pattern, maxLength=64
+)
+
+
+@ns.route("")
+class Dataset(Resource):
+    @requires(RECOGNIZE)
+    @ns.response(200, "Every person with the number of their images", schemas.dataset)
+    @schemas.errors(ns, 401, 403, 503)
+    def get(self):
+        """List the people and how many images each has."""
+        people = current_service().db.list_people()
+        return {"face_ids": [{"id_name": p, "number_of_images": n} for p, n in people]}
+
+
+@ns.route("/<string:person_id>")
+@person_param
+class Person(Resource):
+    @requires(ADMIN)
+    @ns.response(201, "Created", schemas.created_person)
+    @schemas.errors(ns, 400, 401, 403, 409, 503)
+    def post(self, person_id):
+        """Create a person (409 if the id exists)."""
+        current_service().db.add_person(params.person_id(person_id))
+        return {"id_name": person_id}, 201
+
+    @requires(ADMIN)
+    @ns.response(200, "Deleted with every image, embedding and recognition", schemas.deleted)
+    @schemas.errors(ns, 400, 401, 403, 404, 503)
+    @ns.response(507, "The model store is full", schemas.error)
+    def delete(self, person_id):
+        """Remove a person with all their images, embeddings and recognitions.
+
+        Every kept model version is rewritten without them first (no rollback can bring them
+        back), then the database forgets them; replicas stop naming them at once (the
+        recognition routes check that a named person still exists).
+        """
+        service = current_service()
+        if not service.db.person_exists(params.person_id(person_id)):
+            raise NotFound(f"no person {person_id!r}")
+        try:
+            service.store.forget(person_id)
+        except OSError as error:  # nothing deleted yet: the client may retry
+            raise model_store_error(error) from None
+        service.db.delete_person(person_id)
+        service.watcher.refresh()  # this worker serves the rewritten model at once; others poll
+        return {"deleted": person_id}
+
+
+@ns.route("/<string:person_id>/image")
+@person_param
+class PersonImage(Resource):
+    @requires(ADMIN)
+    @ns.expect(schemas.image_form())
+    @ns.response(201, "Stored with its embedding", schemas.added_image)
+    @ns.response(200, "The same image was already stored; nothing new", schemas.added_image)
+    @schemas.errors(ns, 400, 401, 403, 404, 413, 422, 503)
+    def post(self, person_id):
+        """Add an image of the person: the face it is of is detected, embedded and stored.
+
+        A photo with bystanders enrols the face that clearly dominates it (largest by a margin,
+        else nearest the centre); the answer gives its box. 422 when there is no face, or
+        when two faces are equally plausible.
+        """
+        service = current_service()
+        params.person_id(person_id)
+        data = params.uploaded_image()
+        rgb = load_image(data, service.settings.max_image_pixels)
+        if not service.db.person_exists(person_id):
+            raise NotFound(f"no person {person_id!r}: create them first")
+        analyzer = service.analyzers.get()
+        embedding, face, faces_found = photo_subject(analyzer, rgb)
+        image_id, created = service.db.add_image(
+            person_id, data, embedding, analyzer.embedding_space
+        )
+        body = {
+            "id_name": person_id,
+            "image_id": image_id,
+            "created": created,
+            "number_of_images": current_service().db.count_images(person_id),
+            "face": face,
+            "faces_found": faces_found,
+        }
+        return body, 201 if created else 200

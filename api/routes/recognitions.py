@@ -1,0 +1,182 @@
+"""`/recognitions`: who was seen, where and when; the faces kept of sightings; and search by
+face ("when and where was this person seen?"), for `review` and `admin` keys.
+
+Search is exact over the retention window (FACEREC_RETENTION_DAYS) and only among sightings
+embedded in the serving analyzer's embedding space. Results are ranked by cosine similarity and
+all returned up to `limit`; each says whether it reaches the 1:1 threshold (`match`), the
+similarity that at most FACEREC_FALSE_ACCEPT_RATE of stranger pairs reach: a reviewer sees the
+likely sightings first and the look-alikes below them, marked as such.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from flask import Response, request
+from flask_restx import Namespace, Resource, fields, reqparse
+
+from api import params, schemas
+from api.auth import RECOGNIZE, REVIEW, requires
+from api.service import current_service
+from api.sighting_json import face_url, recognition_json
+from api.subjects import photo_subject
+from recognition import load_image
+from recognition.calibration import decision_threshold
+from storage import NotFound
+
+ns = Namespace("recognitions", description="The recorded recognitions", path="/recognitions")
+MAX_PER_PAGE = 1000
+DEFAULT_RESULTS, MAX_RESULTS = 20, 200
+
+filters = reqparse.RequestParser()
+filters.add_argument("person", location="args", help="a person id, or 'unknown' for strangers")
+filters.add_argument("camera", location="args", help="a camera id")
+filters.add_argument("since", location="args", help="ISO 8601, inclusive (UTC if no zone)")
+filters.add_argument("until", location="args", help="ISO 8601, exclusive (UTC if no zone)")
+filters.add_argument("page", type=int, location="args", default=1, help="from 1")
+filters.add_argument("per_page", type=int, location="args", default=50, help="1 to 1000")
+
+search_form = schemas.image_form(
+    ("camera_id", str, False, "only sightings of this camera"),
+    ("location_id", str, False, "only sightings at this location"),
+    ("since", str, False, "ISO 8601, inclusive (UTC if no zone)"),
+    ("until", str, False, "ISO 8601, exclusive (UTC if no zone)"),
+    ("limit", int, False, f"results, 1 to {MAX_RESULTS} (default {DEFAULT_RESULTS})"),
+)
+found = ns.model(
+    "FoundSighting",
+    {
+        "id": fields.Integer(required=True, description="the recognition's id"),
+        "score": fields.Float(required=True, description="cosine similarity to the photo's face"),
+        "match": fields.Boolean(required=True, description="score >= threshold"),
+        "label": fields.String(required=True, description="what the model said then"),
+        "person_id": schemas.nullable(fields.String, required=True),
+        "camera_id": schemas.nullable(fields.String, required=True),
+        "location_id": schemas.nullable(fields.String, required=True),
+        "recognized_at": fields.DateTime(required=True),
+        "bounding_box": fields.Nested(schemas.stored_box, required=True),
+        "face_url": schemas.nullable(fields.String, required=True),
+    },
+)
+search_result = ns.model(
+    "SightingSearch",
+    {
+        "results": fields.List(fields.Nested(found), required=True, description="best first"),
+        "threshold": fields.Float(required=True, description="the 1:1 similarity threshold"),
+        "searched": fields.Integer(required=True, description="sightings compared"),
+        "face": fields.Nested(schemas.box, required=True, description="the face searched for"),
+    },
+)
+
+
+def retention_start(retention_days: float) -> datetime | None:
+    """The oldest instant a sighting is kept from (None: kept forever)."""
+    if not retention_days:
+        return None
+    return datetime.now(UTC) - timedelta(days=retention_days)
+
+
+@ns.route("/<int:recognition_id>/face")
+@ns.param("recognition_id", "a recognition's id")
+class SightingFace(Resource):
+    @requires(REVIEW)
+    @ns.produces(["image/jpeg", "application/json"])  # errors are JSON
+    @ns.response(200, "The face as a JPEG, about 112 px on its long side")
+    @schemas.errors(ns, 401, 403, 404, 503)
+    def get(self, recognition_id: int):
+        """The thumbnail kept of a sighting's face (404 when none is kept, or it was purged)."""
+        jpeg = current_service().db.sighting_thumbnail(recognition_id)
+        if jpeg is None:
+            raise NotFound(f"no face kept for recognition {recognition_id}")
+        response = Response(jpeg, mimetype="image/jpeg")
+        response.headers["Cache-Control"] = "private, max-age=300"
+        return response
+
+
+@ns.route("/search")
+class SightingSearch(Resource):
+    @requires(REVIEW)
+    @ns.expect(search_form)
+    @ns.response(200, "Sightings ranked by similarity to the photo's face", search_result)
+    @schemas.errors(ns, 400, 401, 403, 413, 422, 503)
+    def post(self):
+        """Past sightings of the person in the photo, enrolled or not, best first."""
+        service, form = current_service(), request.form
+        camera_id = params.optional_id(form, "camera_id")
+        location_id = params.optional_id(form, "location_id")
+        since, until = params.timestamp(form, "since"), params.timestamp(form, "until")
+        limit = params.integer(form, "limit", DEFAULT_RESULTS, 1, MAX_RESULTS)
+        kept_from = retention_start(service.settings.retention_days)
+        if kept_from is not None:
+            since = max(since, kept_from) if since else kept_from
+        analyzer = service.analyzers.get()
+        rgb = load_image(params.uploaded_image(), service.settings.max_image_pixels)
+        embedding, face, _ = photo_subject(analyzer, rgb)
+        settings = service.settings
+        threshold = decision_threshold(
+            analyzer.embedder.name, 1, settings.false_accept_rate, settings.match_threshold
+        )
+        ranked, searched = service.db.search_sightings(
+            embedding,
+            analyzer.embedding_space,
+            camera_id=camera_id,
+            location_id=location_id,
+            since=since,
+            until=until,
+            limit=limit,
+        )
+        return {
+            "results": [
+                {
+                    "id": row["id"],
+                    "score": row["score"],
+                    "match": row["score"] >= threshold,
+                    "label": row["label"],
+                    "person_id": row["person_id"],
+                    "camera_id": row["camera_id"],
+                    "location_id": row["location_id"],
+                    "recognized_at": params.iso(row["recognized_at"]),
+                    "bounding_box": dict(zip(schemas.SIDES, row["box"], strict=True)),
+                    "face_url": face_url(row["id"]) if row["has_thumbnail"] else None,
+                }
+                for row in ranked
+            ],
+            "threshold": threshold,
+            "searched": searched,
+            "face": face,
+        }
+
+
+@ns.route("")
+class Recognitions(Resource):
+    @requires(RECOGNIZE)
+    @ns.expect(filters)
+    @ns.response(200, "One page, newest first", schemas.recognition_page)
+    @schemas.errors(ns, 400, 401, 403, 503)
+    def get(self):
+        """Recognitions filtered by person, camera and time, a page at a time."""
+        args = request.args
+        page = params.integer(args, "page", 1, 1, 1_000_000)
+        per_page = params.integer(args, "per_page", 50, 1, MAX_PER_PAGE)
+        since, until = params.timestamp(args, "since"), params.timestamp(args, "until")
+        person = args.get("person")
+        if person is not None and person != "unknown":
+            params.valid_id(person, "person")
+        db = current_service().db
+        rows, total = db.recognitions(
+            person=person,
+            camera=params.optional_id(args, "camera"),
+            since=since,
+            until=until,
+            page=page,
+            per_page=per_page,
+        )
+        faces = db.sightings_with_thumbnails(row["id"] for row in rows)
+        return {
+            "recognitions": [recognition_json(row, row["id"] in faces) for row in rows],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "pages": math.ceil(total / per_page),
+        }

@@ -1,0 +1,154 @@
+"""What one worker holds for its whole life: database, model store and watcher, the networks
+(api/analyzer_loader.py), the database monitor (api/database_monitor.py) and the background
+workers (workers/)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app
+from threadpoolctl import threadpool_limits
+
+from api.analyzer_loader import AnalyzerLoader
+from api.config import Settings
+from api.database_monitor import DatabaseMonitor
+from recognition.calibration import threshold_for
+from storage import Database
+from storage.model_store import ModelStore, ModelWatcher
+from workers.grouper import UnknownGrouper
+from workers.retention import RetentionPurger
+from workers.trainer import Trainer, TrainingJob
+from workers.webhooks import WebhookSender
+
+from . import metrics
+from .errors import ServiceUnavailable
+from .keys import KeyChecker
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "facerec"  # the key of `app.extensions` that holds the worker's Service
+# On shutdown, how long a training job gets to notice it must stop before it is failed for it.
+JOB_STOP_SECONDS = 10.0
+
+
+class Service:
+    """The worker's shared objects; routes reach them through `current_service()`."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.db = Database(settings.database_url, timeout=settings.database_timeout_seconds)
+        self.db_monitor = DatabaseMonitor(self.db, self._prepare_database)
+        self.retention = RetentionPurger(self.db, settings.retention_days)
+        self.store = ModelStore(settings.model_dir, keep=settings.keep_models)
+        self.watcher = ModelWatcher(self.store, poll_seconds=settings.model_poll_seconds)
+        self.keys = KeyChecker(
+            settings.auth_enabled, settings.api_keys, self.db, secret=settings.key_secret
+        )
+        self.analyzers = AnalyzerLoader(settings)
+        self.trainer = Trainer(
+            self.db,
+            self.store,
+            self.analyzers.get,
+            max_image_pixels=settings.max_image_pixels,
+            false_accept_rate=settings.false_accept_rate,
+            match_threshold=settings.match_threshold,
+            hnsw_threshold=settings.hnsw_threshold,
+            lease_seconds=settings.training_lease_seconds,
+            on_published=lambda _version: self.watcher.refresh(),
+        )
+        self.grouper = UnknownGrouper(self.db, self._embedding_space, self._join_threshold)
+        self.webhooks = (
+            WebhookSender(settings.webhook_url, settings.webhook_secret)
+            if settings.webhook_url
+            else None
+        )
+        self.jobs: dict[int, TrainingJob] = {}
+        self.stopping = False
+
+    def _embedding_space(self) -> str | None:
+        analyzer = self.analyzers.loaded()
+        return analyzer.embedding_space if analyzer else None
+
+    def _join_threshold(self) -> float | None:
+        analyzer = self.analyzers.loaded()
+        if analyzer is None:
+            return None
+        return threshold_for(analyzer.embedder.name, 1, self.settings.unknown_join_rate)
+
+    def _prepare_database(self) -> None:
+        """Schema and configured keys: at start-up, and whenever the database comes back bare."""
+        self.db.create_schema()
+        self.keys.store_configured()
+
+    def start(self) -> Service:
+        """Schema, configured keys, the model and the networks: everything a worker needs.
+
+        The database may be down (recognition does not need it): the monitor's first check
+        waits at most the ping timeout, and later checks prepare it when it comes.
+        """
+        # numpy's BLAS splits even a one-face gallery product over threads that then spin:
+        # at 1,000 people that doubled a recognition's p50 (benchmarks/gallery_http.py).
+        # A worker serves one core's worth of requests; its BLAS gets one thread.
+        threadpool_limits(limits=1, user_api="blas")
+        if not self.db_monitor.check():
+            log.error("the database is not reachable at start-up; retrying in the background")
+        self.db_monitor.start()
+        self.retention.start()
+        self.grouper.start()
+        self.settings.model_dir.mkdir(parents=True, exist_ok=True)
+        metrics.observe_model(self.watcher.refresh().version)
+        self.watcher.start()
+        self.analyzers.start()
+        return self
+
+    def stop_jobs(self) -> None:
+        """Refuse new training jobs and ask running ones to stop (cheap: fine in a signal handler)."""
+        self.stopping = True
+        for job in list(self.jobs.values()):
+            job.stop("the worker shut down before the job finished; start it again")
+
+    def close(self) -> None:
+        """Stop jobs (failed, lease released), the watchers, then drop pooled connections."""
+        self.stop_jobs()
+        for job in list(self.jobs.values()):
+            job.finish_stopping(JOB_STOP_SECONDS)
+        self.db_monitor.stop()
+        self.retention.stop()
+        self.grouper.stop()
+        if self.webhooks is not None:
+            self.webhooks.close()
+        self.watcher.stop()
+        self.db.close()
+
+    def model(self):
+        """The snapshot a request works with from its start to its end."""
+        snapshot = self.watcher.snapshot()
+        metrics.observe_model(snapshot.version)
+        return snapshot
+
+    def database_up(self) -> bool:
+        """The database's state at the monitor's last check (never waits for the database).
+
+        The gauge is set here, when asked, not by the monitor: apps sharing one process
+        (tests) would overwrite each other's value."""
+        up = self.db_monitor.up
+        metrics.observe_database(up)
+        return up
+
+    def start_training(self, kind: str) -> TrainingJob:
+        if self.stopping:
+            raise ServiceUnavailable("this worker is shutting down; retry", code="shutting_down")
+        job = self.trainer.start(kind)
+        self.jobs = {k: v for k, v in self.jobs.items() if v.thread.is_alive()}
+        self.jobs[job.id] = job
+        return job
+
+
+def service_of(app: Flask) -> Service:
+    """The Service `create_app` gave this app."""
+    return app.extensions[EXTENSION]
+
+
+def current_service() -> Service:
+    """The Service of the app handling the current request (as Flask's `get_db()`)."""
+    return service_of(current_app)

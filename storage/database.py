@@ -1,0 +1,29 @@
+"""`Database`: every query the service makes, behind one small facade.
+
+The queries live by area, each a class over the shared plumbing in transactions.py: people.py
+(people, images, embeddings), recognitions.py, sightings.py, unknowns.py, training.py (jobs
+and leases) and api_keys.py.
+`Database` is all of them at once, so callers hold one object: `db.add_person("obama")`.
+"""
+
+from __future__ import annotations
+
+from .api_keys import ApiKeyQueries
+from .events import EventQueries
+from .people import PeopleQueries
+from .recognitions import RecognitionQueries
+from .sightings import SightingStore
+from .training_jobs import TrainingQueries
+from .unknowns import UnknownStore
+
+
+class Database(
+    PeopleQueries,
+    RecognitionQueries,
+    TrainingQueries,
+    ApiKeyQueries,
+    SightingStore,
+    UnknownStore,
+    EventQueries,
+):
+    """The storage facade. `url` is any SQLAlchemy URL: a SQLite file or mysql+pymysql://..."""
