@@ -10,8 +10,6 @@ from batch.frames import image_frame, video_frames
 from batch.inputs import WorkItem
 from batch.recognizer import FrameRecognizer
 
-UNKNOWN = "unknown"
-
 
 @dataclass
 class ItemResult:

@@ -96,7 +96,7 @@ class FrameRecognizer:
         for detection in self.detector.detect(bgr):
             pixels, (left, top, _, _) = crop_face(bgr, detection.box, self.crop_margin)
             rgb = np.ascontiguousarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB))
-            seen, _ = sighting.recognize(self.analyzer, self.classifier, rgb)
+            seen = sighting.recognize(self.analyzer, self.classifier, rgb).sightings
             if not seen:
                 continue  # MTCNN disagrees with UltraFace: the API would answer "no face" too
             face = _nearest_to_centre(seen, rgb.shape[1], rgb.shape[0])

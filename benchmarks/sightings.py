@@ -8,7 +8,7 @@ The sightings are synthetic (256-d unit vectors around 20,000 identities, as the
 embedder's), bulk-inserted into a scratch database that is dropped at the end; a planted
 identity's 40 sightings must come back first. The store-results cost is measured with real
 faces (shared/faces/people), through `Database.record_sightings`, against the same rows without
-their faces (`Database.add_recognitions`), plus encoding the thumbnail.
+their faces (`Database.store_recognitions`), plus encoding the thumbnail.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -148,36 +149,34 @@ def real_sightings(analyzer: FaceAnalyzer) -> list[tuple[np.ndarray, list]]:
     scenes = []
     for path in sorted(PEOPLE.rglob("*.jpg")):
         rgb = load_image(path.read_bytes())
-        seen, _ = recognize(analyzer, None, rgb)
-        if seen:
-            scenes.append((rgb, seen))
+        seen = recognize(analyzer, None, rgb)
+        if seen.sightings:
+            scenes.append((rgb, replace(seen, embedding_space=SPACE)))
     return scenes
 
 
 def bench_store(url: str, scenes: list, rounds: int) -> dict:
     """Per sighting, interleaved so both see the same load: record_sightings (row + code +
-    thumbnail, what store-results does) vs the row alone (add_recognitions); and encoding the
+    thumbnail, what store-results does) vs the row alone (store_recognitions); and encoding the
     thumbnail (done while recognising, before any storage)."""
     db = Database(url)
     db.create_schema()
     encoding = []
     for rgb, seen in scenes:  # apart: OpenCV's threads spin a while after, slowing what follows
         began = time.perf_counter()
-        for s in seen:
+        for s in seen.sightings:
             thumbnail(rgb, s.box)
-        encoding.append((time.perf_counter() - began) / len(seen))
+        encoding.append((time.perf_counter() - began) / len(seen.sightings))
     with_faces, rows_only = [], []
     for _ in range(rounds):
         for _rgb, seen in scenes:
             began = time.perf_counter()
-            db.record_sightings(
-                seen, camera_id="cam", location_id="site", model_version=None, embedding_space=SPACE
-            )
-            with_faces.append((time.perf_counter() - began) / len(seen))
-            rows = [{"label": s.label, "confidence": s.score, "box": s.box} for s in seen]
+            db.record_sightings(seen, camera_id="cam", location_id="site")
+            with_faces.append((time.perf_counter() - began) / len(seen.sightings))
+            rows = [{"label": s.label, "score": s.score, "box": s.box} for s in seen.sightings]
             began = time.perf_counter()
-            db.add_recognitions(rows)
-            rows_only.append((time.perf_counter() - began) / len(seen))
+            db.store_recognitions(rows)
+            rows_only.append((time.perf_counter() - began) / len(seen.sightings))
     db.close()
     return {
         "record_ms": statistics.median(with_faces) * 1e3,

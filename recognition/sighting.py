@@ -2,8 +2,10 @@
 edge's store-results, the Spark job) records about a face it saw.
 
 A sighting keeps what an operator needs later: the box and landmarks, the embedding (to search
-by face and to group strangers), the decision (label, score, threshold) and a small JPEG of the
-face to look at.
+by face and to group strangers) and its int8 codes (what storage keeps), the decision (label,
+score, threshold) and a small JPEG of the face to look at. `recognize` answers a `Recognized`:
+the sightings and everything storage needs to record them (model version, embedding space, who
+of the named is still enrolled), so storage asks nothing again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from .analyzer import Face, FaceAnalyzer
 from .classifier import UNKNOWN, FaceClassifier
+from .gallery import encode
 
 THUMBNAIL_SIZE = 112  # px, the long side
 THUMBNAIL_MARGIN = 0.2  # of the box's size, on each side: the hair and chin help a person
@@ -27,6 +30,7 @@ class Sighting:
     box: tuple[float, float, float, float]  # left, top, right, bottom in image pixels
     landmarks: np.ndarray  # [5, 2]
     embedding: np.ndarray  # unit vector of the analyzer's embedding space
+    codes: bytes  # the embedding as int8 codes (recognition.gallery.encode): what storage keeps
     label: str  # a person id, or "unknown"
     score: float  # similarity to the best candidate (0 without a model)
     threshold: float | None  # what naming needed (None without a model)
@@ -36,6 +40,17 @@ class Sighting:
     @property
     def known(self) -> bool:
         return self.label != UNKNOWN
+
+
+@dataclass(frozen=True)
+class Recognized:
+    """One image's recognition: its sightings and what recording them needs."""
+
+    sightings: list[Sighting]
+    faces_found: int  # detected; only the `max_faces` largest became sightings
+    model_version: str | None  # the model that named them (None: no model yet)
+    embedding_space: str  # the analyzer's; a sighting's codes are of this space
+    enrolled: frozenset[str]  # the people named who were still enrolled when named
 
 
 def thumbnail(rgb: np.ndarray, box, size: int = THUMBNAIL_SIZE) -> bytes:
@@ -65,17 +80,21 @@ def sightings_of(
     embeddings: np.ndarray,
     predictions: list | None,
     thumbnails: bool = True,
+    scale: float = 1.0,
 ) -> list[Sighting]:
     """Sightings from detections, their embeddings and the classifier's predictions (None: no
-    model yet, every face unknown)."""
+    model yet, every face unknown). `scale`: how much the image was shrunk from the upload
+    (`images.decode_image`); boxes and landmarks are given in the upload's own pixels."""
     result = []
+    codes = encode(embeddings) if len(faces) else []
     for index, face in enumerate(faces):
         prediction = predictions[index] if predictions else None
         result.append(
             Sighting(
-                box=tuple(float(v) for v in face.box),
-                landmarks=face.landmarks,
+                box=tuple(float(v) / scale for v in face.box),
+                landmarks=face.landmarks / scale,
                 embedding=embeddings[index],
+                codes=codes[index].tobytes(),
                 label=prediction.label if prediction else UNKNOWN,
                 score=prediction.score if prediction else 0.0,
                 threshold=prediction.threshold if prediction else None,
@@ -86,35 +105,58 @@ def sightings_of(
     return result
 
 
+def _predict_enrolled(
+    classifier: FaceClassifier,
+    embeddings: np.ndarray,
+    still_enrolled: Callable[[set[str]], set[str]] | None,
+) -> tuple[list, frozenset[str]]:
+    """Predictions that name only people still enrolled, and those people. Whoever was deleted
+    since training is left out and the faces predicted again, until every name is checked."""
+    checked: set[str] = set()
+    enrolled: set[str] = set()
+    while True:
+        predictions = classifier.predict(embeddings, frozenset(checked - enrolled))
+        new = {p.label for p in predictions if p.label != UNKNOWN} - checked
+        alive = still_enrolled(new) & new if new and still_enrolled else new
+        checked |= new
+        enrolled |= alive
+        if alive == new:  # nobody newly named was deleted: these predictions stand
+            return predictions, frozenset(enrolled)
+
+
 def recognize(
     analyzer: FaceAnalyzer,
     classifier: FaceClassifier | None,
     rgb: np.ndarray,
     *,
+    model_version: str | None = None,
+    scale: float = 1.0,
     min_face_fraction: float = 0.0,
     still_enrolled: Callable[[set[str]], set[str]] | None = None,
     thumbnails: bool = True,
     max_faces: int | None = None,
-) -> tuple[list[Sighting], int]:
-    """Every face in the image, named by `classifier` when it was trained in the analyzer's
-    embedding space (another space's model names nobody: `train` re-embeds); and how many faces
-    were found. Only the `max_faces` largest are embedded and named: a crowd photo (or a
+) -> Recognized:
+    """Every face in the image, named by `classifier` (version `model_version`) when it was
+    trained in the analyzer's embedding space (another space's model names nobody: `train`
+    re-embeds). Only the `max_faces` largest are embedded and named: a crowd photo (or a
     hostile one with hundreds of faces) costs a bounded time.
 
     `min_face_fraction` > 0 (an edge crop) skips faces smaller than that share of the short
     side. `still_enrolled(names)` returns which named people still exist: anyone deleted since
-    the model was trained is never named.
+    the model was trained is never named (without it, every named person counts as enrolled).
     """
     if classifier is not None and classifier.embedding_space != analyzer.embedding_space:
         classifier = None
     found = analyzer.detect(rgb, min_face_fraction)
     faces = found[:max_faces] if max_faces is not None else found
     embeddings = analyzer.embed(rgb, faces)
-    predictions = None
+    predictions, enrolled = None, frozenset()
     if classifier is not None and faces:
-        predictions = classifier.predict(embeddings)
-        named = {p.label for p in predictions if p.label != UNKNOWN}
-        forgotten = named - still_enrolled(named) if named and still_enrolled else set()
-        if forgotten:
-            predictions = classifier.predict(embeddings, frozenset(forgotten))
-    return sightings_of(rgb, faces, embeddings, predictions, thumbnails), len(found)
+        predictions, enrolled = _predict_enrolled(classifier, embeddings, still_enrolled)
+    return Recognized(
+        sightings_of(rgb, faces, embeddings, predictions, thumbnails, scale),
+        faces_found=len(found),
+        model_version=model_version,
+        embedding_space=analyzer.embedding_space,
+        enrolled=enrolled,
+    )

@@ -8,6 +8,7 @@ db.add_person("obama"); db.add_image("obama", jpeg_bytes, embedding, bundle_vers
 from .database import Database
 from .errors import AlreadyExists, DatabaseUnavailable, ImageTooLarge, NotFound, StorageError
 from .models import MAX_ID_LENGTH
+from .recognitions import Segment
 
 __all__ = [
     "MAX_ID_LENGTH",
@@ -16,5 +17,6 @@ __all__ = [
     "DatabaseUnavailable",
     "ImageTooLarge",
     "NotFound",
+    "Segment",
     "StorageError",
 ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, delete, func, select
 
 from .errors import NotFound
 from .models import Person, Recognition
@@ -15,36 +16,64 @@ from .transactions import Transactions, retry_deadlocks, utc_now
 from .validation import aware
 
 MAX_PER_PAGE = 1000
+INSERT_BATCH_ROWS = 500  # rows one INSERT statement carries
+
+
+def _row_values(row: dict, known: set[str]) -> dict:
+    return recognition_values(
+        label=row["label"],
+        score=row["score"],
+        threshold=row.get("threshold"),
+        box=row["box"],
+        camera_id=row.get("camera_id"),
+        location_id=row.get("location_id"),
+        model_version=row.get("model_version"),
+        recognized_at=row.get("recognized_at") or utc_now(),
+        known=known,
+    )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """What one camera recorded between two instants (a batch job's unit of work): the rows a
+    re-run of it replaces. Recognitions have no natural key, so a re-run cannot upsert."""
+
+    camera_id: str
+    location_id: str
+    since: datetime  # inclusive
+    until: datetime  # exclusive
+
+    def rows(self):
+        table = Recognition.__table__
+        return and_(
+            table.c.camera_id == self.camera_id,
+            table.c.location_id == self.location_id,
+            table.c.recognized_at >= aware(self.since, "since"),
+            table.c.recognized_at < aware(self.until, "until"),
+        )
 
 
 class RecognitionQueries(Transactions):
     @retry_deadlocks
-    def add_recognitions(self, rows: Iterable[dict]) -> None:
-        """Record faces seen by cameras without their faces (no thumbnail or codes), all or none.
+    def store_recognitions(self, rows: Iterable[dict], replacing: Segment | None = None) -> int:
+        """Record faces seen by cameras without their faces (no thumbnail or codes), all or
+        none; how many. With `replacing`, the rows stored earlier for that segment are deleted
+        in the same transaction: a re-run leaves one copy, and no reader sees it half-replaced.
 
-        Each row: {"label", "confidence", "box"} and optionally "threshold", "camera_id",
+        Each row: {"label", "score", "box"} and optionally "threshold", "camera_id",
         "location_id", "model_version", "recognized_at". Who a row belongs to is decided as for
         `record_sightings` (`sightings.recognition_values`)."""
         rows = list(rows)
-        if not rows:
-            return
         with self._transaction(write=True) as session:
             known = known_people(session, (row["label"] for row in rows))
-            values = [
-                recognition_values(
-                    label=row["label"],
-                    score=row["confidence"],
-                    threshold=row.get("threshold"),
-                    box=row["box"],
-                    camera_id=row.get("camera_id"),
-                    location_id=row.get("location_id"),
-                    model_version=row.get("model_version"),
-                    recognized_at=row.get("recognized_at") or utc_now(),
-                    known=known,
+            if replacing is not None:
+                session.execute(delete(Recognition).where(replacing.rows()))
+            for start in range(0, len(rows), INSERT_BATCH_ROWS):
+                chunk = rows[start : start + INSERT_BATCH_ROWS]
+                session.execute(
+                    Recognition.__table__.insert(), [_row_values(row, known) for row in chunk]
                 )
-                for row in rows
-            ]
-            session.execute(Recognition.__table__.insert(), values)
+        return len(rows)
 
     def recognitions(
         self,

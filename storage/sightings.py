@@ -19,13 +19,12 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy import delete, func, insert, literal_column, select, text
 
-from recognition.gallery import encode
+from recognition import UNKNOWN
 
 from .models import Person, Recognition, SightingEmbedding, SightingThumbnail
 from .rows import sighting_dict
 from .validation import aware, check_id, optional_id
 
-UNKNOWN = "unknown"  # the label of a face nobody was named for (recognition.UNKNOWN)
 SEARCH_PAGE_BYTES = 4 * 1024 * 1024  # of codes a search reads at once (16,384 faces at 256-d)
 PURGE_BATCH_ROWS = 1_000  # rows one purge transaction deletes: short locks, small undo logs
 PURGE_PAUSE_SECONDS = 0.05  # between purge batches, so writers of new sightings get in
@@ -73,11 +72,12 @@ def recognition_values(
     }
 
 
-def _codes_of(embedding) -> bytes:
-    vector = np.asarray(embedding, np.float32)
-    if vector.ndim != 1 or not vector.size or not np.isfinite(vector).all():
-        raise ValueError(f"a sighting's embedding is one finite vector, got shape {vector.shape}")
-    return encode(vector[None])[0].tobytes()
+def _checked_codes(seen) -> bytes:
+    """A sighting's int8 codes, refused when they are not one vector's."""
+    codes = seen.codes
+    if not isinstance(codes, bytes) or not codes or len(codes) != np.size(seen.embedding):
+        raise ValueError("a sighting's codes are its embedding's int8 codes, one per dimension")
+    return codes
 
 
 def _concatenated(session, where: list, max_bytes: int) -> tuple[np.ndarray, bytes]:
@@ -122,24 +122,23 @@ class SightingStore:
 
     def record_sightings(
         self,
-        sightings: Sequence,
+        seen,
         *,
         camera_id: str | None,
         location_id: str | None,
-        model_version: str | None,
-        embedding_space: str,
         recognized_at: datetime | None = None,
     ) -> list[int]:
-        """Record `recognition.sighting.Sighting`s in one transaction; their row ids.
+        """Record a `recognition.sighting.Recognized` in one transaction; its sightings' row ids.
 
-        The embedding is kept as int8 codes of `embedding_space`; a non-empty thumbnail as is."""
-        if not sightings:
+        Each sighting's int8 codes are kept in the result's embedding space, a non-empty
+        thumbnail as is; who a row belongs to comes from the result's `enrolled`."""
+        if not seen.sightings:
             return []
-        optional_id(embedding_space, "embedding_space")
+        optional_id(seen.embedding_space, "embedding_space")
         recognized_at = recognized_at or datetime.now(UTC)
-        codes = [_codes_of(s.embedding) for s in sightings]
+        codes = [_checked_codes(s) for s in seen.sightings]
+        where = {"camera_id": camera_id, "location_id": location_id}
         with self._transaction(write=True) as session:
-            known = known_people(session, (s.label for s in sightings))
             ids = [
                 session.execute(
                     insert(Recognition).values(
@@ -148,34 +147,32 @@ class SightingStore:
                             score=s.score,
                             threshold=s.threshold,
                             box=s.box,
-                            camera_id=camera_id,
-                            location_id=location_id,
-                            model_version=model_version,
+                            model_version=seen.model_version,
                             recognized_at=recognized_at,
-                            known=known,
+                            known=seen.enrolled,
+                            **where,
                         )
                     )
                 ).inserted_primary_key[0]
-                for s in sightings
+                for s in seen.sightings
             ]
             session.execute(
                 insert(SightingEmbedding),
                 [
                     {
                         "recognition_id": recognition_id,
-                        "embedding_space": embedding_space,
+                        "embedding_space": seen.embedding_space,
                         "recognized_at": recognized_at,
-                        "camera_id": camera_id,
-                        "location_id": location_id,
                         "code": code,
+                        **where,
                     }
                     for recognition_id, code in zip(ids, codes, strict=True)
-                ],
+                ],  # fmt: skip
             )
             thumbnails = [
-                {"recognition_id": recognition_id, "jpeg": seen.thumbnail}
-                for recognition_id, seen in zip(ids, sightings, strict=True)
-                if seen.thumbnail
+                {"recognition_id": recognition_id, "jpeg": s.thumbnail}
+                for recognition_id, s in zip(ids, seen.sightings, strict=True)
+                if s.thumbnail
             ]
             if thumbnails:
                 session.execute(insert(SightingThumbnail), thumbnails)

@@ -33,7 +33,8 @@ PING_TIMEOUT_SECONDS = 2.0
 
 
 def retry_deadlocks(method):
-    """Run a write again when MariaDB chose it as a deadlock's victim.
+    """Run a write again when MariaDB chose it as a deadlock's victim, or it waited too long for
+    another transaction's lock.
 
     InnoDB breaks a deadlock by rolling one transaction back whole; running that transaction
     again is safe and almost always succeeds, so the caller never sees the conflict.
@@ -58,7 +59,7 @@ def _error_code(error) -> int | None:
 
 
 def _is_deadlock(error) -> bool:
-    return _error_code(error) == MARIADB_DEADLOCK
+    return _error_code(error) in (MARIADB_DEADLOCK, MARIADB_LOCK_WAIT_TIMEOUT)
 
 
 def _is_missing_table(error) -> bool:

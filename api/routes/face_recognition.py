@@ -8,8 +8,6 @@ over thousands of people needs.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from flask import request
 from flask_restx import Namespace, Resource, fields, inputs
 from werkzeug.datastructures import FileStorage
@@ -23,7 +21,7 @@ from api.subjects import photo_subject
 from recognition import UNKNOWN, load_image, sighting
 from recognition.calibration import decision_threshold
 from recognition.images import decode_image
-from recognition.sighting import Sighting
+from recognition.sighting import Recognized, Sighting
 from storage import DatabaseUnavailable, NotFound
 
 BIG_IMAGE_VALUES = 4_000_000 * 3  # an image above ~4 Mpx hands its memory back afterwards
@@ -76,8 +74,8 @@ def _answer(seen: Sighting, width: int, height: int, include: bool) -> dict:
     }
 
 
-def recognize(thumbnails: bool = False) -> tuple[dict, list[Sighting]]:
-    """Detect, embed and classify the uploaded image: (answer, sightings)."""
+def recognize(thumbnails: bool = False) -> tuple[dict, Recognized]:
+    """Detect, embed and classify the uploaded image: (answer, what was recognised)."""
     service = current_service()
     include = params.boolean(request.form, "include_predictions")
     crop = params.boolean(request.form, "crop")
@@ -86,26 +84,23 @@ def recognize(thumbnails: bool = False) -> tuple[dict, list[Sighting]]:
         params.uploaded_image(), settings.max_image_pixels, settings.max_decoded_side
     )
     snapshot = service.model()  # once: this request ends on the model it started with
-    seen, found = sighting.recognize(
+    seen = sighting.recognize(
         service.analyzers.get(),
         snapshot.classifier,
         rgb,
+        model_version=snapshot.version,
+        scale=scale,
         min_face_fraction=settings.crop_min_face_fraction if crop else 0.0,
         still_enrolled=_still_enrolled,
         thumbnails=thumbnails,
         max_faces=settings.max_faces,
     )
-    if scale != 1.0:  # boxes in the upload's own pixels
-        seen = [
-            replace(s, box=tuple(v / scale for v in s.box), landmarks=s.landmarks / scale)
-            for s in seen
-        ]
     height, width = (round(side / scale) for side in rgb.shape[:2])
-    if rgb.size > BIG_IMAGE_VALUES or found > len(seen):
+    if rgb.size > BIG_IMAGE_VALUES or seen.faces_found > len(seen.sightings):
         release_memory()
-    answers = [_answer(s, width, height, include) for s in seen]
-    metrics.count_faces([s.label for s in seen], UNKNOWN)
-    body = {"faces": answers, "faces_not_processed": found - len(seen)}
+    answers = [_answer(s, width, height, include) for s in seen.sightings]
+    metrics.count_faces([s.label for s in seen.sightings], UNKNOWN)
+    body = {"faces": answers, "faces_not_processed": seen.faces_found - len(seen.sightings)}
     return {**body, "model_version": snapshot.version}, seen
 
 
@@ -133,18 +128,12 @@ class StoreResults(Resource):
         location_id = params.required_id(request.form, "location_id")
         body, seen = recognize(thumbnails=True)
         service = current_service()
-        ids = service.db.record_sightings(
-            seen,
-            camera_id=camera_id,
-            location_id=location_id,
-            model_version=body["model_version"],
-            embedding_space=service.analyzers.get().embedding_space,
-        )
+        ids = service.db.record_sightings(seen, camera_id=camera_id, location_id=location_id)
         if service.webhooks is not None:
             for sighting_id, face in zip(ids, body["faces"], strict=True):
                 service.webhooks.send(
                     {"id": sighting_id, "camera_id": camera_id, "location_id": location_id,
-                     "model_version": body["model_version"], **face}
+                     "model_version": seen.model_version, **face}
                 )  # fmt: skip
         return body
 

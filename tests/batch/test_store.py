@@ -33,12 +33,12 @@ def test_a_rerun_replaces_the_rows_instead_of_duplicating_them(
     # Another camera's sighting in the same seconds, and this camera's from another file.
     during = datetime.fromtimestamp(STARTED_AT + 5, UTC)
     others = [
-        {"label": "x", "confidence": 1, "camera_id": "lobby", "location_id": CLIP.name,
+        {"label": "x", "score": 1, "camera_id": "lobby", "location_id": CLIP.name,
          "box": (0, 0, 1, 1), "recognized_at": during},
-        {"label": "y", "confidence": 1, "camera_id": "video", "location_id": "other.mp4",
+        {"label": "y", "score": 1, "camera_id": "video", "location_id": "other.mp4",
          "box": (0, 0, 1, 1), "recognized_at": during},
     ]  # fmt: skip
-    database.add_recognitions(others)
+    database.store_recognitions(others)
     options = BatchOptions(
         inputs=[str(CLIP), str(SCENES / "two_people.jpg")],
         output=str(tmp_path / "first.parquet"),

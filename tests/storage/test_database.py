@@ -115,7 +115,7 @@ def test_delete_person_cascades(db, face_images):
         db.add_person(person)
         for seed, photo in enumerate(face_images[person]):
             db.add_image(person, photo, unit_vector(seed), BUNDLE)
-    db.add_recognitions([recognition("obama"), recognition("biden"), recognition(None)])
+    db.store_recognitions([recognition("obama"), recognition("biden"), recognition(None)])
     db.delete_person("obama")
     assert count(db, Image) == len(face_images["biden"])
     assert count(db, Embedding) == len(face_images["biden"])
@@ -188,7 +188,7 @@ def test_training_lock_is_a_lease(db):
 def recognition(person, **overrides) -> dict:
     row = {
         "label": person or "unknown",
-        "confidence": 0.9,
+        "score": 0.9,
         "camera_id": "cam-1",
         "location_id": "hall",
         "box": (1.0, 2.0, 3.5, 4.5),
@@ -206,7 +206,7 @@ def test_recognitions_filters_and_pages(db):
         recognition("obama", recognized_at=start + timedelta(minutes=i), camera_id=f"cam-{i % 2}")
         for i in range(7)
     ] + [recognition(None, recognized_at=start + timedelta(minutes=3, seconds=30))]
-    db.add_recognitions(rows)
+    db.store_recognitions(rows)
     page, total = db.recognitions(person="obama", page=1, per_page=3)
     assert total == 7 and len(page) == 3
     assert [r["recognized_at"] for r in page] == [start + timedelta(minutes=m) for m in (6, 5, 4)]
@@ -232,20 +232,20 @@ def test_recognitions_filters_and_pages(db):
 def test_recognitions_keep_microseconds_and_utc(db):
     moment = datetime(2026, 5, 5, 10, 0, 0, 654321, tzinfo=UTC)
     in_paris = moment.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Paris"))
-    db.add_recognitions([recognition(None, recognized_at=in_paris)])
+    db.store_recognitions([recognition(None, recognized_at=in_paris)])
     assert db.recognitions()[0][0]["recognized_at"] == moment
     with pytest.raises(ValueError):
-        db.add_recognitions([recognition(None, recognized_at=datetime(2026, 5, 5))])
+        db.store_recognitions([recognition(None, recognized_at=datetime(2026, 5, 5))])
 
 
 def test_a_recognition_without_a_label_is_a_value_error_and_stores_nothing(db):
     with pytest.raises(ValueError, match="label"):
-        db.add_recognitions([recognition("obama"), recognition(None, label=None)])
+        db.store_recognitions([recognition("obama"), recognition(None, label=None)])
     assert db.recognitions()[1] == 0
 
 
 def test_recognition_of_a_deleted_person_is_kept_as_a_stranger(db):
-    db.add_recognitions([recognition("deleted_since_training")])
+    db.store_recognitions([recognition("deleted_since_training")])
     rows, total = db.recognitions()
     assert total == 1 and rows[0]["person_id"] is None
     assert rows[0]["label"] == "deleted_since_training"
@@ -255,7 +255,7 @@ def test_last_known_location(db):
     db.add_person("biden")
     assert db.last_known_location("biden") is None
     noon = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    db.add_recognitions(
+    db.store_recognitions(
         [
             recognition("biden", location_id="lobby", camera_id="cam-7", recognized_at=noon),
             recognition("biden", location_id="garage", recognized_at=noon - timedelta(hours=1)),

@@ -63,8 +63,8 @@ def test_the_victim_of_a_deadlock_is_run_again(mariadb_database):
     empty(db)
     db.add_person("obama")
     db.add_person("biden")
-    row = {"confidence": 1.0, "box": (0, 0, 1, 1)}
-    db.add_recognitions([{**row, "label": "obama"}] + [{**row, "label": "biden"}] * 50)
+    row = {"score": 1.0, "box": (0, 0, 1, 1)}
+    db.store_recognitions([{**row, "label": "obama"}] + [{**row, "label": "biden"}] * 50)
     (obama_row,), _ = db.recognitions(person="obama")
     obama_recognition = obama_row["id"]
     other = pymysql.connect(**MARIADB, database=db.engine.url.database)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from recognition.gallery import decode, encode
-from recognition.sighting import Sighting
+from recognition.sighting import Recognized, Sighting
 
 SPACE = "sface+dlib:test"
 
@@ -18,11 +18,16 @@ def sighting(embedding, label="unknown", thumbnail=b"\xff\xd8jpeg") -> Sighting:
         box=(10.0, 20.0, 60.0, 80.0),
         landmarks=np.zeros((5, 2), np.float32),
         embedding=embedding,
+        codes=encode(np.asarray(embedding, np.float32)[None])[0].tobytes(),
         label=label,
         score=0.25,
         threshold=0.5,
         thumbnail=thumbnail,
     )
+
+
+def recognized(sightings, space=SPACE) -> Recognized:
+    return Recognized(sightings, len(sightings), None, space, frozenset())
 
 
 def vectors(count: int, seed: int, dim: int = 256) -> np.ndarray:
@@ -36,26 +41,20 @@ def test_search_over_many_pages_is_exact(db):
     ids = []
     for index, face in enumerate(faces):
         ids += db.record_sightings(
-            [sighting(face)],
+            recognized([sighting(face)]),
             camera_id=f"cam-{index % 3}",
             location_id="hall",
-            model_version=None,
-            embedding_space=SPACE,
             recognized_at=now - timedelta(hours=index),
         )
     db.record_sightings(  # another space, and another size: never compared
-        [sighting(vectors(1, 2)[0])],
+        recognized([sighting(vectors(1, 2)[0])], "other-space"),
         camera_id="cam-0",
         location_id="hall",
-        model_version=None,
-        embedding_space="other-space",
     )
     db.record_sightings(
-        [sighting(vectors(1, 3, dim=128)[0])],
+        recognized([sighting(vectors(1, 3, dim=128)[0])]),
         camera_id="cam-0",
         location_id="hall",
-        model_version=None,
-        embedding_space=SPACE,
     )
     query = faces[17] + 0.5 * vectors(1, 4)[0]
     expected = decode(encode(faces)) @ (query / np.linalg.norm(query))
@@ -79,11 +78,9 @@ def test_purge_deletes_old_sightings_in_batches_with_their_faces(db):
     now = datetime.now(UTC)
     for days in (40, 35, 31, 1):
         db.record_sightings(
-            [sighting(vectors(1, days)[0])] * 2,
+            recognized([sighting(vectors(1, days)[0])] * 2),
             camera_id="door",
             location_id="hall",
-            model_version=None,
-            embedding_space=SPACE,
             recognized_at=now - timedelta(days=days),
         )
     assert db.purge_sightings(now - timedelta(days=30), batch_rows=4, pause=0) == 6
