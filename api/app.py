@@ -13,11 +13,11 @@ from api.config import Settings
 from api.errors import register_error_handlers
 from api.ops_port import metrics_view, separate_ops_port
 from api.routes import (
-    database,
     dataset,
     events,
     face_recognition,
     health,
+    last_seen,
     model,
     recognitions,
     unknowns,
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         security="apikey" if settings.auth_enabled else None,
     )
     schemas.register(api)
-    for routes in (dataset, model, face_recognition, database, recognitions, unknowns, events):
+    for routes in (dataset, model, face_recognition, last_seen, recognitions, unknowns, events):
         api.add_namespace(routes.ns)
     api.add_namespace(health.ns)
     register_error_handlers(app, api)

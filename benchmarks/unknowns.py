@@ -20,9 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import lfw  # noqa: E402
+from grouping_quality import group_all, purity_and_fragmentation  # noqa: E402
 
 from recognition.calibration import threshold_for  # noqa: E402
-from recognition.grouping import FaceGroups, purity_and_fragmentation  # noqa: E402
+from recognition.grouping import FaceGroups  # noqa: E402
 
 
 def main() -> None:
@@ -42,7 +43,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for far in (0.01, 0.001, 0.0001, 0.00001, 0.000001):
         threshold = threshold_for(args.embedder, 1, far)
-        groups = FaceGroups(threshold).assign_all(data.embeddings[order])
+        groups = group_all(FaceGroups(threshold), data.embeddings[order])
         purity, _ = purity_and_fragmentation(groups, people)
         _, per_person = purity_and_fragmentation(groups[repeated], people[repeated])
         print(

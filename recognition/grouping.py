@@ -43,16 +43,3 @@ class FaceGroups:
                 group, similarity = int(self.groups[nearest]), float(similarities[nearest])
         self.add(embedding, group)
         return group, similarity
-
-    def assign_all(self, embeddings: np.ndarray) -> np.ndarray:
-        return np.array([self.assign(e)[0] for e in embeddings], np.int64)
-
-
-def purity_and_fragmentation(groups: np.ndarray, people: np.ndarray) -> tuple[float, float]:
-    """(share of faces in a group whose majority is their own person, groups per person)."""
-    majority = 0
-    for group in np.unique(groups):
-        _, counts = np.unique(people[groups == group], return_counts=True)
-        majority += counts.max()
-    per_person = np.mean([len(np.unique(groups[people == p])) for p in np.unique(people)])
-    return majority / len(groups), float(per_person)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,9 +18,9 @@ import pytest
 from storage import Database
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("api", "batch", "edge", "clients")
-# Code that runs outside the tests: what keeps a definition alive.
-CALLERS = (*PACKAGES, "benchmarks", "scripts")
+PACKAGES = ("api", "recognition", "storage", "workers", "bundler", "batch", "edge", "clients")
+# Code that runs outside the tests and benchmarks: what keeps a definition alive.
+CALLERS = (*PACKAGES, "scripts")
 # Files that name code by string: console scripts, the gunicorn app factory.
 ENTRY_POINTS = ("pyproject.toml", "Makefile", "Dockerfile", "gunicorn.conf.py")
 # Called by a framework, never by name: flask-restx verbs, SQLAlchemy type hooks, torch modules,
@@ -53,10 +55,10 @@ def test_routes_reach_the_service_through_one_accessor():
 
 
 def test_storage_is_split_by_area_behind_one_facade():
-    sizes = {path.name: len(path.read_text().splitlines()) for path in python_files("api/storage")}
+    sizes = {path.name: len(path.read_text().splitlines()) for path in python_files("storage")}
     assert max(sizes.values()) <= MAX_STORAGE_MODULE_LINES, sizes
     areas = {cls.__module__.rsplit(".", 1)[-1] for cls in Database.__mro__[1:]}
-    assert {"people", "recognitions", "training", "api_keys", "transactions"} <= areas
+    assert {"people", "recognitions", "training_jobs", "api_keys", "transactions"} <= areas
 
 
 def referenced_names() -> set[str]:
@@ -115,3 +117,97 @@ def test_nothing_is_kept_alive_only_by_the_tests():
 @pytest.mark.parametrize("dependency", ["skops"])
 def test_no_dependency_nothing_imports(dependency):
     assert f'"{dependency}' not in (ROOT / "pyproject.toml").read_text()
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, modules: set[str]) -> set[str]:
+    """The first-party modules a file imports when it is imported (not inside functions)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            submodules = {f"{base}.{alias.name}" for alias in node.names} & modules
+            found |= submodules if len(submodules) == len(node.names) else {base, *submodules}
+    return (found & modules) - {name}
+
+
+def test_imports_have_no_cycles():
+    files = list(python_files(*PACKAGES))
+    modules = {module_name(path) for path in files}
+    graph = {module_name(path): imported_modules(path, modules) for path in files}
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, " -> ".join([*path[path.index(module) :], module])
+        if module in done:
+            return
+        for imported in sorted(graph[module]):
+            visit(imported, (*path, module))
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, ())
+
+
+def test_the_rooms_depend_downwards_only():
+    """The recognition core needs neither the service nor storage; storage and the workers
+    never reach up into the HTTP service."""
+    files = list(python_files(*PACKAGES))
+    modules = {module_name(path) for path in files}
+    reaches = {room: set() for room in PACKAGES}
+    for path in files:
+        room = module_name(path).split(".")[0]
+        reaches[room] |= {m.split(".")[0] for m in imported_modules(path, modules)} - {room}
+    assert reaches["recognition"] == set()
+    assert reaches["storage"] <= {"recognition"}
+    assert reaches["workers"] <= {"recognition", "storage"}
+    assert "api" not in reaches["edge"] | reaches["clients"] | reaches["bundler"]
+
+
+def test_the_recognition_core_imports_without_flask_or_sqlalchemy():
+    code = (
+        "import sys, recognition, recognition.sighting, recognition.classifier; "
+        "print(sorted({'flask', 'flask_restx', 'sqlalchemy', 'torch'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+# The bundle builder is a build tool (torch model definitions, run once); its dlib network
+# definition reads as the layer list it is.
+LONG_FUNCTIONS_ALLOWED = {"bundler/dlib_resnet.py:build_torch"}
+
+
+def test_no_function_is_over_60_lines():
+    long = [
+        f"{path.relative_to(ROOT).as_posix()}:{node.name}"
+        for path in python_files(*PACKAGES)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno >= 60
+    ]
+    assert sorted(set(long) - LONG_FUNCTIONS_ALLOWED) == []
+
+
+# One concept in two layers: the HTTP routes of a storage area, each layer's errors, and each
+# program's configuration and command line.
+SHARED_MODULE_NAMES = {"unknowns", "recognitions", "events", "errors", "config", "cli"}
+
+
+def test_no_two_modules_share_a_name_unless_one_concept_in_two_layers():
+    names = [path.stem for path in python_files(*PACKAGES) if path.stem != "__init__"]
+    repeated = {name for name in names if names.count(name) > 1}
+    assert repeated <= SHARED_MODULE_NAMES, repeated - SHARED_MODULE_NAMES

@@ -2,9 +2,10 @@
 
 import numpy as np
 
+from benchmarks.grouping_quality import group_all, purity_and_fragmentation
 from recognition import load_image
 from recognition.calibration import threshold_for
-from recognition.grouping import FaceGroups, purity_and_fragmentation
+from recognition.grouping import FaceGroups
 from tests.conftest import FACES
 
 LFW = FACES / "lfw"
@@ -20,7 +21,7 @@ def test_each_person_seen_again_becomes_one_group_of_their_own(analyzer):
         [analyzer.subject(load_image(photos[i][1].read_bytes()))[2] for i in order]
     )
     threshold = threshold_for(analyzer.embedder.name, 1, 1e-5)
-    groups = FaceGroups(threshold).assign_all(embeddings)
+    groups = group_all(FaceGroups(threshold), embeddings)
     purity, per_person = purity_and_fragmentation(groups, people)
     assert purity == 1.0 and per_person == 1.0, (groups, people)
     assert len(np.unique(groups)) == len(PEOPLE) + 6
@@ -34,4 +35,4 @@ def test_a_face_joins_the_group_of_its_nearest_earlier_face():
     assert groups.assign(b)[0] == 1
     group, similarity = groups.assign(near_a / np.linalg.norm(near_a))
     assert group == 0 and 0.8 <= similarity < 1
-    assert groups.assign_all(np.stack([b, a])).tolist() == [1, 0]
+    assert group_all(groups, np.stack([b, a])).tolist() == [1, 0]
