@@ -27,7 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from recognition import FaceAnalyzer  # noqa: E402
 from scripts.cluster import Cluster, ClusterConfig  # noqa: E402
-from scripts.cluster.client import (  # noqa: E402
+from scripts.cluster.loadgen import Load, percentile, post_image  # noqa: E402
+from scripts.cluster.processes import cpu_seconds  # noqa: E402
+from scripts.cluster.steps import (  # noqa: E402
     GET_RESULTS,
     PointerWatch,
     enrol,
@@ -35,8 +37,6 @@ from scripts.cluster.client import (  # noqa: E402
     train,
     upload,
 )
-from scripts.cluster.loadgen import Load, percentile, post_image  # noqa: E402
-from scripts.cluster.processes import cpu_seconds  # noqa: E402
 
 PEOPLE = ROOT.parent / "shared/faces/people"
 

@@ -14,6 +14,8 @@ from requests.adapters import HTTPAdapter
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8000
+GET_RESULTS = "/face-recognition/get-results"
+STORE_RESULTS = "/face-recognition/store-results"
 
 
 def base_url(api_url: str | None = None, ip_address: str | None = None) -> str:
@@ -27,6 +29,11 @@ def base_url(api_url: str | None = None, ip_address: str | None = None) -> str:
     if parts.port is None:
         host = f"{parts.scheme}://{parts.hostname}:{DEFAULT_PORT}{parts.path}"
     return host.rstrip("/")
+
+
+def image_field(jpeg: bytes, name: str = "face.jpg") -> dict:
+    """The multipart `image` field every upload route takes."""
+    return {"image": (name, jpeg, "image/jpeg")}
 
 
 class ApiError(RuntimeError):
@@ -66,15 +73,18 @@ class ApiClient:
         retries: int = 3,
         backoff: float = 0.5,
         pool_size: int = 4,
+        session: requests.Session | None = None,
     ):
+        """`session`: one to share (e.g. a test's, carrying its own key); else a new pool."""
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = session or requests.Session()
+        if session is None:
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
         if api_key:
             self.session.headers["X-API-Key"] = api_key
 
@@ -111,10 +121,6 @@ class ApiClient:
             time.sleep(delay)
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _image(jpeg: bytes, name: str = "face.jpg") -> dict:
-        return {"image": (name, jpeg, "image/jpeg")}
-
     def list_people(self) -> dict[str, int]:
         """person id -> number of images."""
         body = self.request("GET", "/dataset")
@@ -124,13 +130,14 @@ class ApiClient:
         return self.request("POST", f"/dataset/{person_id}")
 
     def add_image(self, person_id: str, image: bytes, name: str = "face.jpg") -> dict:
-        return self.request("POST", f"/dataset/{person_id}/image", files=self._image(image, name))
+        return self.request("POST", f"/dataset/{person_id}/image", files=image_field(image, name))
 
-    def train(self, wait: bool = True) -> dict:
+    def train(self, wait: bool = True, kind: str = "train") -> dict:
+        """Start a training job (`train` or `optimized-train`); with `wait`, the finished job."""
         # Training can take a while: no client timeout shorter than the server's work.
         return self.request(
             "POST",
-            "/model/train",
+            f"/model/{kind}",
             params={"wait": str(wait).lower()},
             timeout=max(self.timeout, 600),
         )
@@ -140,8 +147,8 @@ class ApiClient:
         of it), so it looks only for faces that large. Pass False for a whole photo."""
         return self.request(
             "POST",
-            "/face-recognition/get-results",
-            files=self._image(image),
+            GET_RESULTS,
+            files=image_field(image),
             data={"crop": str(crop).lower()},
         )
 
@@ -157,8 +164,8 @@ class ApiClient:
         data = {"camera_id": camera_id, "location_id": location_id, "crop": str(crop).lower()}
         return self.request(
             "POST",
-            "/face-recognition/store-results",
-            files=self._image(image),
+            STORE_RESULTS,
+            files=image_field(image),
             data=data,
             retries=retries,
         )

@@ -25,8 +25,8 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from scripts.cluster.client import GET_RESULTS, PointerWatch, enrol, train, upload  # noqa: E402
 from scripts.cluster.loadgen import Load, post_image  # noqa: E402
+from scripts.cluster.steps import GET_RESULTS, PointerWatch, enrol, train, upload  # noqa: E402
 from scripts.throwaway_secrets import throwaway_secrets, write_secrets_env  # noqa: E402
 
 NAMESPACE = "facerec"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from scripts.cluster import Cluster, ClusterConfig
-from scripts.cluster.client import enrol, face_crop, train
+from scripts.cluster.steps import enrol, face_crop, train
 from tests.conftest import ROOT, people_images
 
 # Enrolled before any scenario, all but one image each; alex_lacamoire joins in the hot swap.

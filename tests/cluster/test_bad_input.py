@@ -7,9 +7,9 @@ import os
 
 import requests
 
-from scripts.cluster.client import GET_RESULTS, STORE_RESULTS, upload
 from scripts.cluster.loadgen import Load
 from scripts.cluster.processes import rss_bytes
+from scripts.cluster.steps import GET_RESULTS, STORE_RESULTS, upload
 
 REQUESTS = 1000
 MAX_MEMORY_GROWTH = 0.20

@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import requests
 
-from scripts.cluster.client import upload
+from scripts.cluster.steps import upload
 from tests.conftest import people_images
 
 SHARED_PERSON = "crowd-obama"

@@ -8,8 +8,8 @@ import time
 
 import requests
 
-from scripts.cluster.client import GET_RESULTS, STORE_RESULTS, upload
 from scripts.cluster.loadgen import Load, post_image
+from scripts.cluster.steps import GET_RESULTS, STORE_RESULTS, upload
 
 OUTAGE_SECONDS = 10.0
 DATABASE_UP_METRIC = re.compile(r"^facerec_database_up(\{[^}]*\})? (\S+)$", re.MULTILINE)

@@ -6,8 +6,8 @@ import time
 
 import requests
 
-from scripts.cluster.client import GET_RESULTS, PointerWatch, enrol, face_crop, train, upload
 from scripts.cluster.loadgen import Load, post_image
+from scripts.cluster.steps import GET_RESULTS, PointerWatch, enrol, face_crop, train, upload
 from tests.conftest import people_images
 
 SWAP_DEADLINE_SECONDS = 5.0

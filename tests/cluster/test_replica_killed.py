@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from scripts.cluster.client import GET_RESULTS
 from scripts.cluster.loadgen import Load, post_image
 from scripts.cluster.processes import pid_alive, wait_until
+from scripts.cluster.steps import GET_RESULTS
 
 
 def test_a_killed_replica_fails_no_recognition_and_rejoins(cluster, trained, obama_crop):

@@ -1,4 +1,5 @@
-"""The few API calls the cluster scenarios and the benchmark make, and the model pointer watch."""
+"""The steps the cluster scenarios, `make k8s-e2e` and the cluster benchmark take (through the one
+HTTP client, edge.client.ApiClient), an edge crop, and the model pointer watch."""
 
 from __future__ import annotations
 
@@ -10,53 +11,49 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-GET_RESULTS = "/face-recognition/get-results"
-STORE_RESULTS = "/face-recognition/store-results"
+from edge.client import GET_RESULTS, STORE_RESULTS, ApiClient, ApiError, image_field
 
-
-class ApiError(RuntimeError):
-    """The API answered something other than what the scenario needs."""
-
-
-def _expect(response: requests.Response, *statuses: int) -> requests.Response:
-    if response.status_code not in statuses:
-        raise ApiError(
-            f"{response.request.method} {response.url}: {response.status_code} {response.text}"
-        )
-    return response
+__all__ = ["GET_RESULTS", "STORE_RESULTS", "ApiError", "enrol", "face_crop", "train", "upload"]
 
 
 def upload(path_or_bytes, name: str = "face.jpg") -> dict:
+    """The multipart `image` field of a photo file or JPEG bytes."""
     data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
-    return {"image": (name, data, "image/jpeg")}
+    return image_field(data, name)
 
 
-def enrol(url: str, person: str, images: list[Path], http=requests) -> int:
+def enrol(url: str, person: str, images: list[Path], http: requests.Session | None = None) -> int:
     """Create `person` (if new) and add `images` through the API; how many were accepted.
 
     A photo in which the API sees several faces is refused (422 several_faces) by design; the
     scenario goes on with the others, and fails only if none of them was accepted. `http`: a
     `requests.Session` carrying an API key, where the API wants one.
     """
-    _expect(http.post(f"{url}/dataset/{person}", timeout=30), 200, 201, 409)
+    client = ApiClient(url, timeout=60, retries=0, session=http)
+    try:
+        client.create_person(person)
+    except ApiError as error:
+        if error.status != 409:  # already there: enrol more photos
+            raise
     accepted = 0
     for path in images:
-        response = http.post(f"{url}/dataset/{person}/image", files=upload(path), timeout=60)
-        if response.status_code == 422 and response.json().get("error") == "several_faces":
+        try:
+            client.add_image(person, Path(path).read_bytes(), Path(path).name)
+        except ApiError as error:
+            if (error.status, error.error) != (422, "several_faces"):
+                raise
             continue
-        _expect(response, 200, 201)
         accepted += 1
     if images and not accepted:
-        raise ApiError(f"no image of {person} was accepted")
+        raise ApiError(None, "not_enrolled", f"no image of {person} was accepted")
     return accepted
 
 
-def train(url: str, kind: str = "train", http=requests) -> dict:
+def train(url: str, kind: str = "train", http: requests.Session | None = None) -> dict:
     """Run a training job (`train` or `optimized-train`) to the end; the finished job."""
-    response = http.post(f"{url}/model/{kind}", params={"wait": "true"}, timeout=300)
-    job = _expect(response, 200).json()
+    job = ApiClient(url, timeout=300, retries=0, session=http).train(wait=True, kind=kind)
     if job.get("state") != "succeeded":
-        raise ApiError(f"training job did not succeed: {job}")
+        raise ApiError(None, "training_failed", f"training job did not succeed: {job}")
     return job
 
 
