@@ -145,6 +145,16 @@ class Recognition(Base):
     unknown_group_id: Mapped[int | None] = mapped_column(Integer)  # strangers seen again
 
 
+def _recognition_key():
+    """The primary key of a table that keeps one thing per recognition, gone with the row."""
+    return mapped_column(
+        BigId,
+        ForeignKey("recognitions.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+
+
 class SightingEmbedding(Base):
     """A recognition's face as int8 codes (recognition.gallery.encode), for search by face.
 
@@ -155,12 +165,7 @@ class SightingEmbedding(Base):
     __tablename__ = "sighting_embeddings"
     __table_args__ = _table_args()
 
-    recognition_id: Mapped[int] = mapped_column(
-        BigId,
-        ForeignKey("recognitions.id", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    )
+    recognition_id: Mapped[int] = _recognition_key()
     embedding_space: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
     recognized_at: Mapped[datetime] = mapped_column(UtcDateTime())
     camera_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
@@ -174,12 +179,7 @@ class SightingThumbnail(Base):
     __tablename__ = "sighting_thumbnails"
     __table_args__ = _table_args()
 
-    recognition_id: Mapped[int] = mapped_column(
-        BigId,
-        ForeignKey("recognitions.id", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    )
+    recognition_id: Mapped[int] = _recognition_key()
     jpeg: Mapped[bytes] = mapped_column(LargeBinary)
 
 

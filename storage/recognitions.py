@@ -13,7 +13,7 @@ from .models import Person, Recognition
 from .rows import sighting_dict
 from .sightings import known_people, recognition_values
 from .transactions import Transactions, retry_deadlocks, utc_now
-from .validation import aware
+from .validation import aware, seen_filters
 
 MAX_PER_PAGE = 1000
 INSERT_BATCH_ROWS = 500  # rows one INSERT statement carries
@@ -94,15 +94,9 @@ class RecognitionQueries(Transactions):
         """
         if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"page starts at 1 and per_page is 1 to {MAX_PER_PAGE}")
-        conditions = []
+        conditions = seen_filters(Recognition, camera_id=camera, since=since, until=until)
         if person is not None:
             conditions.append(Recognition.label == person)
-        if camera is not None:
-            conditions.append(Recognition.camera_id == camera)
-        if since is not None:
-            conditions.append(Recognition.recognized_at >= aware(since, "since"))
-        if until is not None:
-            conditions.append(Recognition.recognized_at < aware(until, "until"))
         query = (
             select(Recognition)
             .where(*conditions)

@@ -23,7 +23,7 @@ from recognition import UNKNOWN
 
 from .models import Person, Recognition, SightingEmbedding, SightingThumbnail
 from .rows import sighting_dict
-from .validation import aware, check_id, optional_id
+from .validation import aware, check_id, optional_id, seen_filters
 
 SEARCH_PAGE_BYTES = 4 * 1024 * 1024  # of codes a search reads at once (16,384 faces at 256-d)
 PURGE_BATCH_ROWS = 1_000  # rows one purge transaction deletes: short locks, small undo logs
@@ -226,15 +226,10 @@ class SightingStore:
         conditions = [
             faces.embedding_space == embedding_space,
             func.length(faces.code) == len(query),  # another size cannot be compared
+            *seen_filters(
+                faces, camera_id=camera_id, location_id=location_id, since=since, until=until
+            ),
         ]
-        if camera_id is not None:
-            conditions.append(faces.camera_id == camera_id)
-        if location_id is not None:
-            conditions.append(faces.location_id == location_id)
-        if since is not None:
-            conditions.append(faces.recognized_at >= aware(since, "since"))
-        if until is not None:
-            conditions.append(faces.recognized_at < aware(until, "until"))
         best, searched = _TopK(limit), 0
         for ids, codes in self._code_pages(conditions, len(query), page_rows):
             vectors = codes.astype(np.float32)

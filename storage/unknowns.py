@@ -29,11 +29,16 @@ def _group_dict(group: UnknownGroup, cameras: list[str]) -> dict:
 class UnknownStore:
     """The unknown-groups part of `Database` (a mixin: it uses the facade's `_transaction`)."""
 
-    def _unknown_faces(self, space: str):
+    def _unknown_faces(self, space: str, grouped: bool, after: int, limit: int):
+        """Strangers' faces of `space`, grouped or not yet, after id `after`, oldest first."""
+        group = Recognition.unknown_group_id
         return (
-            select(Recognition.id, Recognition.unknown_group_id, SightingEmbedding.code)
+            select(Recognition.id, group, SightingEmbedding.code)
             .join(SightingEmbedding, SightingEmbedding.recognition_id == Recognition.id)
             .where(Recognition.label == UNKNOWN, SightingEmbedding.embedding_space == space)
+            .where(group.is_not(None) if grouped else group.is_(None), Recognition.id > after)
+            .order_by(Recognition.id)
+            .limit(limit)
         )
 
     def grouped_unknown_faces(self, space: str) -> Iterator[tuple[int, int, bytes]]:
@@ -41,12 +46,7 @@ class UnknownStore:
         read in pages."""
         after = 0
         while True:
-            query = (
-                self._unknown_faces(space)
-                .where(Recognition.unknown_group_id.is_not(None), Recognition.id > after)
-                .order_by(Recognition.id)
-                .limit(FACES_PER_PAGE)
-            )
+            query = self._unknown_faces(space, True, after, FACES_PER_PAGE)
             with self._transaction() as session:
                 rows = session.execute(query).all()
             yield from ((r.id, r.unknown_group_id, r.code) for r in rows)
@@ -58,12 +58,7 @@ class UnknownStore:
         self, space: str, after: int, limit: int
     ) -> list[tuple[int, bytes]]:
         """(sighting id, int8 codes) of strangers' faces not grouped yet, after id `after`."""
-        query = (
-            self._unknown_faces(space)
-            .where(Recognition.unknown_group_id.is_(None), Recognition.id > after)
-            .order_by(Recognition.id)
-            .limit(limit)
-        )
+        query = self._unknown_faces(space, False, after, limit)
         with self._transaction() as session:
             return [(r.id, r.code) for r in session.execute(query).all()]
 

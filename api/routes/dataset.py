@@ -7,6 +7,7 @@ from flask_restx import Namespace, Resource
 from api import params, schemas
 from api.auth import ADMIN, RECOGNIZE, requires
 from api.errors import model_store_error
+from api.rendering import people_counts
 from api.service import current_service
 from api.subjects import photo_subject
 from recognition import load_image
@@ -25,8 +26,7 @@ class Dataset(Resource):
     @schemas.errors(ns, 401, 403, 503)
     def get(self):
         """List the people and how many images each has."""
-        people = current_service().db.list_people()
-        return {"face_ids": [{"id_name": p, "number_of_images": n} for p, n in people]}
+        return {"face_ids": people_counts(current_service().db)}
 
 
 @ns.route("/<string:person_id>")

@@ -16,8 +16,8 @@ from flask_restx import Namespace, Resource
 
 from api import params, schemas
 from api.auth import REVIEW, requires
+from api.rendering import recognition_json
 from api.service import current_service
-from api.sighting_json import recognition_json
 from storage import DatabaseUnavailable
 
 ns = Namespace("events", description="Live sightings (Server-Sent Events)", path="/events")

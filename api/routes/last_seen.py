@@ -6,6 +6,7 @@ from flask_restx import Namespace, Resource
 
 from api import params, schemas
 from api.auth import RECOGNIZE, requires
+from api.rendering import people_counts
 from api.service import current_service
 
 ns = Namespace("database", description="People and their last known location", path="/database")
@@ -18,8 +19,7 @@ class People(Resource):
     @schemas.errors(ns, 401, 403, 503)
     def get(self):
         """The people in the database."""
-        people = current_service().db.list_people()
-        return {"people": [{"id_name": p, "number_of_images": n} for p, n in people]}
+        return {"people": people_counts(current_service().db)}
 
 
 @ns.route("/<string:person_id>/last-known-location")

@@ -18,8 +18,8 @@ from flask_restx import Namespace, Resource, fields, reqparse
 
 from api import params, schemas
 from api.auth import RECOGNIZE, REVIEW, requires
+from api.rendering import face_url, recognition_json
 from api.service import current_service
-from api.sighting_json import face_url, recognition_json
 from api.subjects import photo_subject
 from recognition import load_image
 from recognition.calibration import decision_threshold

@@ -11,8 +11,8 @@ from flask_restx import Namespace, Resource, fields
 from api import params, schemas
 from api.auth import ADMIN, REVIEW, requires
 from api.errors import Conflict
+from api.rendering import face_url, recognition_json
 from api.service import current_service
-from api.sighting_json import face_url, recognition_json
 from recognition.gallery import decode_one
 from storage import AlreadyExists, NotFound
 

@@ -1,5 +1,5 @@
-"""How a recorded sighting is shown in JSON: the same fields on /recognitions, /events and
-/unknowns."""
+"""How stored rows are shown in JSON: a sighting the same way on /recognitions, /events and
+/unknowns; the people with their image counts on /dataset and /database/people."""
 
 from __future__ import annotations
 
@@ -25,3 +25,8 @@ def recognition_json(row: dict, has_face: bool) -> dict:
         "recognized_at": params.iso(row["recognized_at"]),
         "face_url": face_url(row["id"]) if has_face else None,
     }
+
+
+def people_counts(db) -> list[dict]:
+    """Every enrolled person with the number of their images."""
+    return [{"id_name": person, "number_of_images": n} for person, n in db.list_people()]
