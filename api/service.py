@@ -1,6 +1,6 @@
 """What one worker holds for its whole life: database, model store and watcher, the networks
-(api/analyzer_loader.py), the database monitor (api/database_monitor.py) and the background
-workers (workers/)."""
+(api/analyzer_loader.py) and the background workers (workers/: the database monitor, training,
+unknown grouping, retention, webhooks)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from threadpoolctl import threadpool_limits
 
 from api.analyzer_loader import AnalyzerLoader
 from api.config import Settings
-from api.database_monitor import DatabaseMonitor
 from recognition.calibration import threshold_for
 from storage import Database
 from storage.model_store import ModelStore, ModelWatcher
+from workers.database_monitor import DatabaseMonitor
 from workers.grouper import UnknownGrouper
 from workers.retention import RetentionPurger
 from workers.trainer import Trainer, TrainingJob

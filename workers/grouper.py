@@ -10,13 +10,10 @@ ids back. A new holder (after a restart) rebuilds its FaceGroups from the faces 
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
-import uuid
 
 from recognition.gallery import decode_one
 from recognition.grouping import FaceGroups
+from workers.periodic import Periodic, lease_holder
 
 log = logging.getLogger(__name__)
 
@@ -24,47 +21,39 @@ LOCK_NAME = "unknown-grouping"
 BATCH = 500
 
 
-class UnknownGrouper:
+class UnknownGrouper(Periodic):
     """`db` provides `grouped_unknown_faces(space)`, `ungrouped_unknown_faces(space, after,
     limit)` and `assign_unknown_groups(space, assignments)`; `space()` and `join_threshold()`
     come from the loaded analyzer (None until the networks are in)."""
 
     def __init__(self, db, space, join_threshold, lease_seconds: float = 30.0, poll: float = 1.0):
+        super().__init__("unknown-grouper", poll)
         self.db = db
         self.space = space
         self.join_threshold = join_threshold
         self.lease_seconds = lease_seconds
-        self.poll = poll
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.holder = lease_holder()
         self._groups: FaceGroups | None = None
         self._ids: list[int] = []  # the group id (database) of each FaceGroups group
         self._cursor = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="unknown-grouper", daemon=True)
 
-    def start(self) -> UnknownGrouper:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(5)
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop, then hand the grouping lease back at once."""
+        super().stop(timeout)
         try:
             self.db.release_lock(LOCK_NAME, self.holder)
         except Exception:  # the lease expires by itself
             log.debug("could not release the grouping lease", exc_info=True)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.poll):
-            try:
-                if self.db.try_acquire_lock(LOCK_NAME, self.holder, self.lease_seconds):
-                    self.step()
-                else:
-                    self._groups = None  # someone else groups; rebuild if the lease comes back
-            except Exception:
-                log.warning("grouping unknown faces failed; trying again", exc_info=True)
-                self._groups = None
+    def step(self) -> None:
+        try:
+            if self.db.try_acquire_lock(LOCK_NAME, self.holder, self.lease_seconds):
+                self.group_new_faces()
+            else:
+                self._groups = None  # someone else groups; rebuild if the lease comes back
+        except Exception:
+            log.warning("grouping unknown faces failed; trying again", exc_info=True)
+            self._groups = None
 
     def _load(self, space: str, threshold: float) -> None:
         """FaceGroups as the database has them (faces already grouped, oldest first)."""
@@ -79,7 +68,7 @@ class UnknownGrouper:
             self._cursor = max(self._cursor, sighting_id)
         self._groups = groups
 
-    def step(self) -> int:
+    def group_new_faces(self) -> int:
         """Group the unknown faces recorded since the cursor; returns how many were grouped."""
         space, threshold = self.space(), self.join_threshold()
         if space is None or threshold is None:

@@ -8,14 +8,11 @@ in small batches (`Database.purge_sightings`), so it never holds up a request.
 from __future__ import annotations
 
 import logging
-import os
 import random
-import socket
-import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from storage import Database, DatabaseUnavailable
+from workers.periodic import Periodic, lease_holder
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +21,15 @@ INTERVAL_SECONDS = 300.0  # between purges: a sighting outlives its retention by
 LEASE_SECONDS = 600.0  # a purger that died holding the lease keeps others out this long at most
 
 
-class RetentionPurger:
+class RetentionPurger(Periodic):
     """Purges old sightings every `interval` seconds from its own daemon thread."""
 
     def __init__(self, db: Database, retention_days: float, interval: float = INTERVAL_SECONDS):
+        # Workers started together do not all ask for the lease at the same instant.
+        super().__init__("retention-purger", interval, random.uniform(0.1, 0.3) * interval)
         self.db = db
         self.retention_days = retention_days
-        self.interval = interval
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="retention-purger", daemon=True)
+        self.holder = lease_holder()
 
     def cutoff(self) -> datetime | None:
         """Sightings recognised before this are past retention (None: kept forever)."""
@@ -57,21 +53,10 @@ class RetentionPurger:
         return purged
 
     def start(self) -> RetentionPurger:
-        if self.retention_days:
-            self._thread.start()
-        return self
+        return super().start() if self.retention_days else self
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        # Workers started together do not all ask for the lease at the same instant.
-        delay = random.uniform(0.1, 0.3) * self.interval
-        while not self._stop.wait(delay):
-            delay = self.interval
-            try:
-                self.purge_once()
-            except DatabaseUnavailable as error:
-                log.warning("retention purge postponed: %s", error)
-            except Exception:
-                log.exception("retention purge failed; retrying in %.0f s", self.interval)
+    def step(self) -> None:
+        try:
+            self.purge_once()
+        except DatabaseUnavailable as error:
+            log.warning("retention purge postponed: %s", error)

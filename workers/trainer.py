@@ -14,10 +14,7 @@ Two kinds:
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -25,6 +22,7 @@ from recognition import FaceAnalyzer, FaceClassifier, InvalidImage, load_image
 from recognition.calibration import decision_threshold
 from recognition.gallery import DEFAULT_HNSW_THRESHOLD
 from storage import NotFound
+from workers.periodic import lease_holder
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +156,7 @@ class Trainer:
         """Take the lease, create the job row and start its thread; TrainingBusy if taken."""
         if kind not in KINDS:
             raise ValueError(f"a training kind is one of {KINDS}")
-        holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        holder = lease_holder()
         if not self.db.try_acquire_lock(LOCK_NAME, holder, self.lease_seconds):
             raise TrainingBusy("another training job is running; try again when it is done")
         try:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from storage import Database
+from workers.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
 DATABASE_CHECK_SECONDS = 1.0
 
 
-class DatabaseMonitor:
+class DatabaseMonitor(Periodic):
     """Pings the database every DATABASE_CHECK_SECONDS from its own thread and keeps the answer.
 
     Readiness and metrics read the last answer (probes never wait for a hung database), the
@@ -21,11 +21,10 @@ class DatabaseMonitor:
     """
 
     def __init__(self, db: Database, prepare):
+        super().__init__("database-monitor", DATABASE_CHECK_SECONDS)
         self.db = db
         self.prepare = prepare
         self.up = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="database-monitor", daemon=True)
 
     def check(self) -> bool:
         reachable = self.db.ping()
@@ -42,12 +41,5 @@ class DatabaseMonitor:
         self.up = up
         return up
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(DATABASE_CHECK_SECONDS):
-            self.check()
+    def step(self) -> None:
+        self.check()
