@@ -26,7 +26,7 @@ from openset import ENROL, by_person  # noqa: E402
 
 from recognition import UNKNOWN, FaceAnalyzer, FaceClassifier, load_image  # noqa: E402
 from recognition.calibration import threshold_for  # noqa: E402
-from recognition.embedders import normalize  # noqa: E402
+from recognition.networks.embedder import normalize  # noqa: E402
 from recognition.subject import choose_subject  # noqa: E402
 
 NETWORKS = ("casia", "sface", "dlib")

@@ -21,13 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bundler import export, sface  # noqa: E402
-from recognition.bundle import (  # noqa: E402
-    DLIB_ONNX,
-    FACENET_ONNX,
-    SFACE_ONNX,
-    load_manifest,
-    read_file,
-)
+from recognition.bundle import load_manifest, read_file  # noqa: E402
+from recognition.networks.casia import ONNX as FACENET_ONNX  # noqa: E402
+from recognition.networks.dlib import ONNX as DLIB_ONNX  # noqa: E402
+from recognition.networks.sface import ONNX as SFACE_ONNX  # noqa: E402
 
 PEOPLE = ROOT.parent / "shared/faces/people"
 BUNDLE = ROOT / "models"

@@ -21,7 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recognition import FaceAnalyzer, load_image  # noqa: E402
-from recognition.embedders import FUSIONS, normalize  # noqa: E402
+from recognition.networks.embedder import normalize  # noqa: E402
+from recognition.networks.fusion import FUSIONS  # noqa: E402
 from recognition.subject import choose_subject  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +74,7 @@ def embed_all(analyzer: FaceAnalyzer, root: Path = LFW) -> LfwEmbeddings:
 def load(embedder: str, bundle_dir: Path = ROOT / "models") -> LfwEmbeddings:
     """The cached embeddings of every LFW photo for this embedder and bundle (made if missing)."""
     if embedder in FUSIONS:  # what FusedEmbedder computes, from the parts' caches
-        parts = [load(part, bundle_dir) for part in FUSIONS[embedder]]
+        parts = [load(part, bundle_dir) for part in FUSIONS[embedder].parts]
         fused = normalize(np.hstack([part.embeddings for part in parts]))
         accepted = np.logical_and.reduce([part.accepted for part in parts])
         first = parts[0]

@@ -30,7 +30,7 @@ from api.config import Settings  # noqa: E402
 from edge.crops import crop_face, limit_size  # noqa: E402
 from edge.detector import UltraFaceDetector  # noqa: E402
 from recognition import FaceAnalyzer  # noqa: E402
-from recognition.embedders import DEFAULT_EMBEDDER  # noqa: E402
+from recognition.networks import DEFAULT_EMBEDDER  # noqa: E402
 
 PEOPLE = ROOT.parent / "shared/faces/people"
 BUNDLE = ROOT / "models"

@@ -36,14 +36,15 @@ import openset  # noqa: E402
 
 from recognition import bundle, load_image  # noqa: E402
 from recognition.align import align_face  # noqa: E402
-from recognition.embedders import EMBEDDERS, normalize  # noqa: E402
-from recognition.mtcnn import MTCNN  # noqa: E402
+from recognition.networks import NETWORKS  # noqa: E402
+from recognition.networks.embedder import normalize  # noqa: E402
+from recognition.networks.mtcnn import MTCNN, ONET, PNET, RNET  # noqa: E402
 from recognition.runtime import create_session  # noqa: E402
 from recognition.subject import choose_subject  # noqa: E402
 
 BUNDLE = lfw.ROOT / "models"
 WORK = lfw.CACHE.parent / "quantized"
-MTCNN_FILES = {"pnet": bundle.PNET, "rnet": bundle.RNET, "onet": bundle.ONET}
+MTCNN_FILES = {"pnet": PNET, "rnet": RNET, "onet": ONET}
 FUSED = ("sface", "dlib")
 
 
@@ -68,7 +69,7 @@ def detect_subjects(mtcnn: MTCNN) -> tuple[np.ndarray, np.ndarray]:
 def fp32_subjects() -> tuple[np.ndarray, np.ndarray]:
     """detect_subjects with the bundle's MTCNN, cached beside benchmarks/lfw.py's embeddings."""
     manifest = bundle.load_manifest(BUNDLE)
-    key = manifest["files"][bundle.PNET]["sha256"][:16]
+    key = manifest["files"][PNET]["sha256"][:16]
     cache = lfw.CACHE / f"subjects-mtcnn-{key}.npz"
     if cache.exists():
         with np.load(cache, allow_pickle=False) as saved:
@@ -83,7 +84,7 @@ def fp32_subjects() -> tuple[np.ndarray, np.ndarray]:
 
 def chips(network: str, landmarks: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """The network's NCHW float32 input for the given photos' subjects."""
-    spec = EMBEDDERS[network]
+    spec = NETWORKS[network]
     listing = lfw.photos()
     out = np.empty((len(rows), 3, spec.size, spec.size), np.float32)
     for i, row in enumerate(rows):
@@ -279,7 +280,7 @@ def main() -> None:
     reference = {}
     for name in FUSED:
         vectors = np.full((len(accepted), 128), np.nan, np.float32)
-        vectors[rows] = embed(bundle_path(EMBEDDERS[name].bundle_file), inputs[name])
+        vectors[rows] = embed(bundle_path(NETWORKS[name].graph), inputs[name])
         reference[name] = vectors
     cached = lfw.load("sface+dlib")
     same = np.abs(fused(base, accepted, reference).embeddings[rows] - cached.embeddings[rows])
@@ -292,7 +293,7 @@ def main() -> None:
             if network == "mtcnn":
                 print_row(*mtcnn_variant(kind, base, calibration_rows, landmarks))
                 continue
-            source = bundle_path(EMBEDDERS[network].bundle_file)
+            source = bundle_path(NETWORKS[network].graph)
             position = np.searchsorted(rows, calibration_rows)
             calibration = [inputs[network][i : i + 1] for i in position]
             if kind.startswith("prelu"):
@@ -335,7 +336,7 @@ def mtcnn_variant(kind, base, calibration_rows, landmarks):
     parts = {}
     for name in FUSED:
         vectors = np.full((len(accepted), 128), np.nan, np.float32)
-        vectors[rows] = embed(bundle_path(EMBEDDERS[name].bundle_file), chips(name, found, rows))
+        vectors[rows] = embed(bundle_path(NETWORKS[name].graph), chips(name, found, rows))
         parts[name] = vectors
     reference_rows = np.flatnonzero(~np.isnan(landmarks[:, 0, 0]))
     both = np.intersect1d(rows, reference_rows)

@@ -4,29 +4,14 @@ SFace and dlib's ResNet were trained on faces aligned by a similarity transform 
 scale, shift) that puts the eyes, nose and mouth corners where their template says. Only the
 region of the image that lands on the chip is touched, so the cost is the same for a 200 px crop
 and a 4000 px photo; a face much larger than the chip is first shrunk with area averaging, the
-way the templates' authors prepared their training faces, so the warp never aliases.
+way the templates' authors prepared their training faces, so the warp never aliases. The
+templates live with their networks (recognition/networks/sface.py, dlib.py).
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-
-# Where the eyes, nose tip and mouth corners sit on each chip (x, y in chip pixels).
-ARCFACE_112 = np.array(
-    [
-        [38.2946, 51.6963],
-        [73.5318, 51.5014],
-        [56.0252, 71.7366],
-        [41.5493, 92.3655],
-        [70.7299, 92.2041],
-    ],
-    np.float64,
-)
-DLIB_150 = np.array(
-    [[46.22, 44.96], [101.51, 44.75], [72.56, 76.77], [49.05, 102.43], [99.79, 101.67]],
-    np.float64,
-)
 
 
 def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -8,8 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import bundle, embedders
-from .embedders import DEFAULT_EMBEDDER
+from . import bundle, networks
+from .networks import DEFAULT_EMBEDDER, Embedder
 from .subject import choose_subject
 
 # Detection runs on a copy no larger than this (long side); boxes are mapped back. Keeps a
@@ -26,22 +26,11 @@ class Face:
     landmarks: np.ndarray  # [5, 2]: eyes, nose, mouth corners
 
 
-def _backend_class(name: str):
-    if name == "onnx":
-        from .onnx_backend import OnnxBackend
-
-        return OnnxBackend
-    if name == "torch":
-        from .torch_backend import TorchBackend
-
-        return TorchBackend
-    raise ValueError(f"unknown backend {name!r}: use 'onnx' or 'torch'")
-
-
 class FaceAnalyzer:
-    """Detection (MTCNN) + embedding (SFace, dlib's ResNet or CASIA FaceNet) from a model bundle."""
+    """Detection (MTCNN) + embedding (by default SFace + dlib's ResNet, fused; recognition/networks/)
+    from a model bundle."""
 
-    def __init__(self, backend, embedder, bundle_version: str, embedding_space: str):
+    def __init__(self, backend, embedder: Embedder, bundle_version: str, embedding_space: str):
         self.backend = backend
         self.embedder = embedder
         self.bundle_version = bundle_version
@@ -59,18 +48,18 @@ class FaceAnalyzer:
         min_face_size: int = 20,
         embedder: str = DEFAULT_EMBEDDER,
     ) -> FaceAnalyzer:
-        """`min_face_size` (px) is MTCNN's smallest face; 20 is facenet-pytorch's default."""
+        """`min_face_size` (px) is MTCNN's smallest face; 20 is facenet-pytorch's default.
+        `backend` and `embedder` are chosen through the registry (recognition/networks/): an
+        unknown name, or an embedder the backend cannot run or no model could be trained
+        with, is a ValueError before anything loads."""
+        _, runner = networks.choose(embedder, backend)
         bundle_dir = Path(bundle_dir)
         manifest = bundle.load_manifest(bundle_dir)
-        implementation = _backend_class(backend)(
+        implementation = runner.load()(
             bundle_dir, manifest, threads=threads, margin=margin, min_face_size=min_face_size
         )
         chosen = implementation.embedder(embedder)
-        weights = "+".join(
-            manifest["files"][network.bundle_file]["sha256"][:16]
-            for network in embedders.networks(embedder)
-        )
-        space = f"{embedder}@{weights}"
+        space = networks.embedding_space(embedder, manifest)
         return cls(implementation, chosen, manifest["version"], space)
 
     def detect(self, rgb: np.ndarray, min_face_fraction: float = 0.0) -> list[Face]:

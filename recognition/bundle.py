@@ -6,14 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-MANIFEST = "manifest.json"
-PNET = "mtcnn/pnet.onnx"
-RNET = "mtcnn/rnet.onnx"
-ONET = "mtcnn/onet.onnx"
-FACENET_ONNX = "facenet/inception_resnet_v1_casia.onnx"
-FACENET_WEIGHTS = "facenet/inception_resnet_v1_casia.npz"
-SFACE_ONNX = "sface/sface_2021dec.onnx"
-DLIB_ONNX = "dlib/dlib_resnet_v1.onnx"
+MANIFEST = "manifest.json"  # each network's files are named in its module, recognition/networks/
 
 
 class BundleError(RuntimeError):

@@ -5,9 +5,9 @@ so the chance grows with the number of people: with N people and a per-person ch
 stranger is named with probability 1 - (1 - q)^N. For a target rate F the threshold is the
 similarity that a share q = 1 - (1 - F)^(1/N) of (stranger, person) pairs reach.
 
-`IMPOSTOR_TAIL` holds that tail, measured on real strangers: the 1,000 strangers of
-shared/faces/lfw against its 1,291 people, each enrolled with up to 3 photos (1.29 M pairs), by
-`python benchmarks/openset.py --table`. Between its points the threshold is interpolated in
+Each embedder's `impostor_tail` (in its network's module, recognition/networks/) holds that tail,
+measured on real strangers: the 1,000 strangers of shared/faces/lfw against its 1,291 people,
+each enrolled with up to 3 photos (1.29 M pairs), by `python benchmarks/openset.py --table`. Between its points the threshold is interpolated in
 log(q); past the last one (galleries of tens of thousands of people) the last slope continues.
 benchmarks/openset.py checks the result on separate draws of 100 and 1,000 enrolled people.
 """
@@ -16,19 +16,7 @@ from __future__ import annotations
 
 import math
 
-# embedder -> ((q, similarity reached by a share q of stranger-person pairs), ...), q falling.
-IMPOSTOR_TAIL: dict[str, tuple[tuple[float, float], ...]] = {
-    "casia": ((0.1, 0.2516), (0.01, 0.4097), (0.001, 0.5194), (0.0001, 0.6003), (1e-05, 0.6679)),
-    "dlib": ((0.1, 0.8847), (0.01, 0.9122), (0.001, 0.9298), (0.0001, 0.9432), (1e-05, 0.9545)),
-    "sface": ((0.1, 0.2416), (0.01, 0.3269), (0.001, 0.3893), (0.0001, 0.441), (1e-05, 0.4903)),
-    "sface+dlib": (
-        (0.1, 0.5492),
-        (0.01, 0.6026),
-        (0.001, 0.6425),
-        (0.0001, 0.6743),
-        (1e-05, 0.7043),
-    ),
-}
+from . import networks
 
 
 def decision_threshold(
@@ -43,10 +31,7 @@ def threshold_for(embedder: str, people: int, false_accept_rate: float) -> float
     """The similarity threshold that names at most `false_accept_rate` of strangers."""
     if not 0 < false_accept_rate < 1:
         raise ValueError("the false-accept rate is a share between 0 and 1, e.g. 0.01")
-    try:
-        tail = IMPOSTOR_TAIL[embedder]
-    except KeyError:
-        raise ValueError(f"no calibration for embedder {embedder!r}") from None
+    tail = networks.impostor_tail(embedder)
     q = 1 - (1 - false_accept_rate) ** (1 / max(int(people), 1))
     x = [math.log10(share) for share, _ in tail]
     y = [similarity for _, similarity in tail]

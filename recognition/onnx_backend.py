@@ -6,15 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bundle
-from .embedders import OnnxEmbedder, load_embedder
-from .mtcnn import MTCNN, Detections
+from . import bundle, networks
+from .networks.embedder import Embedder
+from .networks.mtcnn import MTCNN, NETWORK, Detections
 from .runtime import create_session
 
 
 class OnnxBackend:
-    name = "onnx"
-
     def __init__(
         self,
         bundle_dir: Path,
@@ -27,12 +25,7 @@ class OnnxBackend:
         self.manifest = manifest
         self.threads = threads
         self.margin = margin
-        self.mtcnn = MTCNN(
-            self.session(bundle.PNET),
-            self.session(bundle.RNET),
-            self.session(bundle.ONET),
-            min_face_size=min_face_size,
-        )
+        self.mtcnn = MTCNN(*map(self.session, NETWORK.files), min_face_size=min_face_size)
 
     def session(self, name: str):
         """An ONNX Runtime session on a bundle file whose checksum holds."""
@@ -41,5 +34,5 @@ class OnnxBackend:
     def detect(self, rgb: np.ndarray, min_face_fraction: float = 0.0) -> Detections:
         return self.mtcnn.detect(rgb, min_face_fraction)
 
-    def embedder(self, name: str) -> OnnxEmbedder:
-        return load_embedder(name, self.session, self.margin)
+    def embedder(self, name: str) -> Embedder:
+        return networks.load_embedder(name, self.session, self.margin)

@@ -1,7 +1,8 @@
 """The reference backend: facenet-pytorch's own MTCNN, extract_face and InceptionResnetV1.
 
 Used by parity tests and benchmarks (FACEREC_BACKEND=torch); the serving path never imports it.
-It loads the bundle's converted CASIA weights, so both backends run the same network.
+It loads the bundle's converted CASIA weights, so both backends run the same network, and it
+embeds as the `casia` network: the same name, calibration and embedding space as on ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from . import bundle
-from .mtcnn import Detections
+from .networks import casia
+from .networks.mtcnn import Detections
 
 
 class TorchBackend:
-    name = "torch"
-
     def __init__(
         self,
         bundle_dir: Path,
@@ -31,12 +31,9 @@ class TorchBackend:
 
         if threads:
             torch.set_num_threads(threads)
-        self.torch = torch
         self.min_face_size = min_face_size
         self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, device="cpu")
-        weights = np.load(
-            io.BytesIO(bundle.read_file(bundle_dir, bundle.FACENET_WEIGHTS, manifest))
-        )
+        weights = np.load(io.BytesIO(bundle.read_file(bundle_dir, casia.WEIGHTS, manifest)))
         self.facenet = InceptionResnetV1(classify=False).eval()
         self.facenet.load_state_dict(
             {k: torch.from_numpy(weights[k]) for k in weights.files}, strict=True
@@ -56,20 +53,32 @@ class TorchBackend:
             boxes.astype(np.float32), probabilities.astype(np.float32), landmarks.astype(np.float32)
         )
 
-    def embedder(self, name: str) -> TorchBackend:
-        """The reference embeds with the design's CASIA network only (`FACEREC_EMBEDDER=casia`)."""
-        if name != "casia":
+    def embedder(self, name: str) -> CasiaReference:
+        """The reference runs the design's CASIA network only; the registry
+        (recognition/networks/) refuses any other FACEREC_EMBEDDER before this is reached."""
+        if name != casia.NETWORK.name:
             raise ValueError(f"the torch reference backend has no {name!r} embedder; use casia")
-        return self
+        return CasiaReference(self.facenet, self.margin)
 
-    dim = 512
+
+class CasiaReference:
+    """facenet-pytorch's `extract_face` + InceptionResnetV1: the `casia` embedder in torch."""
+
+    name = casia.NETWORK.name
+    dim = casia.NETWORK.dim
+
+    def __init__(self, facenet, margin: float):
+        self.facenet = facenet
+        self.margin = margin
 
     def embed(self, rgb: np.ndarray, boxes: np.ndarray, landmarks=None) -> np.ndarray:
+        import torch
         from facenet_pytorch import extract_face
         from facenet_pytorch.models.mtcnn import fixed_image_standardization
 
+        size = casia.FACE_SIZE
         faces = [
-            fixed_image_standardization(extract_face(rgb, box, 160, self.margin)) for box in boxes
+            fixed_image_standardization(extract_face(rgb, box, size, self.margin)) for box in boxes
         ]
-        with self.torch.no_grad():
-            return self.facenet(self.torch.stack(faces)).numpy().astype(np.float32)
+        with torch.no_grad():
+            return self.facenet(torch.stack(faces)).numpy().astype(np.float32)

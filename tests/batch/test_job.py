@@ -11,7 +11,7 @@ import pytest
 from api.config import Settings
 from batch import cli, search
 from batch.job import BatchOptions, run_batch
-from recognition.embedders import DEFAULT_EMBEDDER
+from recognition.networks import DEFAULT_EMBEDDER
 from tests.batch.conftest import CLIP, SCENES
 from tests.conftest import BUNDLE, people_images
 

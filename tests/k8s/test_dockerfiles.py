@@ -310,17 +310,20 @@ def test_mariadb_server_accepts_the_config():
 
 
 def test_api_image_holds_exactly_the_files_the_onnx_backend_reads(main_dockerfile):
-    from recognition import bundle, embedders
+    from recognition import bundle, networks
+    from recognition.networks import casia, mtcnn
 
     api = stage_named(main_dockerfile, "api")
     copied = {p for origin, paths in copies_from(api) if origin == "models" for p in paths}
     prefix = "/opt/facerec/models/"
     # MTCNN and every embedder FACEREC_EMBEDDER can name, the default sface+dlib included.
-    needed = {bundle.MANIFEST, bundle.PNET, bundle.RNET, bundle.ONET}
-    needed |= {spec.bundle_file for spec in embedders.EMBEDDERS.values()}
+    needed = {bundle.MANIFEST, *mtcnn.NETWORK.files}
+    needed |= {
+        network.graph for choice in networks.EMBEDDERS.values() for network in choice.networks
+    }
     covered = {n for n in needed if any((prefix + n).startswith(p.rstrip("/")) for p in copied)}
     assert covered == needed
     relative = [(p.rstrip("/") + "/").removeprefix(prefix) for p in copied]
-    assert not any(bundle.FACENET_WEIGHTS.startswith(r) for r in relative)
+    assert not any(casia.WEIGHTS.startswith(r) for r in relative)
     models = " ".join(stage_named(main_dockerfile, "models").all("RUN"))
     assert "chmod -R a+rX" in models  # the builder writes 0600 files; the runtime user is not root

@@ -6,7 +6,9 @@ import onnxruntime as ort
 import pytest
 
 from recognition import load_image
-from recognition.bundle import DLIB_ONNX, SFACE_ONNX, load_manifest, read_file
+from recognition.bundle import load_manifest, read_file
+from recognition.networks.dlib import ONNX as DLIB_ONNX
+from recognition.networks.sface import ONNX as SFACE_ONNX
 from tests.conftest import people_images
 
 # ArcFace's five points (eyes, nose, mouth corners) in a 112x112 crop: SFace's alignment.

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from recognition import load_image
-from recognition.align import ARCFACE_112, align_face, similarity_transform
+from recognition.align import align_face, similarity_transform
+from recognition.networks.sface import ARCFACE_112
 from recognition.subject import choose_subject
 from tests.conftest import FACES
 

@@ -1,8 +1,9 @@
-"""MTCNN face detection on ONNX Runtime, the cascade in numpy.
+"""`mtcnn`: MTCNN face detection on ONNX Runtime, the cascade in numpy.
 
 Follows facenet-pytorch's `detect_face` step for step (same pyramid, thresholds, NMS flavours,
 box regression and squaring) so that its boxes match the reference; only the networks run in
-ONNX Runtime and the resampling goes through running sums of the image (resample.py).
+ONNX Runtime and the resampling goes through running sums of the image (recognition/resample.py).
+The bundle's P-, R- and O-Net are exported from facenet-pytorch's own modules and weights.
 """
 
 from __future__ import annotations
@@ -11,8 +12,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .nms import nms
-from .resample import AreaResampler
+from ..nms import nms
+from ..resample import AreaResampler
+from .embedder import Network, Upstream
+
+PNET = "mtcnn/pnet.onnx"
+RNET = "mtcnn/rnet.onnx"
+ONET = "mtcnn/onet.onnx"
+_WEIGHTS_SHA256 = {  # facenet_pytorch/data/<stage>.pt as facenet-pytorch 2.6.0 ships them
+    "pnet": "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f",
+    "rnet": "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86",
+    "onet": "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d",
+}
+# P-, R- and O-Net, each exported from the torch module its `.pt` weights load into.
+NETWORK = Network(
+    name="mtcnn",
+    files=(PNET, RNET, ONET),
+    upstream=tuple(
+        Upstream("facenet_pytorch", "facenet-pytorch", "2.6.0", f"data/{stage}.pt", sha256)
+        for stage, sha256 in _WEIGHTS_SHA256.items()
+    ),
+)
 
 
 @dataclass(frozen=True)
