@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from recognition import networks
 from storage.api_keys import API_KEY_SCOPES
 
 # 24 characters of `openssl rand -hex` are 96 bits: beyond any online guessing.
@@ -117,7 +118,8 @@ def _env_bool(name: str, default: bool) -> bool:
 class Settings:
     """A snapshot of the environment; build one with `Settings.from_env()`."""
 
-    # Read-only networks (MTCNN, Inception-ResNet-v1, UltraFace) made by `facerec-models build`.
+    # Read-only networks (MTCNN, SFace, dlib's ResNet, Inception-ResNet-v1, UltraFace) made by
+    # `facerec-models build`.
     bundle_dir: Path = Path("models")
     # Trained classifiers: a shared volume (NFS in the cluster) every replica watches.
     model_dir: Path = Path("var/model-store")
@@ -125,13 +127,14 @@ class Settings:
     # Bounds connecting to the database and each read and write: a hung database costs a
     # request this long at most (then 503), and only until the circuit breaker opens.
     database_timeout_seconds: float = 5.0
-    # "onnx" serves; "torch" is the facenet-pytorch reference for parity tests and benchmarks.
+    # "onnx" serves; "torch" is the facenet-pytorch reference for parity tests and benchmarks
+    # (it runs the casia embedder, its default).
     backend: str = "onnx"
     # Threads per ONNX Runtime session; 0 lets ONNX Runtime decide.
     ort_threads: int = 1
     # The network that embeds faces: sface+dlib (default), sface, dlib or casia; measured in
-    # docs/recognition.md.
-    embedder: str = "sface+dlib"
+    # docs/recognition.md. Checked with the backend at start-up (recognition/networks/).
+    embedder: str = networks.DEFAULT_EMBEDDER
     # Open-set rejection: a face is named only when its similarity to the person reaches a
     # threshold chosen, for the gallery's size, so that at most this share of strangers is named.
     false_accept_rate: float = 0.01
@@ -191,6 +194,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         _check_api_keys(self.api_keys)
+        # An embedder the backend cannot run, or no model could be trained with, stops the
+        # start-up here rather than failing the first training.
+        networks.choose(self.embedder, self.backend)
         if self.webhook_url and len(self.webhook_secret or "") < 16:
             raise ValueError("FACEREC_WEBHOOK_URL needs FACEREC_WEBHOOK_SECRET (16+ characters)")
         if not 0 <= self.retention_days < 100_000:
@@ -202,14 +208,15 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        backend = _env("FACEREC_BACKEND", "onnx")
         return cls(
             bundle_dir=Path(_env("FACEREC_MODEL_BUNDLE", "models")),
             model_dir=Path(_env("FACEREC_MODEL_DIR", "var/model-store")),
             database_url=_env("FACEREC_DATABASE_URL", "sqlite:///var/facerec.db"),
             database_timeout_seconds=_env_float("FACEREC_DATABASE_TIMEOUT_SECONDS", 5.0),
-            backend=_env("FACEREC_BACKEND", "onnx"),
+            backend=backend,
             ort_threads=_env_int("FACEREC_ORT_THREADS", 1),
-            embedder=_env("FACEREC_EMBEDDER", "sface+dlib"),
+            embedder=_env("FACEREC_EMBEDDER", networks.default_embedder(backend)),
             false_accept_rate=_env_float("FACEREC_FALSE_ACCEPT_RATE", 0.01),
             match_threshold=_env_optional_float("FACEREC_MATCH_THRESHOLD"),
             hnsw_threshold=_env_int("FACEREC_HNSW_THRESHOLD", 50_000),
