@@ -159,9 +159,13 @@ class ApiClient:
         location_id: str,
         retries: int | None = None,
         crop: bool = True,
+        track_id: str | None = None,
     ) -> dict:
-        """Recognise and record; `crop` as in `recognize`."""
+        """Recognise and record; `crop` as in `recognize`. `track_id` names the edge track the
+        crop belongs to (issue #22; an API that does not know the field ignores it)."""
         data = {"camera_id": camera_id, "location_id": location_id, "crop": str(crop).lower()}
+        if track_id is not None:
+            data["track_id"] = track_id
         return self.request(
             "POST",
             STORE_RESULTS,

@@ -42,10 +42,24 @@ class EdgeConfig:
     # Context added around the detector's box, as a fraction of its width and height.
     margin: float = 0.25
     jpeg_quality: int = 90
-    # A face that stays put is sent again every this many frames (1: every face, every frame).
-    # 5 at 25 fps re-recognises a person 5 times a second instead of flooding the cloud with
-    # 25 copies of the same face (docs/edge.md has the bandwidth this saves).
-    resend_every: int = 5
+    # facerec-edge shrinks crops whose face is wider than this (0: never). The cloud aligns faces
+    # to 112-160 px, so more pixels only cost bandwidth.
+    max_face: int = 160
+    # 0: send each track's best shots (below). N >= 1: the older policy, every N-th frame of a
+    # track (1: every face, every frame).
+    resend_every: int = 0
+    # A track ends after this many frames without its face (ByteTrack's buffer: 1 s at 30 fps).
+    track_gap: int = 30
+    # Detections down to this score may continue a track seen on the previous frame (never
+    # start one): a face that blurs or turns for a frame keeps its track.
+    track_low_score: float = 0.5
+    # Hue-saturation similarity below which a box is not the track's face (0: IoU only).
+    track_similarity: float = 0.85
+    # A crop is sent when it beats the k-th best the track has sent by best_margin; the first
+    # one as soon as its quality reaches min_quality (docs/edge.md has the measurements).
+    best_k: int = 1
+    best_margin: float = 0.25
+    min_quality: float = 0.1
     source: str = "0"
     camera_id: str = "camera-0"
     location_id: str = "location-0"
@@ -68,7 +82,16 @@ class EdgeConfig:
             iou_threshold=float(_env("FACEREC_EDGE_IOU_THRESHOLD", str(cls.iou_threshold))),
             margin=float(_env("FACEREC_EDGE_MARGIN", str(cls.margin))),
             jpeg_quality=int(_env("FACEREC_EDGE_JPEG_QUALITY", str(cls.jpeg_quality))),
+            max_face=int(_env("FACEREC_EDGE_MAX_FACE", str(cls.max_face))),
             resend_every=int(_env("FACEREC_EDGE_RESEND_EVERY", str(cls.resend_every))),
+            track_gap=int(_env("FACEREC_EDGE_TRACK_GAP", str(cls.track_gap))),
+            track_low_score=float(_env("FACEREC_EDGE_TRACK_LOW_SCORE", str(cls.track_low_score))),
+            track_similarity=float(
+                _env("FACEREC_EDGE_TRACK_SIMILARITY", str(cls.track_similarity))
+            ),
+            best_k=int(_env("FACEREC_EDGE_BEST_K", str(cls.best_k))),
+            best_margin=float(_env("FACEREC_EDGE_BEST_MARGIN", str(cls.best_margin))),
+            min_quality=float(_env("FACEREC_EDGE_MIN_QUALITY", str(cls.min_quality))),
             source=_env("FACEREC_EDGE_SOURCE", cls.source),
             camera_id=_env("FACEREC_EDGE_CAMERA_ID", cls.camera_id),
             location_id=_env("FACEREC_EDGE_LOCATION_ID", cls.location_id),

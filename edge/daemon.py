@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 from functools import partial
 
 from edge.bandwidth import BandwidthMeter, BandwidthReport
@@ -20,8 +21,8 @@ from edge.detector import UltraFaceDetector
 from edge.overlay import AnswerBoard
 from edge.pipeline import FaceCropper
 from edge.rtmp import RtmpError, RtmpPublisher
+from edge.shots import TrackEnd, TrackShots
 from edge.sources import SourceError, open_source
-from edge.throttle import ResendThrottle
 from edge.uploader import Uploader, UploadStats
 
 log = logging.getLogger("facerec.edge")
@@ -80,10 +81,14 @@ def client_from_config(config: EdgeConfig, pool_size: int = 4) -> ApiClient:
     )
 
 
-def cropper_from_config(config: EdgeConfig, **sizes) -> FaceCropper:
-    return FaceCropper(
-        UltraFaceDetector.from_config(config), config.margin, config.jpeg_quality, **sizes
-    )
+def cropper_from_config(config: EdgeConfig, tracking: bool = False, **sizes) -> FaceCropper:
+    """With `tracking`, the detector also reports faces down to `track_low_score`: the tracker
+    uses them only to continue tracks (ByteTrack's second association)."""
+    if tracking:
+        low = min(config.score_threshold, config.track_low_score)
+        config = replace(config, score_threshold=low)
+    detector = UltraFaceDetector.from_config(config)
+    return FaceCropper(detector, config.margin, config.jpeg_quality, **sizes)
 
 
 def describe_faces(answer: dict) -> str:
@@ -99,7 +104,23 @@ def _log_result(context: tuple, answer: dict) -> None:
     log.info("frame %d: %s", context[0], describe_faces(answer))
 
 
-def format_summary(seconds: float, bandwidth: BandwidthReport, uploads: UploadStats) -> str:
+def log_track_end(end: TrackEnd) -> None:
+    """The end of a track, which the cloud may use to close its sighting. The API has no field
+    or route for it yet (issue #22), so today it is logged and counted, in order after the
+    track's crops were queued."""
+    log.info(
+        "track %s ended: frames %d-%d (%d with the face), %d crops sent",
+        end.track_id,
+        end.first_frame,
+        end.last_frame,
+        end.hits,
+        end.sent,
+    )
+
+
+def format_summary(
+    seconds: float, bandwidth: BandwidthReport, uploads: UploadStats, tracks: str = ""
+) -> str:
     fps = bandwidth.frames / seconds if seconds > 0 else 0.0
     return "\n".join(
         [
@@ -110,6 +131,7 @@ def format_summary(seconds: float, bandwidth: BandwidthReport, uploads: UploadSt
             f"JPEG frames ({bandwidth.jpeg_ratio:.1f}x) and {bandwidth.frame_raw_bytes} raw frame "
             f"bytes ({bandwidth.raw_ratio:.1f}x)",
         ]
+        + ([tracks] if tracks else [])
     )
 
 
@@ -122,7 +144,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--resend-every",
         type=int,
-        help="send a face that stays put again every N frames (default 1: always)",
+        help="send every N-th frame of each track instead of its best shots (1: every face)",
+    )
+    parser.add_argument(
+        "--best-k", type=int, help="send a crop that beats the track's k-th best sent (default 1)"
+    )
+    parser.add_argument(
+        "--track-gap", type=int, help="frames without its face after which a track ends (30)"
     )
     parser.add_argument(
         "--queue-size", type=int, help="crops waiting for the cloud before the oldest are dropped"
@@ -156,15 +184,15 @@ def run(
     rate: float | None = None,
     publisher=None,
 ):
-    """The daemon's loop; returns (seconds, bandwidth report, upload stats).
+    """The daemon's loop; returns (seconds, bandwidth report, upload stats, tracks line).
 
-    With a `publisher` (an RtmpPublisher), every frame is also published with each face's
-    latest answer drawn on it.
+    Faces are followed as tracks; each crop sent carries its track's id. With a `publisher` (an
+    RtmpPublisher), every frame is also published with each face's latest answer drawn on it.
     """
-    cropper = cropper_from_config(config)
+    cropper = cropper_from_config(config, tracking=True, max_size=config.max_face or None)
     frames = open_source(config.source, max_frames, rate)
     meter = BandwidthMeter(config.jpeg_quality)
-    throttle = ResendThrottle(config.resend_every)
+    tracks = TrackShots.from_config(config)
     client = client_from_config(config, pool_size=1)
     send = partial(client.store_results, camera_id=config.camera_id, location_id=config.location_id)
     board = AnswerBoard()
@@ -179,23 +207,27 @@ def run(
         for index, frame in enumerate(frames):
             if stop is not None and stop.is_set():
                 break
-            detections = cropper.detect(frame)
-            crops = [cropper.crop(frame, d) for d in throttle.select(index, detections)]
-            meter.add_frame(frame, len(detections))
-            for crop in crops:
+            seen, shots, ended = tracks.step(index, frame, cropper.detect(frame))
+            meter.add_frame(frame, len(seen))
+            for shot in shots:
+                crop = cropper.crop(frame, shot.detection)
                 meter.add_crop(len(crop.jpeg))
-                uploader.submit(crop.jpeg, (index, crop.detection.box))
+                uploader.submit(crop.jpeg, (index, crop.detection.box), track_id=shot.track_id)
+            for end in ended:
+                log_track_end(end)
             if publisher is not None:
-                publisher.write(board.annotate(frame, detections, index))
+                publisher.write(board.annotate(frame, [d for _, d in seen], index))
     except KeyboardInterrupt:
         log.info("interrupted")
     finally:
+        for end in tracks.finish():
+            log_track_end(end)
         seconds = time.monotonic() - started
         uploads = uploader.close(drain_timeout)
         client.close()
         if publisher is not None:
             publisher.close()
-    return seconds, meter.report(), uploads
+    return seconds, meter.report(), uploads, tracks.summary()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,13 +241,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         publisher = RtmpPublisher(args.rtmp_url, args.fps) if args.rtmp_url else None
-        seconds, bandwidth, uploads = run(
+        seconds, bandwidth, uploads, tracks = run(
             config, max_frames, drain_timeout, stop.event, rate, publisher
         )
     except (SourceError, FileNotFoundError, ValueError, RtmpError) as exc:
         print(f"facerec-edge: {exc}", file=sys.stderr)
         return 2
-    print(format_summary(seconds, bandwidth, uploads))
+    print(format_summary(seconds, bandwidth, uploads, tracks))
     return 0
 
 

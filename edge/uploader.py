@@ -34,7 +34,7 @@ class UploadStats:
 
 
 class Uploader:
-    """`submit(jpeg, context)` never blocks; `on_result(context, answer)` runs on the worker thread."""
+    """`submit(jpeg, context, **fields)` never blocks; `on_result(context, answer)` runs on the worker thread."""
 
     def __init__(
         self,
@@ -48,7 +48,7 @@ class Uploader:
             raise ValueError("queue_size must be at least 1")
         self._send = send
         self._on_result = on_result
-        self._queue: deque[tuple[bytes, Any]] = deque()
+        self._queue: deque[tuple[bytes, Any, dict]] = deque()
         self._queue_size = queue_size
         self._ready = threading.Condition()
         self._stopping = False
@@ -59,12 +59,13 @@ class Uploader:
         self._thread = threading.Thread(target=self._run, name="facerec-uploader", daemon=True)
         self._thread.start()
 
-    def submit(self, jpeg: bytes, context: Any = None) -> None:
+    def submit(self, jpeg: bytes, context: Any = None, **fields) -> None:
+        """Queue a crop; `fields` (e.g. track_id) go to `send` as keyword arguments."""
         with self._ready:
             if len(self._queue) >= self._queue_size:
                 self._queue.popleft()
                 self._stats.dropped += 1
-            self._queue.append((jpeg, context))
+            self._queue.append((jpeg, context, fields))
             self._stats.queued += 1
             self._ready.notify()
 
@@ -77,7 +78,7 @@ class Uploader:
         with self._ready:
             return len(self._queue) + self._busy
 
-    def _next(self) -> tuple[bytes, Any] | None:
+    def _next(self) -> tuple[bytes, Any, dict] | None:
         with self._ready:
             while not self._queue and not self._stopping:
                 self._ready.wait()
@@ -94,9 +95,9 @@ class Uploader:
     def _run(self) -> None:
         failures = 0
         while (item := self._next()) is not None:
-            jpeg, context = item
+            jpeg, context, fields = item
             try:
-                answer = self._send(jpeg)
+                answer = self._send(jpeg, **fields)
             except ApiError as exc:
                 with self._ready:
                     self._busy = False

@@ -57,6 +57,10 @@ def test_edge_sends_only_crops_with_its_ids_and_counts_the_bytes(stub_api):
     assert numbers["frames"] == 60 and numbers["faces"] > 0
     assert numbers["sent"] == numbers["faces"] == stats["uploads"]
     assert numbers["sent_bytes"] == numbers["crop_bytes"] == stats["image_bytes"]
+    # Every crop names its track (issue #22): one id per face followed, 1-64 of [A-Za-z0-9._:-].
+    track_ids = {fields.pop("track_id") for fields in stats["fields"]}
+    assert all(re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", t) for t in track_ids)
+    assert 1 < len(track_ids) < numbers["faces"] / 4
     assert all(
         fields == {"camera_id": "door-1", "location_id": "hall", "crop": "true"}
         for fields in stats["fields"]
