@@ -34,7 +34,8 @@ def enrol(model_dir: Path) -> None:
     vectors, labels = [], []
     for person in sorted((FACES / "people").iterdir()):
         for path in sorted(person.iterdir()):
-            _, embeddings = analyzer.analyze(load_image(path.read_bytes()))
+            rgb = load_image(path.read_bytes())
+            embeddings = analyzer.embed(rgb, analyzer.detect(rgb))
             vectors.append(embeddings[0])
             labels.append(person.name)
     threshold = threshold_for(analyzer.embedder.name, len(set(labels)), false_accept_rate=0.01)

@@ -87,7 +87,7 @@ def cloud_stages(
     pnet = None
     if backend == "onnx":
         pnet = analyzer.backend.mtcnn.pnet = TimedSession(analyzer.backend.mtcnn.pnet)
-    analyzer.analyze(crops[0], crop_fraction)  # warm-up
+    analyzer.embed(crops[0], analyzer.detect(crops[0], crop_fraction))  # warm-up
     detect, embed, total, pnet_ms, faces = [], [], [], [], 0
     for _ in range(repeat):
         for crop in crops:
@@ -120,7 +120,7 @@ def serving_rss_mb(crops_file: Path, threads: int) -> float:
         "from recognition import FaceAnalyzer\n"
         f"a = FaceAnalyzer.from_bundle({str(BUNDLE)!r}, threads={threads})\n"
         f"crops = np.load({str(crops_file)!r}, allow_pickle=False)\n"
-        "[a.analyze(c) for c in crops]\n"
+        "[a.embed(c, a.detect(c)) for c in crops]\n"
         # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report this parent's torch.
         "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024)\n"
     )

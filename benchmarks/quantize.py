@@ -102,11 +102,11 @@ def bundle_path(name: str) -> Path:
 
 
 def prelu_as_relu(source: Path, target: Path) -> Path:
-    """`source` with each PRelu rewritten as the bundle build does it (bundler/sface.py)."""
+    """`source` with each PRelu rewritten as the bundle build does it (bundler/sface_dequantize.py)."""
     import onnx
     from onnx import numpy_helper
 
-    from bundler.sface import prelu_as_relu as rewrite
+    from bundler.sface_dequantize import prelu_as_relu as rewrite
 
     model = onnx.load(str(source))
     constants: dict[str, np.ndarray] = {}

@@ -21,7 +21,7 @@ from recognition import networks
 from recognition.networks.embedder import Network, Upstream
 from storage.atomic import write_atomic
 
-from . import dlib_resnet, export, facenet_graph, sface, ultraface
+from . import dlib_resnet, export, facenet_graph, sface_dequantize, ultraface
 from .packaged import packaged_file, read_upstream
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def build_inputs(ultraface_dir: Path) -> dict:
         "packages": [_package(p) for p in (*packages, "torch", "onnx")],
         "opset": export.OPSET,
         "facenet_graph_sha256": _sha256_file(facenet_graph.graph_path()),
-        "sface_sha256": _sha256_file(sface.model_path()),
+        "sface_sha256": _sha256_file(sface_dequantize.model_path()),
         "dlib_resnet_sha256": _sha256_file(dlib_resnet.model_path()),
         "mtcnn_sha256": {
             Path(u.file).stem: _sha256_file(packaged_file(u)) for u in upstream["mtcnn"]
@@ -162,8 +162,8 @@ def _add_facenet(bundle: _Bundle, network: Network, faces: Path | None) -> None:
 def _add_sface(bundle: _Bundle, network: Network, faces: Path | None) -> None:
     (upstream,) = network.upstream
     shipped = read_upstream(upstream)
-    data = sface.dequantized(shipped)
-    diff = sface.max_abs_diff(shipped, data, export.face_images(faces, network.size))
+    data = sface_dequantize.dequantized(shipped)
+    diff = sface_dequantize.max_abs_diff(shipped, data, export.face_images(faces, network.size))
     if diff >= SFACE_MAX_ABS_DIFF:
         raise RuntimeError(f"sface: fp32 graph differs from the shipped int8 one by {diff}")
     bundle.add(

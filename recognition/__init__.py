@@ -2,7 +2,8 @@
 
 rgb = load_image(data)
 analyzer = FaceAnalyzer.from_bundle("models")
-faces, embeddings = analyzer.analyze(rgb)
+faces = analyzer.detect(rgb)
+embeddings = analyzer.embed(rgb, faces)
 threshold = calibration.threshold_for(analyzer.embedder.name, len(set(their_ids)), 0.01)
 classifier = FaceClassifier.fit(embeddings_of_people, their_ids, threshold, analyzer.embedding_space)
 classifier.predict(embeddings)  # -> [Prediction(label, score, threshold, candidates)]

@@ -97,10 +97,3 @@ class FaceAnalyzer:
         if chosen is None:
             return faces, None, None
         return faces, chosen, self.embed(rgb, [faces[chosen]])[0]
-
-    def analyze(
-        self, rgb: np.ndarray, min_face_fraction: float = 0.0
-    ) -> tuple[list[Face], np.ndarray]:
-        """Every face (`detect`) and its embedding."""
-        faces = self.detect(rgb, min_face_fraction)
-        return faces, self.embed(rgb, faces)

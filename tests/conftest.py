@@ -34,3 +34,9 @@ def analyzer(bundle_dir):
     from recognition import FaceAnalyzer
 
     return FaceAnalyzer.from_bundle(bundle_dir)
+
+
+def faces_and_embeddings(analyzer, rgb):
+    """Every face the analyzer finds in `rgb` and its embedding."""
+    faces = analyzer.detect(rgb)
+    return faces, analyzer.embed(rgb, faces)

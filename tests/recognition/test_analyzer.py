@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from recognition import FaceAnalyzer, load_image
-from tests.conftest import FACES, ROOT
+from tests.conftest import FACES, ROOT, faces_and_embeddings
 
 
 def _jpeg(rgb: np.ndarray) -> bytes:
@@ -31,12 +31,12 @@ def each_embedder(request, bundle_dir):
 
 
 def _embedding(analyzer, name):
-    return analyzer.analyze(load_image((FACES / "people" / name).read_bytes()))[1][0]
+    return faces_and_embeddings(analyzer, load_image((FACES / "people" / name).read_bytes()))[1][0]
 
 
 def test_embeddings_are_unit_vectors_of_the_embedders_size(each_embedder):
     rgb = load_image((FACES / "scenes/two_people.jpg").read_bytes())
-    faces, embeddings = each_embedder.analyze(rgb)
+    faces, embeddings = faces_and_embeddings(each_embedder, rgb)
     size = {"casia": 512, "sface": 128, "dlib": 128, "sface+dlib": 256}
     assert len(faces) == 2
     assert embeddings.shape == (2, size[each_embedder.embedder.name])
@@ -67,7 +67,7 @@ def test_an_unknown_embedder_is_refused(bundle_dir):
 def test_a_faceless_image_has_no_faces(analyzer):
     rng = np.random.default_rng(1)
     sky = np.clip(rng.normal(140, 8, (480, 640, 3)), 0, 255).astype(np.uint8)
-    assert analyzer.analyze(load_image(_jpeg(sky)))[0] == []
+    assert faces_and_embeddings(analyzer, load_image(_jpeg(sky)))[0] == []
 
 
 def test_a_one_pixel_image_has_no_faces(analyzer):
@@ -89,7 +89,8 @@ def test_the_serving_path_never_imports_torch():
     script = (
         "import sys; from recognition import FaceAnalyzer, FaceClassifier, load_image\n"
         "a = FaceAnalyzer.from_bundle('models')\n"
-        "a.analyze(load_image(open('../shared/faces/people/biden/biden1.jpg', 'rb').read()))\n"
+        "rgb = load_image(open('../shared/faces/people/biden/biden1.jpg', 'rb').read())\n"
+        "a.embed(rgb, a.detect(rgb))\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True)

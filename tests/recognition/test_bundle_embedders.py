@@ -86,7 +86,7 @@ def sface_chips(people_faces):
 
 
 def test_sface_fp32_computes_what_the_shipped_int8_graph_computes(bundle_dir, sface_chips):
-    from bundler import sface
+    from bundler import sface_dequantize as sface
 
     _, chips = sface_chips
     shipped = sface.model_path().read_bytes()

@@ -8,7 +8,7 @@ import pytest
 from recognition import load_image
 from recognition.gallery import Gallery
 from recognition.svm import OneVsRestSVM
-from tests.conftest import people_images
+from tests.conftest import faces_and_embeddings, people_images
 
 
 def _unit(rows):
@@ -30,7 +30,7 @@ def real_faces(analyzer):
     embeddings, owners, names = [], [], sorted(people_images())
     for person, paths in people_images().items():
         for path in paths:
-            _, found = analyzer.analyze(load_image(path.read_bytes()))
+            _, found = faces_and_embeddings(analyzer, load_image(path.read_bytes()))
             embeddings.append(found[0])
             owners.append(names.index(person))
     return np.array(embeddings), np.array(owners), names

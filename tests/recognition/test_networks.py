@@ -9,7 +9,7 @@ import pytest
 from recognition import FaceAnalyzer, load_image, networks
 from recognition.bundle import load_manifest
 from recognition.calibration import threshold_for
-from tests.conftest import FACES
+from tests.conftest import FACES, faces_and_embeddings
 
 
 def test_the_bundle_holds_exactly_the_registrys_networks_and_ultraface(bundle_dir):
@@ -37,7 +37,7 @@ def test_the_torch_backend_embeds_as_casia_and_gets_a_threshold(bundle_dir):
     # What the trainer and the service ask with the analyzer's embedder name.
     assert threshold_for(reference.embedder.name, 10, 0.01) == threshold_for("casia", 10, 0.01)
     rgb = load_image((FACES / "people/obama/obama2.jpg").read_bytes())
-    _, embeddings = reference.analyze(rgb)
+    _, embeddings = faces_and_embeddings(reference, rgb)
     assert embeddings.shape == (1, reference.embedder.dim)
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
 

@@ -5,7 +5,7 @@ import pytest
 
 from recognition import UNKNOWN, FaceClassifier, load_image
 from recognition.calibration import threshold_for
-from tests.conftest import FACES, people_images
+from tests.conftest import FACES, faces_and_embeddings, people_images
 
 STRANGER = "lin_manuel_miranda"
 
@@ -66,7 +66,9 @@ def test_a_person_never_enrolled_is_unknown(analyzer, enrolment):
 )
 def test_group_scenes_name_the_right_people(analyzer, enrolment, scene, people):
     classifier, _ = enrolment
-    _, embeddings = analyzer.analyze(load_image((FACES / "scenes" / scene).read_bytes()))
+    _, embeddings = faces_and_embeddings(
+        analyzer, load_image((FACES / "scenes" / scene).read_bytes())
+    )
     named = {p.label for p in classifier.predict(embeddings)} - {UNKNOWN}
     assert named == people
 
