@@ -38,7 +38,19 @@ from edge.quality import QualityMeter  # noqa: E402
 from edge.shots import TrackShots  # noqa: E402
 from edge.sources import open_source  # noqa: E402
 
-CLIP = ROOT.parent / "shared" / "faces" / "video" / "short_hamilton_clip.mp4"
+# Vendored in tests/data (tests/data/README.md); ../shared in older checkouts.
+CLIP = (
+    next(
+        (
+            p
+            for p in (ROOT / "tests" / "data", ROOT.parent / "shared" / "faces")
+            if (p / "video" / "short_hamilton_clip.mp4").is_file()
+        ),
+        ROOT / "tests" / "data",
+    )
+    / "video"
+    / "short_hamilton_clip.mp4"
+)
 
 
 def ultraface(bundle: Path) -> Path:

@@ -3,8 +3,10 @@
     real-time-camera --ip-address 10.0.0.5 --min-size 50 --max-size 150 --multithreading
     real-time-camera --source clip.mp4 --api-url http://127.0.0.1:8000 --no-display --output out.mp4
 
-Each answer stays tied to the box it was asked for (the original matched answers to boxes by list
-index, which went wrong as soon as small faces were dropped).
+Faces are followed as tracks (edge/tracker.py): the API is asked about a track's first usable crop
+and then only about crops that beat its best, and every frame shows each face with its track's
+latest answer. Each answer stays tied to the crop it was asked for (the original matched answers
+to boxes by list index, which went wrong as soon as small faces were dropped).
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from clients.common import (
     setup_logging,
 )
 from edge.daemon import cropper_from_config
+from edge.detector import Detection
 from edge.drawing import draw_face, label_color
-from edge.pipeline import FaceCrop
+from edge.pipeline import FaceCrop, FaceCropper
 from edge.rtmp import RtmpPublisher
+from edge.shots import TrackShots
 from edge.sources import open_source
 from edge.throttle import iou
 
@@ -70,6 +74,11 @@ def parse_args(argv: list[str] | None):
     )
     parser.add_argument(
         "--workers", type=int, default=4, help="concurrent requests with --multithreading"
+    )
+    parser.add_argument(
+        "--resend-every",
+        type=int,
+        help="ask about every N-th frame of each track instead of its best shots (1: every face)",
     )
     parser.add_argument("--no-display", action="store_true", help="do not open a window")
     parser.add_argument("--output", type=Path, help="write the annotated video here")
@@ -116,9 +125,34 @@ def recognise(
     return [(crop, future.result()) for crop, future in futures]
 
 
-def annotate(frame: np.ndarray, results: list[tuple[FaceCrop, Answer]]) -> np.ndarray:
-    for crop, answer in results:
-        draw_face(frame, crop.detection.box, answer.text, label_color(answer.label))
+WAITING = Answer(None, reason="...")
+
+
+class TrackedFaces:
+    """Per frame: follow the faces, ask the API about the tracks' best shots, and keep each
+    track's latest answer so every face is drawn with it, not only the frames that asked."""
+
+    def __init__(self, cropper: FaceCropper, tracks: TrackShots, client, pool):
+        self.cropper, self.tracks, self.client, self.pool = cropper, tracks, client, pool
+        self.answers: dict[str, Answer] = {}
+        self.index = 0
+
+    def step(self, frame: np.ndarray):
+        """(the answers to this frame's questions, every face with its track's answer)."""
+        seen, shots, ended = self.tracks.step(self.index, frame, self.cropper.detect(frame))
+        self.index += 1
+        crops = [self.cropper.crop(frame, shot.detection) for shot in shots]
+        asked = recognise(self.client, crops, self.pool)
+        for shot, (_, answer) in zip(shots, asked, strict=True):
+            self.answers[shot.track_id] = answer
+        for end in ended:
+            self.answers.pop(end.track_id, None)
+        return asked, [(d, self.answers.get(t.id, WAITING)) for t, d in seen]
+
+
+def annotate(frame: np.ndarray, faces: list[tuple[Detection, Answer]]) -> np.ndarray:
+    for detection, answer in faces:
+        draw_face(frame, detection.box, answer.text, label_color(answer.label))
     return frame
 
 
@@ -170,20 +204,24 @@ def main(argv: list[str] | None = None) -> int:
                 "no display available: pass --output FILE or --rtmp-url URL for the annotated video"
             )
         config = config_from_args(args)
-        cropper = cropper_from_config(config, min_size=args.min_size, max_size=args.max_size)
+        cropper = cropper_from_config(
+            config, tracking=True, min_size=args.min_size, max_size=args.max_size
+        )
         frames = open_source(config.source, args.max_frames, args.rate)
         output = VideoOutput(args.output, args.fps) if args.output else None
         stream = RtmpPublisher(args.rtmp_url, args.fps) if args.rtmp_url else None
         labels: Counter[str] = Counter()
         count = 0
         pool = ThreadPoolExecutor(args.workers) if args.multithreading else None
+        tracks = TrackShots.from_config(config)
         with client_from_config(config, pool_size=args.workers) as client:
+            faces = TrackedFaces(cropper, tracks, client, pool)
             try:
                 for frame in frames:
                     count += 1
-                    results = recognise(client, cropper.crops(frame), pool)
-                    labels.update(answer.label or answer.reason for _, answer in results)
-                    annotate(frame, results)
+                    asked, shown = faces.step(frame)
+                    labels.update(answer.label or answer.reason for _, answer in asked)
+                    annotate(frame, shown)
                     if output is not None:
                         output.write(frame)
                     if stream is not None:
@@ -193,13 +231,16 @@ def main(argv: list[str] | None = None) -> int:
                         if cv2.waitKey(1) & 0xFF == ord("q"):
                             break
             finally:
+                tracks.finish()
                 if pool is not None:
                     pool.shutdown()
                 if output is not None:
                     output.close()
                 if stream is not None:
                     stream.close()
+        # faces: the crops the API was asked about (each track's best shots), then the tracks.
         print(f"frames: {count}, faces: {sum(labels.values())}")
+        print(tracks.summary())
         for label, seen in labels.most_common():
             print(f"  {label}: {seen}")
         if output is not None:

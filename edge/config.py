@@ -53,13 +53,17 @@ class EdgeConfig:
     # Detections down to this score may continue a track seen on the previous frame (never
     # start one): a face that blurs or turns for a frame keeps its track.
     track_low_score: float = 0.5
+    # A new track is confirmed (and may send) once its face was seen on this many frames in a
+    # row: a detection on one frame only (a hand, a poster) is never uploaded. A set of photos
+    # (`--source 'dir/*.jpg'`) always uses 1.
+    track_min_hits: int = 2
     # Hue-saturation similarity below which a box is not the track's face (0: IoU only).
     track_similarity: float = 0.85
     # A crop is sent when it beats the k-th best the track has sent by best_margin; the first
     # one as soon as its quality reaches min_quality (docs/edge.md has the measurements).
     best_k: int = 1
     best_margin: float = 0.25
-    min_quality: float = 0.1
+    min_quality: float = 0.02
     source: str = "0"
     camera_id: str = "camera-0"
     location_id: str = "location-0"
@@ -86,6 +90,7 @@ class EdgeConfig:
             resend_every=int(_env("FACEREC_EDGE_RESEND_EVERY", str(cls.resend_every))),
             track_gap=int(_env("FACEREC_EDGE_TRACK_GAP", str(cls.track_gap))),
             track_low_score=float(_env("FACEREC_EDGE_TRACK_LOW_SCORE", str(cls.track_low_score))),
+            track_min_hits=int(_env("FACEREC_EDGE_TRACK_MIN_HITS", str(cls.track_min_hits))),
             track_similarity=float(
                 _env("FACEREC_EDGE_TRACK_SIMILARITY", str(cls.track_similarity))
             ),

@@ -101,7 +101,7 @@ def describe_faces(answer: dict) -> str:
 
 
 def _log_result(context: tuple, answer: dict) -> None:
-    log.info("frame %d: %s", context[0], describe_faces(answer))
+    log.info("frame %d: %s (track %s)", context[0], describe_faces(answer), context[2])
 
 
 def log_track_end(end: TrackEnd) -> None:
@@ -199,7 +199,7 @@ def run(
 
     def on_result(context: tuple, answer: dict) -> None:
         _log_result(context, answer)
-        board.record(context[1], context[0], answer)
+        board.record(context[2], answer)
 
     uploader = Uploader(send, config.queue_size, on_result=on_result)
     started = time.monotonic()
@@ -212,11 +212,12 @@ def run(
             for shot in shots:
                 crop = cropper.crop(frame, shot.detection)
                 meter.add_crop(len(crop.jpeg))
-                uploader.submit(crop.jpeg, (index, crop.detection.box), track_id=shot.track_id)
+                context = (index, crop.detection.box, shot.track_id)
+                uploader.submit(crop.jpeg, context, track_id=shot.track_id)
             for end in ended:
                 log_track_end(end)
             if publisher is not None:
-                publisher.write(board.annotate(frame, [d for _, d in seen], index))
+                publisher.write(board.annotate(frame, [(t.id, d) for t, d in seen]))
     except KeyboardInterrupt:
         log.info("interrupted")
     finally:

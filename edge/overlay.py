@@ -1,7 +1,8 @@
-"""What `facerec-edge --rtmp-url` draws: every face of a frame with the latest answer for it.
+"""What `facerec-edge --rtmp-url` draws: every face of a frame with its track's latest answer.
 
-Answers come back from the uploader thread frames later, and a face is sent only every
-`--resend-every` frames, so each face shows the last answer given for a box that overlaps it.
+Answers come back from the uploader thread frames later, and a track sends only its best shots,
+so each face shows the last answer given for any crop of its track (issue #22: the answer
+follows the person, not the box it was cropped from).
 """
 
 from __future__ import annotations
@@ -12,42 +13,37 @@ import numpy as np
 
 from edge.detector import Detection
 from edge.drawing import draw_face, label_color
-from edge.throttle import iou
 
 WAITING = "..."
 
 
 class AnswerBoard:
-    """The latest label per face box, written by the uploader thread, read by the frame loop."""
+    """The latest label per track id, written by the uploader thread, read by the frame loop."""
 
-    def __init__(self, min_iou: float = 0.3, max_age_frames: int = 50):
-        self.min_iou = min_iou
-        self.max_age_frames = max_age_frames
-        self._answers: list[tuple[tuple[int, int, int, int], str, int]] = []
+    def __init__(self, max_tracks: int = 1000):
+        self.max_tracks = max_tracks
+        self._answers: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def record(self, box: tuple[int, int, int, int], frame_index: int, answer: dict) -> None:
-        """Keep the answer for the face cropped from `box`; its largest face is the subject."""
+    def record(self, track_id: str, answer: dict) -> None:
+        """Keep the answer for the track's crop; the crop's largest face is the subject."""
         faces = answer.get("faces") or []
         if not faces:
             return
-        label = faces[0]["top_prediction"]["label"]
         with self._lock:
-            self._answers = [a for a in self._answers if iou(a[0], box) < self.min_iou]
-            self._answers.append((box, label, frame_index))
+            self._answers.pop(track_id, None)
+            self._answers[track_id] = faces[0]["top_prediction"]["label"]
+            while len(self._answers) > self.max_tracks:  # oldest first: ended tracks go
+                self._answers.pop(next(iter(self._answers)))
 
-    def label_for(self, box: tuple[int, int, int, int], frame_index: int) -> str | None:
+    def label_for(self, track_id: str) -> str | None:
         with self._lock:
-            recent = [a for a in self._answers if frame_index - a[2] <= self.max_age_frames]
-            self._answers = recent
-        best = max(recent, key=lambda a: iou(a[0], box), default=None)
-        return best[1] if best is not None and iou(best[0], box) >= self.min_iou else None
+            return self._answers.get(track_id)
 
-    def annotate(
-        self, frame: np.ndarray, detections: list[Detection], frame_index: int
-    ) -> np.ndarray:
+    def annotate(self, frame: np.ndarray, faces: list[tuple[str, Detection]]) -> np.ndarray:
+        """`faces`: (track id, detection) of this frame."""
         annotated = frame.copy()
-        for detection in detections:
-            label = self.label_for(detection.box, frame_index)
+        for track_id, detection in faces:
+            label = self.label_for(track_id)
             draw_face(annotated, detection.box, label or WAITING, label_color(label))
         return annotated

@@ -63,7 +63,7 @@ def symmetry(gray: np.ndarray) -> float:
 class QualityMeter:
     """`measure(frame, detection, patch)` -> Quality of the face inside the detector's box."""
 
-    def __init__(self, full_size: int = 112, sharpness_scale: float = 100.0):
+    def __init__(self, full_size: int = 112, sharpness_scale: float = 400.0):
         self.full_size, self.sharpness_scale = full_size, sharpness_scale
 
     def measure(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from edge.detector import Detection
 from edge.quality import Quality, QualityMeter, face_patch
+from edge.sources import is_photo_set
 from edge.tracker import FaceTracker
 
 
@@ -98,6 +99,7 @@ class TrackShots:
         tracker = FaceTracker(
             high_score=config.score_threshold,
             max_gap=config.track_gap,
+            min_hits=1 if is_photo_set(config.source) else config.track_min_hits,
             min_similarity=config.track_similarity,
         )
         selector = ShotSelector(

@@ -25,6 +25,18 @@ def _is_glob(spec: str) -> bool:
     return bool(_GLOB_CHARS & set(spec)) and "://" not in spec
 
 
+_PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def is_photo_set(spec: str | int) -> bool:
+    """A shell glob or one image file is read as photos (any sizes, unrelated scenes), not a
+    video (a printf pattern such as img_%04d.jpg is a video's frames): a face there is seen once,
+    so trackers must not wait for a second sighting."""
+    spec = str(spec).strip()
+    single = Path(spec).suffix.lower() in _PHOTO_SUFFIXES and "%" not in spec
+    return _is_glob(spec) or (single and "://" not in spec)
+
+
 def _glob_frames(pattern: str) -> Iterator[np.ndarray]:
     """OpenCV reads printf patterns (img_%04d.jpg) itself; shell globs are read here in name order."""
     paths = sorted(glob.glob(pattern))
