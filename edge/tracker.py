@@ -7,8 +7,8 @@ turns for a frame keeps its track. A track that sees no detection for `max_gap` 
 Appearance gates the match: a box whose colour (hue-saturation histogram of the face) is unlike
 the track's last one is not the same face, which on the Hamilton clip stops a track jumping from
 the singer to an audience member at a cut (docs/edge.md).
-Pure numpy: the edge image has no scipy and no torch, and with a handful of faces per frame a
-small exact assignment in Python costs microseconds.
+Only numpy and OpenCV: the edge image has no scipy and no torch, and with a handful of faces per
+frame a small exact assignment in Python costs microseconds.
 """
 
 from __future__ import annotations

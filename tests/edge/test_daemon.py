@@ -112,3 +112,21 @@ def test_resend_every_sends_a_fraction_of_the_faces(stub_api):
     assert code == 0, err
     numbers = summary_numbers(out)
     assert 0 < numbers["sent"] == api.stats()["uploads"] < numbers["faces"] / 4
+
+
+def test_by_default_each_track_sends_its_best_shots_and_ends(stub_api):
+    """Issue #22: tracks, not frames. The whole clip: 8 people-appearances, a handful of crops."""
+    api = stub_api()
+    code, out, err = run_edge(api.url, "--queue-size", "1000", "--log-level", "INFO")
+    assert code == 0, err
+    numbers = summary_numbers(out)
+    assert numbers["frames"] == 275 and numbers["sent"] == api.stats()["uploads"]
+    assert 8 <= numbers["sent"] <= 16 < numbers["faces"] / 25
+    assert numbers["crop_bytes"] * 100 <= int(re.search(r"vs (\d+) bytes of JPEG", out)[1])
+    tracks = int(re.search(r"tracks: (\d+) ", out)[1])
+    assert 8 <= tracks <= 12
+    sent_ids = [fields["track_id"] for fields in api.stats()["fields"]]
+    ended = re.findall(r"track (\S+) ended: .*, (\d+) crops sent", err)
+    # Every track that sent was ended once, with the number of crops it sent.
+    assert sorted(t for t, _ in ended) == sorted(set(sent_ids))
+    assert all(sent_ids.count(t) == int(n) for t, n in ended)

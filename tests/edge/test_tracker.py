@@ -108,7 +108,7 @@ def test_tracks_on_the_clip_are_people_appearances(clip_run):
     # taking over an audience member's face at the same place in frame 211.
     for first, last, _ in spans.values():
         assert not any(first < cut <= last for cut in CUTS), spans
-    # The singer close up is one track for the whole shot, through UltraFace's misses.
+    # The singer close up is one track for the whole shot.
     singer = [s for s in spans.values() if CUTS[1] <= s[0] and s[1] < CUTS[2]]
     assert len(singer) == 1 and singer[0][1] - singer[0][0] >= 120
     audience = [s for s in spans.values() if s[0] >= CUTS[2]]
