@@ -1,20 +1,57 @@
-"""Fixtures every test area shares: where the real faces and the model bundle are."""
+"""Fixtures every test area shares: where the real faces, the model bundle and MariaDB are."""
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-FACES = SHARED / "faces"
+FACES = ROOT / "tests" / "data"  # vendored (tests/data/README.md): a clone needs no ../shared
 PEOPLE = FACES / "people"
+ULTRAFACE = ROOT / "third_party" / "ultraface"
 BUNDLE = ROOT / "models"
+# The MariaDB of the tests: the server on 127.0.0.1:3306 when one listens there, otherwise (or
+# with FACEREC_TEST_MARIADB=private) a private mariadbd on a free port; see `mariadb_server`.
+MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+
+
+def mariadb_url(database: str) -> str:
+    return f"mysql+pymysql://{MARIADB['user']}@{MARIADB['host']}:{MARIADB['port']}/{database}"
+
+
+def _listens(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory) -> dict:
+    """MARIADB, pointed at a server that answers; started on first use, stopped by PID at the end.
+
+    Every MariaDB fixture asks for this one before it reads MARIADB or calls `mariadb_url`.
+    """
+    if os.environ.get("FACEREC_TEST_MARIADB") != "private" and _listens("127.0.0.1", 3306):
+        yield MARIADB
+        return
+    from scripts.cluster.mariadb import PrivateMariaDB
+
+    server = PrivateMariaDB(tmp_path_factory.mktemp("mariadb")).start()
+    MARIADB["port"] = server.port
+    try:
+        yield MARIADB
+    finally:
+        server.stop()
+        MARIADB["port"] = 3306
 
 
 def people_images() -> dict[str, list[Path]]:
-    """person id -> their images in shared/faces/people, sorted."""
+    """person id -> their images in tests/data/people, sorted."""
     return {
         person.name: sorted(p for p in person.iterdir() if p.is_file())
         for person in sorted(PEOPLE.iterdir())

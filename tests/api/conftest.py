@@ -13,13 +13,13 @@ import pytest
 from api.app import create_app
 from api.config import Settings
 from api.service import service_of
-from tests.conftest import BUNDLE, FACES
+from tests.conftest import BUNDLE, FACES, MARIADB
+from tests.conftest import mariadb_url as url_of
 
 ADMIN_KEY = "admin-" + secrets.token_hex(12)
 RECOGNIZE_KEY = "recognize-" + secrets.token_hex(12)
 ADMIN = {"X-API-Key": ADMIN_KEY}
 RECOGNIZE = {"X-API-Key": RECOGNIZE_KEY}
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
 
 def settings_for(tmp: Path, database_url: str | None = None, **overrides) -> Settings:
@@ -67,12 +67,12 @@ def client(app):
 
 
 @pytest.fixture(scope="session")
-def mariadb_url():
+def mariadb_url(mariadb_server):
     """An empty MariaDB database for this session, dropped at its end. Never skipped."""
     try:
         admin = pymysql.connect(**MARIADB, connect_timeout=5, autocommit=True)
     except pymysql.MySQLError as error:
-        pytest.fail(f"MariaDB is not reachable on 127.0.0.1:3306: {error}")
+        pytest.fail(f"MariaDB is not reachable on {MARIADB['host']}:{MARIADB['port']}: {error}")
     names = []
 
     def create(purpose: str) -> str:
@@ -80,7 +80,7 @@ def mariadb_url():
         with admin.cursor() as cursor:
             cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
         names.append(name)
-        return f"mysql+pymysql://root@127.0.0.1:3306/{name}"
+        return url_of(name)
 
     yield create
     with admin.cursor() as cursor:

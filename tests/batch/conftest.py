@@ -1,4 +1,4 @@
-"""Fixtures: a classifier enrolled from shared/faces/people, a local[2] Spark, a scratch MariaDB."""
+"""Fixtures: a classifier enrolled from tests/data/people, a local[2] Spark, a scratch MariaDB."""
 
 from __future__ import annotations
 
@@ -12,16 +12,15 @@ import pytest
 from recognition import FaceClassifier, load_image
 from recognition.calibration import threshold_for
 from storage.model_store import ModelStore
-from tests.conftest import FACES, people_images
+from tests.conftest import FACES, MARIADB, mariadb_url, people_images
 
 CLIP = FACES / "video" / "short_hamilton_clip.mp4"
 SCENES = FACES / "scenes"
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory, analyzer):
-    """Every person of shared/faces/people enrolled (each photo's subject), published."""
+    """Every person of tests/data/people enrolled (each photo's subject), published."""
     embeddings, labels = [], []
     for person, paths in people_images().items():
         for path in paths:
@@ -57,17 +56,17 @@ def broken_video(tmp_path_factory):
 
 
 @pytest.fixture
-def scratch_database_url():
+def scratch_database_url(mariadb_server):
     """An empty MariaDB database of its own, dropped afterwards."""
     try:
         admin = pymysql.connect(**MARIADB, connect_timeout=5, autocommit=True)
     except pymysql.MySQLError as error:
-        pytest.fail(f"MariaDB is not reachable on 127.0.0.1:3306: {error}")
+        pytest.fail(f"MariaDB is not reachable on {MARIADB['host']}:{MARIADB['port']}: {error}")
     name = f"facerec_batch_{os.getpid()}_{secrets.token_hex(4)}"
     with admin.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
     try:
-        yield f"mysql+pymysql://root@127.0.0.1:3306/{name}"
+        yield mariadb_url(name)
     finally:
         with admin.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from tests.conftest import BUNDLE, FACES, ROOT
+from tests.conftest import BUNDLE, FACES, ROOT, ULTRAFACE
 
 CLIP = FACES / "video" / "short_hamilton_clip.mp4"
 STUB = Path(__file__).with_name("stub_api.py")
@@ -21,10 +21,10 @@ STUB = Path(__file__).with_name("stub_api.py")
 
 @pytest.fixture(scope="session")
 def ultraface_dir() -> Path:
-    """The bundle's rewritten files once it is built, else the upstream originals."""
+    """The bundle's rewritten files once it is built, else the vendored upstream originals."""
     if (BUNDLE / "manifest.json").is_file():
         return BUNDLE / "ultraface"
-    return ROOT.parent / "shared" / "models" / "ultraface"
+    return ULTRAFACE
 
 
 @pytest.fixture(scope="session")

@@ -89,7 +89,7 @@ def test_the_serving_path_never_imports_torch():
     script = (
         "import sys; from recognition import FaceAnalyzer, FaceClassifier, load_image\n"
         "a = FaceAnalyzer.from_bundle('models')\n"
-        "rgb = load_image(open('../shared/faces/people/biden/biden1.jpg', 'rb').read())\n"
+        "rgb = load_image(open('tests/data/people/biden/biden1.jpg', 'rb').read())\n"
         "a.embed(rgb, a.detect(rgb))\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )

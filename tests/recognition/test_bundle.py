@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from recognition.bundle import BundleError, load_manifest, verify_bundle
-from tests.conftest import SHARED
+from tests.conftest import ULTRAFACE
 
 
 def test_manifest_says_where_every_file_came_from(bundle_dir):
@@ -56,7 +56,7 @@ def test_rebuilding_an_unchanged_bundle_does_nothing(bundle_dir):
     from bundler.build import build
 
     before = {p: p.stat().st_mtime_ns for p in bundle_dir.rglob("*") if p.is_file()}
-    manifest = build(bundle_dir, SHARED / "models/ultraface")
+    manifest = build(bundle_dir, ULTRAFACE)
     after = {p: p.stat().st_mtime_ns for p in bundle_dir.rglob("*") if p.is_file()}
     assert before == after
     assert manifest == json.loads((bundle_dir / "manifest.json").read_text())

@@ -35,7 +35,7 @@ def _aligned(rgb: np.ndarray, landmarks: np.ndarray, template: np.ndarray, size:
 
 @pytest.fixture(scope="module")
 def people_faces(analyzer):
-    """(person, RGB image, MTCNN landmarks of its largest face) for every photo of shared/people."""
+    """(person, RGB image, MTCNN landmarks of its largest face) for every photo of tests/data/people."""
     found = []
     for person, paths in people_images().items():
         for path in paths:
@@ -127,7 +127,7 @@ def dlib_session(bundle_dir):
 
 @pytest.fixture(scope="module")
 def dlib_chips():
-    """dlib's own chips of shared/people (HOG detector, 5-point predictor) and dlib's descriptors."""
+    """dlib's own chips of tests/data/people (HOG detector, 5-point predictor) and dlib's descriptors."""
     import dlib
 
     from bundler.dlib_resnet import model_path

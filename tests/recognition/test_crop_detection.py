@@ -1,7 +1,7 @@
 """Detection on an edge crop starts at a face a third of the crop: same faces, fewer levels.
 
 The crops are cut as the edge cuts them (UltraFace, 25% margin, longer side <= 300 px, JPEG q90)
-from every photo of shared/faces and from the clip's frames.
+from every photo of tests/data (LFW aside) and from the clip's frames.
 """
 
 import cv2

@@ -26,7 +26,7 @@ def _clustered(people, per_person, dim=128, seed=0):
 
 @pytest.fixture(scope="module")
 def real_faces(analyzer):
-    """Every portrait of shared/faces/people: (embeddings, person index, names)."""
+    """Every portrait of tests/data/people: (embeddings, person index, names)."""
     embeddings, owners, names = [], [], sorted(people_images())
     for person, paths in people_images().items():
         for path in paths:

@@ -1,15 +1,15 @@
 """Fixtures: a fresh Database on SQLite (a temp file) and on the real MariaDB (a scratch schema).
 
-MariaDB runs on 127.0.0.1:3306 (root, no password). Each test session creates its own uniquely
-named databases and drops them at the end, so parallel runs do not clash. If the server cannot be
-reached the MariaDB tests fail; they are never skipped.
+MariaDB is the server of tests.conftest.mariadb_server (127.0.0.1:3306 or a private one; root, no
+password). Each test session creates its own uniquely named databases and drops them at the end,
+so parallel runs do not clash. If the server cannot be reached the MariaDB tests fail; they are
+never skipped.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
 
 import numpy as np
 import pymysql
@@ -17,17 +17,11 @@ import pytest
 
 from storage import Database
 from storage.models import Base
-
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
-FACES = Path(__file__).resolve().parents[3] / "shared" / "faces"
-
-
-def mariadb_url(database: str) -> str:
-    return f"mysql+pymysql://{MARIADB['user']}@{MARIADB['host']}:{MARIADB['port']}/{database}"
+from tests.conftest import MARIADB, PEOPLE, mariadb_url
 
 
 @pytest.fixture(scope="session")
-def scratch_mariadb():
+def scratch_mariadb(mariadb_server):
     """A factory of empty MariaDB databases, all dropped when the session ends."""
     try:
         admin = pymysql.connect(**MARIADB, connect_timeout=5, autocommit=True)
@@ -80,11 +74,11 @@ def db(request, tmp_path) -> Database:
 
 @pytest.fixture(scope="session")
 def face_images() -> dict[str, list[bytes]]:
-    """Real enrolment photos by person, from shared/faces/people."""
+    """Real enrolment photos by person, from tests/data/people."""
     people = {}
-    for folder in sorted((FACES / "people").iterdir()):
+    for folder in sorted(PEOPLE.iterdir()):
         people[folder.name] = [path.read_bytes() for path in sorted(folder.iterdir())]
-    assert len(people) >= 5, f"expected the real faces in {FACES}"
+    assert len(people) >= 5, f"expected the real faces in {PEOPLE}"
     return people
 
 
