@@ -1,13 +1,13 @@
 # syntax=docker/dockerfile:1.7
 # facerec images, built from the repository root. Two targets:
 #
-#   docker build --build-context ultraface=../shared/models/ultraface \
+#   docker build --build-context ultraface=third_party/ultraface \
 #       --target api  -t registry.example.org/facerec/api:0.1.0 .
-#   docker build --build-context ultraface=../shared/models/ultraface \
+#   docker build --build-context ultraface=third_party/ultraface \
 #       --target edge -t registry.example.org/facerec/edge:0.1.0 .
 #
-# The UltraFace ONNX files are not in the repository (MODELS.md: no registry ships them), so they
-# come in as the named build context `ultraface`; its checksums are verified by
+# The UltraFace ONNX files (no registry ships them) are vendored in third_party/ultraface and come
+# in as the named build context `ultraface`; their checksums are verified by
 # `facerec-models build`. Only the `models` stage installs torch: neither image contains it.
 
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
@@ -52,7 +52,7 @@ WORKDIR /src
 RUN pip install .
 COPY --from=ultraface / /src/ultraface/
 RUN test -f /src/ultraface/version-RFB-320.onnx \
-    || { echo "UltraFace files missing: pass --build-context ultraface=../shared/models/ultraface" >&2; exit 1; }
+    || { echo "UltraFace files missing: pass --build-context ultraface=third_party/ultraface" >&2; exit 1; }
 # No faces in the build context: the ONNX exports are checked against torch on random inputs.
 # The builder writes 0600 files as root: make them readable, not writable, by the runtime user.
 RUN facerec-models build --out /opt/facerec/models --ultraface-dir /src/ultraface \

@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 BUNDLE := models/manifest.json
-SHARED ?= ../shared
+# Vendored, so that a clone builds alone: the UltraFace files and the bundle's parity faces.
+ULTRAFACE := third_party/ultraface
+FACES := tests/data/people
 # torchvision has no CPU build here; the CUDA builds of torch + torchvision run on the CPU.
 # Only the bundle builder and the torch reference backend use them; serving never imports torch.
 TORCH := torch==2.14.1 torchvision==0.29.1
@@ -22,8 +24,8 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps $(FACENET) $(EMBEDDERS)
 	touch $@
 
-$(BUNDLE): $(INSTALLED) $(wildcard bundler/*.py)
-	$(BIN)/facerec-models build --out models --ultraface-dir $(SHARED)/models/ultraface --faces $(SHARED)/faces/people
+$(BUNDLE): $(INSTALLED) $(wildcard bundler/*.py) $(wildcard $(ULTRAFACE)/*.onnx)
+	$(BIN)/facerec-models build --out models --ultraface-dir $(ULTRAFACE) --faces $(FACES)
 	touch $@
 
 models: $(BUNDLE)
@@ -61,4 +63,4 @@ cluster-down:
 # built with buildah, and the deployment's promises checked on it; everything stopped by PID at
 # the end (docs/deploy.md). Needs root; cached under ~/.cache/facerec-k8s.
 k8s-e2e: $(BUNDLE)
-	SHARED=$(abspath $(SHARED)) scripts/k8s-e2e/run.sh
+	scripts/k8s-e2e/run.sh

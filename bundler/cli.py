@@ -8,8 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
-DEFAULT_ULTRAFACE = Path("../shared/models/ultraface")
-DEFAULT_FACES = Path("../shared/faces/people")
+# The vendored copies, relative to the repository root (where `make models` runs).
+DEFAULT_ULTRAFACE = Path("third_party/ultraface")
+DEFAULT_FACES = Path("tests/data/people")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-# sha256 of the upstream files as listed in shared/MODELS.md.
+# sha256 of the upstream files as listed in shared/MODELS.md (and third_party/ultraface/SHA256SUMS).
 UPSTREAM_SHA256 = {
     "version-RFB-320.onnx": "34cd7e60aeff28744c657de7a3dc64e872d506741de66987f3426f2b79f88017",
     "version-RFB-640.onnx": "8f4c659275977e7a3bfbfa339a9c769ad793df50f9c0baa8c14b11baa1646430",

@@ -36,7 +36,7 @@ build() { # build TAG-NAME BUILDAH-ARGS...
         --tag "localhost/facerec/$name:$tag" "$@" "$REPO" >"$CACHE/build-$name.log" 2>&1 ||
         { tail -30 "$CACHE/build-$name.log" >&2; exit 1; }
 }
-contexts=(--build-context "ultraface=$SHARED/models/ultraface" --build-context "models=$context")
+contexts=(--build-context "ultraface=$ULTRAFACE" --build-context "models=$context")
 for image in "${images[@]}"; do
     case "$image" in
         api | edge) build "$image" "${contexts[@]}" --target "$image" ;;

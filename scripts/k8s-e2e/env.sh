@@ -4,7 +4,10 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SHARED=${SHARED:-$REPO/../shared}
+# Vendored in the repository, so that a clone needs nothing beside it: the UltraFace files (the
+# images' `ultraface` build context) and the real faces the scenario enrols and streams.
+ULTRAFACE=$REPO/third_party/ultraface
+FACES=$REPO/tests/data
 CACHE=${FACEREC_K8S_CACHE:-$HOME/.cache/facerec-k8s}
 # Debian 12's package of Kubernetes 1.20 (the newest Kubernetes that Debian builds from source).
 K8S_DEB_VERSION=1.20.5+really1.20.2-1.1+deb12u1

@@ -38,5 +38,5 @@ step "images into the node" "$here/cluster.sh" load \
     "localhost/facerec/api:$E2E_TAG" "localhost/facerec/api:$E2E_TAG-next" \
     "localhost/facerec/mariadb:$E2E_TAG"
 step "scenario" "$REPO/.venv/bin/python" "$here/scenario.py" --tag "$E2E_TAG" \
-    --next-tag "$E2E_TAG-next" --run-dir "$RUN_DIR" --shared "$SHARED" --volumes "$E2E_VOLUMES"
+    --next-tag "$E2E_TAG-next" --run-dir "$RUN_DIR" --faces "$FACES" --volumes "$E2E_VOLUMES"
 log "k8s-e2e passed in $((SECONDS - started)) s"

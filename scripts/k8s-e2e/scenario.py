@@ -337,12 +337,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cache = Path(os.environ.get("FACEREC_K8S_CACHE", Path.home() / ".cache" / "facerec-k8s"))
     parser.add_argument("--run-dir", type=Path, default=cache / "run")
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument(
+        "--faces", type=Path, default=REPO / "tests" / "data", help="people/ and video/ (vendored)"
+    )
     parser.add_argument("--volumes", type=Path, default=Path("/var/lib/facerec-e2e"))
     parser.add_argument("--tag", default="e2e")
     parser.add_argument("--next-tag", default="e2e-next")
     args = parser.parse_args()
-    people = args.shared / "faces" / "people"
+    people = args.faces / "people"
     cluster = Cluster(args.run_dir / "kubeconfig")
     started = time.monotonic()
     try:
@@ -351,7 +353,7 @@ def main() -> int:
         keys = dict(pair.split(":", 1) for pair in values["FACEREC_API_KEYS"].split(","))
         url = f"http://{cluster.jsonpath('service/facerec-api', '{.spec.clusterIP}')}"
         enrol_train_recognise(url, keyed_session(keys["admin"]), people)
-        clip = args.shared / "faces" / "video" / "short_hamilton_clip.mp4"
+        clip = args.faces / "video" / "short_hamilton_clip.mp4"
         edge_to_mariadb(url, args.tag, keys["recognize"], values, clip)
         pod_deleted_under_load(cluster, url, keys["recognize"], people)
         rolling_update_under_load(cluster, url, keys["recognize"], people, args.next_tag)
