@@ -3,7 +3,9 @@
 ByteTrack's association (Zhang et al. 2022) with a constant-velocity Kalman filter on the box
 centre and size: tracks are predicted, matched to high-score detections by IoU (optimal
 assignment), then the tracks still unmatched to low-score detections, so a face that blurs or
-turns for a frame keeps its track. A track that sees no detection for `max_gap` frames ends.
+turns for a frame keeps its track. A confirmed track still without a face may then take back a
+detection that looks like it close to its predicted centre (a face that re-emerges after another
+crossed in front of it). A track that sees no detection for `max_gap` frames ends.
 Appearance gates the match: a box whose colour (hue-saturation histogram of the face) is unlike
 the track's last one is not the same face, which on the Hamilton clip stops a track jumping from
 the singer to an audience member at a cut (docs/edge.md).
@@ -172,10 +174,13 @@ class FaceTracker:
         min_hits: int = 2,
         min_similarity: float = 0.85,
         prefix: str | None = None,
+        rematch_similarity: float = 0.95,
+        rematch_distance: float = 1.0,
     ):
         self.high_score, self.max_gap = high_score, max_gap
         self.match_iou, self.low_match_iou, self.min_hits = match_iou, low_match_iou, min_hits
         self.min_similarity = min_similarity
+        self.rematch_similarity, self.rematch_distance = rematch_similarity, rematch_distance
         self.prefix = prefix or track_id_prefix()
         self._counter = itertools.count(1)
         self.tracks: list[Track] = []
@@ -219,6 +224,8 @@ class FaceTracker:
 
     def update(self, frame_index: int, detections: list[Detection], patches=None):
         for track in self.tracks:
+            if track.last_frame < frame_index - 1:
+                track.kalman.x[6:] = 0  # a lost face keeps its size (ByteTrack)
             track.kalman.predict()
         looks = [appearance(p) for p in patches] if patches is not None else None
         high_i = [i for i, d in enumerate(detections) if d.score >= self.high_score]
@@ -230,6 +237,10 @@ class FaceTracker:
         # Only faces seen on the previous frame may continue on a weak detection (ByteTrack).
         recent = [t for t in unmatched if t.last_frame == frame_index - 1 and t.confirmed]
         low_pairs, _, _ = self._match(recent, low, low_looks, self.low_match_iou)
+        taken = {id(t) for t, _ in low_pairs}
+        lost = [t for t in unmatched if t.confirmed and id(t) not in taken]
+        found_again, new = self._rematch(lost, high, high_looks, new)
+        pairs += found_again
         for track, i in pairs:
             self._continue(track, frame_index, high[i], high_looks and high_looks[i])
         for track, i in low_pairs:
@@ -239,6 +250,25 @@ class FaceTracker:
             self.tracks.append(self._new_track(frame_index, high[i], look))
         ended = self._expire(frame_index)
         return [(t, t.detection) for t in self.tracks if t.last_frame == frame_index], ended
+
+    def _rematch(self, lost, detections, looks, left):
+        """A track that lost its face (hidden by a crossing face, say) takes back a detection that
+        looks like it (similarity >= `rematch_similarity`) with its centre within
+        `rematch_distance` face heights of the predicted one, though the boxes hardly overlap."""
+        if looks is None or not lost or not left or any(t.look is None for t in lost):
+            return [], left
+        boxes = np.array([t.kalman.box() for t in lost])
+        found = np.array([detections[i].box for i in left], float)
+        centres = (boxes[:, None, :2] + boxes[:, None, 2:]) / 2
+        distance = np.linalg.norm(centres - (found[None, :, :2] + found[None, :, 2:]) / 2, axis=2)
+        cost = distance / np.maximum(boxes[:, 3:4] - boxes[:, 1:2], 1.0)
+        similarity = np.array([t.look for t in lost]) @ np.array([looks[i] for i in left]).T
+        cost[similarity < self.rematch_similarity] = 1e6
+        pairs = assign(cost, self.rematch_distance)
+        used = {c for _, c in pairs}
+        return [(lost[r], left[c]) for r, c in pairs], [
+            i for k, i in enumerate(left) if k not in used
+        ]
 
     def _expire(self, frame_index: int) -> list[Track]:
         """Tentative tracks die after one miss; confirmed ones after `max_gap` quiet frames."""

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from edge.config import EdgeConfig
-from edge.crops import encode_jpeg
+from edge.crops import crop_face, encode_jpeg
 from edge.detector import UltraFaceDetector
 from edge.pipeline import FaceCropper
 from edge.quality import QualityMeter
@@ -132,6 +132,37 @@ def test_the_tracker_follows_a_face_through_a_miss(clip_run):
         seen, _ = tracker.update(index, found, patches)
         ids += [t.id for t, _ in seen if t.confirmed]
     assert len(set(ids)) == 1 and len(ids) == len(frames) - 6  # all but the miss and frame 1
+
+
+@pytest.mark.parametrize("singer_in_front", [False, True])
+def test_two_faces_crossing_keep_their_tracks(clip_run, detector, singer_in_front):
+    """The singer (frame 162) and an audience member (frame 250), cut from the clip, cross in
+    front of a blurred shot of the clip; the one behind is hidden for ~6 frames. The real
+    detector finds them; each keeps its track through the crossing."""
+
+    def cut(index):
+        box = max(clip_run.detections[index], key=lambda d: d.width).box
+        return crop_face(read_clip(index, index)[0], box, 0.4)[0]
+
+    singer, other = cut(162), cut(250)
+    other = cv2.resize(other, (singer.shape[1], singer.shape[0]))
+    background = cv2.GaussianBlur(read_clip(60, 60)[0], (31, 31), 0)
+    height, width = singer.shape[:2]
+    shots, frames = TrackShots.from_config(EdgeConfig(source="camera.mp4")), 40
+    seen_ids = []
+    for index in range(frames):
+        frame = background.copy()
+        left = int(20 + (640 - width - 40) * index / (frames - 1))
+        right = 640 - width - left
+        layers = [(singer, 100, left), (other, 110, right)]
+        for face, top, x in layers[::-1] if singer_in_front else layers:
+            frame[top : top + height, x : x + width] = face
+        seen, _, _ = shots.step(index, frame, detector.detect(frame))
+        seen_ids.append(sorted((d.box[0], t.id) for t, d in seen if t.confirmed))
+    assert len(seen_ids[1]) == len(seen_ids[-1]) == 2
+    assert {t for frame in seen_ids for _, t in frame} == {t for _, t in seen_ids[1]}
+    # Left to right at the start, right to left at the end: the two swapped places, ids kept.
+    assert [t for _, t in seen_ids[1]] == [t for _, t in seen_ids[-1]][::-1]
 
 
 def test_best_shots_are_few_first_at_once_then_better(clip_run):
