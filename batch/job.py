@@ -95,6 +95,11 @@ def spark_session(master: str = "local[*]", app_name: str = "facerec-batch", con
     """A SparkSession; a local master is kept on 127.0.0.1 with no UI (nothing else is reachable)."""
     from pyspark.sql import SparkSession
 
+    # Python workers run this interpreter (the venv's, with cv2 and this package) even when it was
+    # started by its path without activating the venv: SparkContext takes its workers' python from
+    # PYSPARK_PYTHON ("python3" when unset), not from spark.pyspark.python. An explicit one wins.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.master(master)
         .appName(app_name)

@@ -8,9 +8,10 @@ import logging
 import sys
 from pathlib import Path
 
-# The vendored copies, relative to the repository root (where `make models` runs).
-DEFAULT_ULTRAFACE = Path("third_party/ultraface")
-DEFAULT_FACES = Path("tests/data/people")
+# The vendored copies in this repository (a build from elsewhere, as in the Dockerfile, names its own).
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_ULTRAFACE = REPO / "third_party" / "ultraface"
+DEFAULT_FACES = REPO / "tests" / "data" / "people"
 
 
 def main(argv: list[str] | None = None) -> int:

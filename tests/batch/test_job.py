@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from dataclasses import replace
 
@@ -110,3 +111,8 @@ def test_search_by_face_finds_lin_manuel_miranda_in_the_archive(spark, finished,
 
 def test_search_of_a_missing_archive_exits_2(tmp_path):
     assert cli.main(["search", "--face", "x.jpg", str(tmp_path / "none.parquet")]) == 2
+
+
+def test_python_workers_run_this_interpreter(spark):
+    """Not PATH's python3 (no cv2 there), so the venv's scripts work without activating it."""
+    assert spark.sparkContext.pythonExec == sys.executable
