@@ -60,7 +60,7 @@ class EdgeConfig:
     # Hue-saturation similarity below which a box is not the track's face (0: IoU only).
     track_similarity: float = 0.85
     # A crop is sent when it beats the k-th best the track has sent by best_margin; the first
-    # one as soon as its quality reaches min_quality (docs/edge.md has the measurements).
+    # one as soon as its quality exceeds min_quality (docs/edge.md has the measurements).
     best_k: int = 1
     best_margin: float = 0.25
     min_quality: float = 0.02

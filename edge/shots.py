@@ -1,6 +1,7 @@
 """Which crops of a track go to the cloud: the first usable one at once, then only better ones.
 
-The operator sees a person within one round trip of the track starting; after that a crop is
+The operator sees a person one round trip after the track is confirmed (its second frame, so a
+lone false detection is never sent) and its crop is usable; after that a crop is
 sent only when it beats the k-th best the track has sent by `margin` (while fewer than k were
 sent, it must beat the best so far), so a track sends a handful of ever better shots and
 nothing while the person just stands there. `resend_every` N >= 1 is the older policy instead:
@@ -27,7 +28,11 @@ class ShotSelector:
     """`choose(track_id, frame_index, quality)` -> send this crop?; `end(track_id)` forgets it."""
 
     def __init__(
-        self, best_k: int = 2, margin: float = 0.1, min_quality: float = 0.05, resend_every: int = 0
+        self,
+        best_k: int = 1,
+        margin: float = 0.25,
+        min_quality: float = 0.02,
+        resend_every: int = 0,
     ):
         if best_k < 1 or resend_every < 0:
             raise ValueError("best_k must be at least 1 and resend_every at least 0")
