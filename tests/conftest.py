@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
+import pymysql
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,7 +13,7 @@ FACES = ROOT / "tests" / "data"  # vendored (tests/data/README.md): a clone need
 PEOPLE = FACES / "people"
 ULTRAFACE = ROOT / "third_party" / "ultraface"
 BUNDLE = ROOT / "models"
-# The MariaDB of the tests: the server on 127.0.0.1:3306 when one listens there, otherwise (or
+# The MariaDB of the tests: the server on 127.0.0.1:3306 when root can log in there, otherwise (or
 # with FACEREC_TEST_MARIADB=private) a private mariadbd on a free port; see `mariadb_server`.
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
@@ -22,11 +22,11 @@ def mariadb_url(database: str) -> str:
     return f"mysql+pymysql://{MARIADB['user']}@{MARIADB['host']}:{MARIADB['port']}/{database}"
 
 
-def _listens(host: str, port: int) -> bool:
+def _answers() -> bool:
     try:
-        socket.create_connection((host, port), timeout=1).close()
+        pymysql.connect(**MARIADB, connect_timeout=2).close()
         return True
-    except OSError:
+    except pymysql.MySQLError:
         return False
 
 
@@ -36,7 +36,7 @@ def mariadb_server(tmp_path_factory) -> dict:
 
     Every MariaDB fixture asks for this one before it reads MARIADB or calls `mariadb_url`.
     """
-    if os.environ.get("FACEREC_TEST_MARIADB") != "private" and _listens("127.0.0.1", 3306):
+    if os.environ.get("FACEREC_TEST_MARIADB") != "private" and _answers():
         yield MARIADB
         return
     from scripts.cluster.mariadb import PrivateMariaDB
