@@ -35,7 +35,7 @@ from edge.pipeline import FaceCrop, FaceCropper
 from edge.rtmp import RtmpPublisher
 from edge.shots import TrackShots
 from edge.sources import open_source
-from edge.throttle import iou
+from edge.tracker import iou
 
 PROG = "real-time-camera"
 WINDOW = "facerec"

@@ -59,9 +59,6 @@ class ShotSelector:
             state.last_frame = frame_index
         return send
 
-    def sent(self, track_id: str) -> int:
-        return len(self._tracks.get(track_id, _Sent()).qualities)
-
     def end(self, track_id: str) -> int:
         """Forget a track that ended; how many of its crops were sent."""
         return len(self._tracks.pop(track_id, _Sent()).qualities)

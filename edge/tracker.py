@@ -54,6 +54,16 @@ def appearance(patch: np.ndarray | None) -> np.ndarray:
     return np.sqrt(hist / max(float(hist.sum()), 1.0))
 
 
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every box of `a` (n,4) with every box of `b` (m,4), corners."""
     if not len(a) or not len(b):

@@ -195,7 +195,7 @@ def test_best_k_keeps_the_cloud_s_k_best_improving():
     # 0.05 unusable; 0.2 first; 0.3 beats the best (fewer than 2 sent); then the bar is the
     # 2nd best (0.2) + 10%: 0.25 goes, 0.26 does not beat 0.25 + 10%, 0.5 does.
     assert sent == [0.2, 0.3, 0.25, 0.5]
-    assert selector.end("t") == 4 and selector.sent("t") == 0
+    assert selector.end("t") == 4 and selector.end("t") == 0  # ended: forgotten
     every = ShotSelector(resend_every=3)
     assert [i for i in range(7) if every.choose("t", i, 0.0)] == [0, 3, 6]
 
