@@ -35,14 +35,15 @@ from edge.pipeline import FaceCropper  # noqa: E402
 from edge.shots import TrackShots  # noqa: E402
 from edge.sources import open_source  # noqa: E402
 
-FACES = ROOT.parent / "shared" / "faces"
+# The vendored faces and UltraFace files (tests/data, third_party/ultraface): no ../shared.
+FACES = ROOT / "tests" / "data"
 CLIP = FACES / "video" / "short_hamilton_clip.mp4"
 
 
 def ultraface_dir(bundle: Path) -> Path:
     if (bundle / "manifest.json").is_file():
         return bundle / "ultraface"
-    return ROOT.parent / "shared" / "models" / "ultraface"
+    return ROOT / "third_party" / "ultraface"
 
 
 def test_frames() -> list[np.ndarray]:
