@@ -1,7 +1,7 @@
 """get-results through a real gunicorn: latency at concurrency 1, faces/s under load.
 
 The requests are what an edge node sends: UltraFace finds the face in each portrait of
-shared/faces/people and the crop (25% margin, longer side <= 300 px as in benchmarks/pipeline.py,
+tests/data/people and the crop (25% margin, longer side <= 300 px as in benchmarks/pipeline.py,
 JPEG q90, edge/crops.py) is posted, marked `crop=true` as the edge client marks it. The service
 first gets a trained model (one image per person, through the API), so every request runs the
 whole path: decode, MTCNN re-detect, embedding, classifier + open-set rejection.
@@ -34,7 +34,7 @@ from edge.crops import crop_face, encode_jpeg, limit_size  # noqa: E402
 from edge.detector import UltraFaceDetector  # noqa: E402
 from tests.api.servers import Gunicorn  # noqa: E402
 
-PEOPLE = ROOT.parent / "shared/faces/people"
+PEOPLE = ROOT / "tests/data/people"
 BUNDLE = ROOT / "models"
 ADMIN = {"X-API-Key": "benchmark-admin-key-not-for-production"}
 ENROLMENT = {"biden": "biden2.jpg", "kit_harington": "kit1.jpg", "rose_leslie": "rose1.jpg"}

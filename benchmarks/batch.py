@@ -26,7 +26,7 @@ from recognition import FaceAnalyzer, FaceClassifier, load_image  # noqa: E402
 from recognition.calibration import threshold_for  # noqa: E402
 from storage.model_store import ModelStore  # noqa: E402
 
-FACES = ROOT.parent / "shared" / "faces"
+FACES = ROOT / "tests" / "data"  # the vendored faces and clip
 
 
 def enrol(model_dir: Path) -> None:

@@ -1,7 +1,7 @@
 """Recognitions per second through nginx with 1, 2 and 3 replicas, and the model swap time.
 
 For each replica count a fresh cluster (private MariaDB, N gunicorn replicas with one worker
-each, nginx) is started, the people of shared/faces/people are enrolled (one image each held
+each, nginx) is started, the people of tests/data/people are enrolled (one image each held
 out) and a model trained. Then a closed loop of `concurrency` clients posts one face crop to
 get-results through nginx for `duration` seconds: recognitions/s, p50/p99 latency and the CPU
 each replica used (100% = one core). Last, `--swaps` trainings are run and the time from the
@@ -38,7 +38,7 @@ from scripts.cluster.steps import (  # noqa: E402
     upload,
 )
 
-PEOPLE = ROOT.parent / "shared/faces/people"
+PEOPLE = ROOT / "tests/data/people"
 
 
 def people_images() -> dict[str, list[Path]]:

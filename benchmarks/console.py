@@ -3,6 +3,8 @@ gunicorn (docs/console.md).
 
     .venv/bin/python benchmarks/console.py [--sightings 200] [--loads 5]
 
+Reads the LFW calibration set in ../shared/faces/lfw (FACEREC_LFW overrides it).
+
 The sightings are recorded the way the edge records them (store-results, real LFW faces). Each
 load starts from a fresh page with the key already in session storage (the previous page's
 event stream given time to end on the server), and reports the
@@ -27,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api.routes.events import HEARTBEAT_SECONDS  # noqa: E402
+from benchmarks.lfw import LFW  # noqa: E402
 from tests.api.conftest import ADMIN_KEY, RECOGNIZE_KEY  # noqa: E402
 from tests.api.servers import Gunicorn  # noqa: E402
-from tests.conftest import FACES  # noqa: E402
 from tests.console.conftest import new_browser, server_env  # noqa: E402
 
 MEASURE = """
@@ -55,7 +57,7 @@ check();
 
 
 def record(server: Gunicorn, count: int) -> None:
-    photos = sorted((FACES / "lfw" / "enrolled").glob("*/*.jpg"))
+    photos = sorted((LFW / "enrolled").glob("*/*.jpg"))
 
     def post(index_photo):
         index, photo = index_photo

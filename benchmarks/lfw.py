@@ -1,10 +1,13 @@
-"""The LFW calibration set (shared/faces/lfw) embedded once per embedder, cached outside the repo.
+"""The LFW calibration set (../shared/faces/lfw) embedded once per embedder, cached outside the repo.
 
 Each photo's subject is chosen as the service chooses it at enrolment (recognition.subject):
 LFW's subject is the face nearest the centre, often beside a bystander. A photo with no face or
 no clear subject keeps a row of NaN and `accepted=False`.
 
     python benchmarks/lfw.py --embedder sface     # embeds (minutes), then prints the counts
+
+The set is not in the repository (tests/data holds only the few LFW photos tests name):
+FACEREC_LFW points elsewhere than ../shared/faces/lfw.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Open-set recognition on real strangers (shared/faces/lfw): known people named right vs
+"""Open-set recognition on real strangers (../shared/faces/lfw): known people named right vs
 strangers answered `unknown`, at 100 and 1,000 enrolled people, through FaceClassifier itself.
 
     python benchmarks/openset.py            # every embedder: table + docs/img/openset.png

@@ -1,6 +1,6 @@
 """Per-stage latency of the recognition pipeline, ONNX Runtime vs the torch reference.
 
-Runs the real path on shared/faces/people: UltraFace (the edge) finds each face in the full
+Runs the real path on tests/data/people: UltraFace (the edge) finds each face in the full
 photo and cuts a 25%-margin crop, as the edge would send it; the cloud stages (MTCNN re-detect,
 embedding) then run on those crops: CASIA Inception-ResNet-v1 on both backends and the default
 embedder with min face 20 (the reference's setting), then as the service runs an upload (min
@@ -32,7 +32,7 @@ from edge.detector import UltraFaceDetector  # noqa: E402
 from recognition import FaceAnalyzer  # noqa: E402
 from recognition.networks import DEFAULT_EMBEDDER  # noqa: E402
 
-PEOPLE = ROOT.parent / "shared/faces/people"
+PEOPLE = ROOT / "tests/data/people"
 BUNDLE = ROOT / "models"
 SERVICE = Settings()  # the service's MTCNN settings (min face, crop fraction)
 

@@ -9,6 +9,7 @@ LFW photo's subject (the subject chosen as at enrolment, MTCNN min face 40), the
   (seeded), 10-fold (threshold chosen on nine folds, counted on the tenth);
 - open-set at 100 and 1,000 people (benchmarks/openset.py's protocol and calibrated thresholds):
   enrolled people named right and strangers answered unknown.
+Reads the LFW calibration set in ../shared/faces/lfw (FACEREC_LFW overrides it).
 Adoption rule (issue 14): pair accuracy drops by <= 0.2 points and stranger rejection does not drop.
 
 Variants: `static` (QDQ, per-channel int8 weights, uint8 activations, MinMax ranges from

@@ -7,7 +7,7 @@ face (thumbnail + embedding) adds to a store-results, and the bytes a sighting t
 The sightings are synthetic (256-d unit vectors around 20,000 identities, as the default
 embedder's), bulk-inserted into a scratch database that is dropped at the end; a planted
 identity's 40 sightings must come back first. The store-results cost is measured with real
-faces (shared/faces/people), through `Database.record_sightings`, against the same rows without
+faces (tests/data/people), through `Database.record_sightings`, against the same rows without
 their faces (`Database.store_recognitions`), plus encoding the thumbnail.
 """
 
@@ -38,7 +38,7 @@ MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 DIM, IDENTITIES, PLANTED, SPACE = 256, 20_000, 40, "bench-space"
 INSERT_ROWS = 5_000
 THUMBNAIL_ROWS = 20_000
-PEOPLE = ROOT.parent / "shared" / "faces" / "people"
+PEOPLE = ROOT / "tests" / "data" / "people"
 
 
 def scratch_database() -> tuple[str, str]:
@@ -145,7 +145,7 @@ def table_bytes(name: str) -> dict[str, tuple[int, int]]:
 
 
 def real_sightings(analyzer: FaceAnalyzer) -> list[tuple[np.ndarray, list]]:
-    """(image, its sightings with thumbnails) of every photo in shared/faces/people."""
+    """(image, its sightings with thumbnails) of every photo in tests/data/people."""
     scenes = []
     for path in sorted(PEOPLE.rglob("*.jpg")):
         rgb = load_image(path.read_bytes())

@@ -4,6 +4,7 @@ Every photo of the LFW people with 2-5 photos arrives as an unknown sighting, in
 order, plus the 1,000 strangers (one photo each, so one group each at best). For a range of
 join thresholds: purity (faces in a group whose majority is their own person) and groups per
 person (1.0: every person is one group).
+Reads the LFW calibration set in ../shared/faces/lfw (FACEREC_LFW overrides it).
 
     python benchmarks/unknowns.py [--embedder sface+dlib]
 """
