@@ -20,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bundler import export, sface  # noqa: E402
+from bundler import export, sface_dequantize  # noqa: E402
 from recognition.bundle import load_manifest, read_file  # noqa: E402
 from recognition.networks.casia import ONNX as FACENET_ONNX  # noqa: E402
 from recognition.networks.dlib import ONNX as DLIB_ONNX  # noqa: E402
@@ -34,7 +34,7 @@ def per_face_ms(networks: dict, threads: int, repeat: int) -> dict:
     """Median, p90 and best per-face time of each network, the networks taking turns face by
     face so that load from elsewhere on the machine falls on all of them alike."""
     sessions = {
-        name: sface.session(data, threads=threads) for name, (data, _, _) in networks.items()
+        name: sface_dequantize.session(data, threads=threads) for name, (data, _, _) in networks.items()
     }
     times = {name: [] for name in networks}
     for name, (_, input_name, images) in networks.items():
@@ -71,7 +71,7 @@ def main() -> None:
         ),
         "sface fp32 (bundle)": (bundled(SFACE_ONNX), "data", faces(112)),
         "sface int8bq (as shipped)": (
-            sface.runnable(sface.model_path().read_bytes()),
+            sface_dequantize.runnable(sface_dequantize.model_path().read_bytes()),
             "data",
             faces(112),
         ),
