@@ -20,6 +20,7 @@ from api.routes import (
     last_seen,
     model,
     recognitions,
+    tracks,
     unknowns,
 )
 from api.service import EXTENSION, Service
@@ -68,7 +69,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         security="apikey" if settings.auth_enabled else None,
     )
     schemas.register(api)
-    for routes in (dataset, model, face_recognition, last_seen, recognitions, unknowns, events):
+    for routes in (
+        dataset,
+        model,
+        face_recognition,
+        tracks,
+        last_seen,
+        recognitions,
+        unknowns,
+        events,
+    ):
         api.add_namespace(routes.ns)
     api.add_namespace(health.ns)
     register_error_handlers(app, api)

@@ -191,6 +191,9 @@ class Settings:
     # (workers/webhooks.py); None: no webhooks.
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    # A track nobody sent a crop for in this many seconds counts as ended (the edge also ends
+    # its tracks explicitly, POST /tracks/<camera>/<track>/end).
+    track_quiet_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         _check_api_keys(self.api_keys)
@@ -247,4 +250,5 @@ class Settings:
             unknown_join_rate=_env_float("FACEREC_UNKNOWN_JOIN_RATE", 1e-5),
             webhook_url=_env_optional("FACEREC_WEBHOOK_URL"),
             webhook_secret=_env_optional("FACEREC_WEBHOOK_SECRET"),
+            track_quiet_seconds=_env_float("FACEREC_TRACK_QUIET_SECONDS", 10.0),
         )

@@ -136,10 +136,30 @@ candidate = Model(
     "Candidate",
     {"label": fields.String(required=True), "score": fields.Float(required=True)},
 )
+track_decision = Model(
+    "TrackDecision",
+    {
+        "id": fields.String(required=True, description="the track id (the edge's, or generated)"),
+        "label": fields.String(required=True, description='a person id, or "unknown"'),
+        "score": fields.Float(required=True, description="the track's mean face vs the person"),
+        "threshold": nullable(
+            fields.Float,
+            required=True,
+            description="what naming a track of this many faces needs (null: no trained model)",
+        ),
+        "faces": fields.Integer(required=True, description="the crops the decision averaged"),
+    },
+)
 face = Model(
     "RecognizedFace",
     {
         "top_prediction": fields.Nested(prediction, required=True),
+        "track": fields.Nested(
+            track_decision,
+            required=False,
+            description="on the crop's subject, when it belongs to a track: the decision over "
+            "every crop of the track received so far",
+        ),
         "bounding_box": fields.Nested(box, required=True),
         "all_predictions": fields.List(
             fields.Nested(candidate),
@@ -212,6 +232,39 @@ readiness = Model(
         "analyzer": fields.String(required=True, enum=["loading", "loaded", "failed"]),
         "model_version": nullable(fields.String, required=True),
         "database": fields.String(required=True, enum=["up", "down"]),
+    },
+)
+
+
+track = Model(
+    "Track",
+    {
+        "id": fields.String(required=True, description="the track id, unique per camera"),
+        "camera_id": fields.String(required=True),
+        "location_id": nullable(fields.String, required=True),
+        "first_seen_at": fields.DateTime(required=True),
+        "last_seen_at": fields.DateTime(required=True),
+        "ended": fields.Boolean(
+            required=True, description="closed by the edge, or quiet FACEREC_TRACK_QUIET_SECONDS"
+        ),
+        "crops": fields.Integer(required=True, description="crops recorded for it"),
+        "label": fields.String(required=True, description='a person id, or "unknown"'),
+        "person_id": nullable(fields.String, required=True),
+        "score": fields.Float(required=True),
+        "threshold": nullable(fields.Float, required=True),
+        "faces": fields.Integer(required=True, description="the best crops the decision averaged"),
+        "model_version": nullable(fields.String, required=True),
+        "face_url": nullable(fields.String, required=True, description="its best face"),
+    },
+)
+track_page = Model(
+    "TrackPage",
+    {
+        "tracks": fields.List(fields.Nested(track), required=True),
+        "page": fields.Integer(required=True),
+        "per_page": fields.Integer(required=True),
+        "total": fields.Integer(required=True),
+        "pages": fields.Integer(required=True),
     },
 )
 

@@ -117,6 +117,46 @@ CREATE TABLE IF NOT EXISTS sighting_thumbnails (
         REFERENCES recognitions (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- One person passing one camera: every crop sent under one edge track id (track_key), decided
+-- together; label/score/threshold are the decision over its best crops so far (faces of them).
+CREATE TABLE IF NOT EXISTS tracks (
+    id BIGINT NOT NULL AUTO_INCREMENT,
+    camera_id VARCHAR(64) NOT NULL,
+    track_key VARCHAR(64) NOT NULL,
+    location_id VARCHAR(64) NULL,
+    first_seen_at DATETIME(6) NOT NULL,
+    last_seen_at DATETIME(6) NOT NULL,
+    ended_at DATETIME(6) NULL,
+    crops INTEGER NOT NULL,
+    person_id VARCHAR(64) NULL,
+    label VARCHAR(64) NOT NULL,
+    score DOUBLE NOT NULL,
+    threshold DOUBLE NULL,
+    faces INTEGER NOT NULL,
+    model_version VARCHAR(64) NULL,
+    CONSTRAINT pk_tracks PRIMARY KEY (id),
+    CONSTRAINT fk_tracks_person_id FOREIGN KEY (person_id)
+        REFERENCES people (id) ON DELETE CASCADE,
+    CONSTRAINT uq_tracks_camera_id_track_key UNIQUE (camera_id, track_key),
+    INDEX ix_tracks_person_id_last_seen_at (person_id, last_seen_at),
+    INDEX ix_tracks_label_last_seen_at (label, last_seen_at),
+    INDEX ix_tracks_last_seen_at (last_seen_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Which track each recorded crop belongs to and its quality: the best few are the track's evidence.
+CREATE TABLE IF NOT EXISTS track_crops (
+    recognition_id BIGINT NOT NULL,
+    track_id BIGINT NOT NULL,
+    quality DOUBLE NOT NULL,
+    grey INTEGER NOT NULL,
+    CONSTRAINT pk_track_crops PRIMARY KEY (recognition_id),
+    CONSTRAINT fk_track_crops_recognition_id FOREIGN KEY (recognition_id)
+        REFERENCES recognitions (id) ON DELETE CASCADE,
+    CONSTRAINT fk_track_crops_track_id FOREIGN KEY (track_id)
+        REFERENCES tracks (id) ON DELETE CASCADE,
+    INDEX ix_track_crops_track_id_quality (track_id, quality)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- Unknown faces that look like one person, grouped one at a time by the service (api/unknowns.py).
 CREATE TABLE IF NOT EXISTS unknown_groups (
     id INTEGER NOT NULL AUTO_INCREMENT,

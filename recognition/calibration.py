@@ -29,9 +29,14 @@ def decision_threshold(
 
 def threshold_for(embedder: str, people: int, false_accept_rate: float) -> float:
     """The similarity threshold that names at most `false_accept_rate` of strangers."""
+    return threshold_from_tail(networks.impostor_tail(embedder), people, false_accept_rate)
+
+
+def threshold_from_tail(tail, people: int, false_accept_rate: float) -> float:
+    """The threshold for `people` and `false_accept_rate` from an impostor tail: ((q, similarity
+    reached by a share q of stranger-person pairs), ...), q falling."""
     if not 0 < false_accept_rate < 1:
         raise ValueError("the false-accept rate is a share between 0 and 1, e.g. 0.01")
-    tail = networks.impostor_tail(embedder)
     q = 1 - (1 - false_accept_rate) ** (1 / max(int(people), 1))
     x = [math.log10(share) for share, _ in tail]
     y = [similarity for _, similarity in tail]

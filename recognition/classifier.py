@@ -88,10 +88,15 @@ class FaceClassifier:
         return self.gallery.dim
 
     def predict(
-        self, embeddings: np.ndarray, forgotten: frozenset[str] = frozenset()
+        self,
+        embeddings: np.ndarray,
+        forgotten: frozenset[str] = frozenset(),
+        threshold: float | None = None,
     ) -> list[Prediction]:
         """One prediction per embedding; people in `forgotten` (deleted since this model was
-        trained) are never candidates."""
+        trained) are never candidates. `threshold` replaces the model's own (a track's mean
+        face is judged on a threshold calibrated for tracks)."""
+        threshold = self.threshold if threshold is None else float(threshold)
         embeddings = np.asarray(embeddings, np.float32).reshape(-1, self.dim)
         if len(embeddings) == 0:
             return []
@@ -109,12 +114,12 @@ class FaceClassifier:
             order = [i for i in np.argsort(-row_ranking, kind="stable") if row_classes[i] >= 0]
             candidates = [(self.labels[row_classes[i]], float(row_similarities[i])) for i in order]
             score = candidates[0][1] if candidates else -1.0
-            known = bool(candidates) and score >= self.threshold
+            known = bool(candidates) and score >= threshold
             predictions.append(
                 Prediction(
                     label=candidates[0][0] if known else UNKNOWN,
                     score=score,
-                    threshold=self.threshold,
+                    threshold=threshold,
                     candidates=candidates,
                 )
             )

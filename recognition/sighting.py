@@ -36,6 +36,7 @@ class Sighting:
     threshold: float | None  # what naming needed (None without a model)
     thumbnail: bytes  # JPEG of the face (empty when not asked for)
     candidates: list[tuple[str, float]] = field(default_factory=list)  # (person, score), best first
+    probability: float = 1.0  # MTCNN's confidence that this is a face
 
     @property
     def known(self) -> bool:
@@ -100,6 +101,7 @@ def sightings_of(
                 threshold=prediction.threshold if prediction else None,
                 thumbnail=thumbnail(rgb, face.box) if thumbnails else b"",
                 candidates=prediction.candidates if prediction else [],
+                probability=face.probability,
             )
         )
     return result

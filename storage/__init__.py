@@ -9,6 +9,7 @@ from .database import Database
 from .errors import AlreadyExists, DatabaseUnavailable, ImageTooLarge, NotFound, StorageError
 from .models import MAX_ID_LENGTH
 from .recognitions import Segment
+from .tracks import TrackCropInfo
 
 __all__ = [
     "MAX_ID_LENGTH",
@@ -18,5 +19,6 @@ __all__ = [
     "ImageTooLarge",
     "NotFound",
     "Segment",
+    "TrackCropInfo",
     "StorageError",
 ]

@@ -1,8 +1,8 @@
 """`Database`: every query the service makes, behind one small facade.
 
 The queries live by area, each a class over the shared plumbing in transactions.py: people.py
-(people, images, embeddings), recognitions.py, sightings.py, unknowns.py, training.py (jobs
-and leases) and api_keys.py.
+(people, images, embeddings), recognitions.py, sightings.py, tracks.py, unknowns.py, training_jobs.py
+(jobs and leases) and api_keys.py.
 `Database` is all of them at once, so callers hold one object: `db.add_person("obama")`.
 """
 
@@ -13,6 +13,7 @@ from .events import EventQueries
 from .people import PeopleQueries
 from .recognitions import RecognitionQueries
 from .sightings import SightingStore
+from .tracks import TrackStore
 from .training_jobs import TrainingQueries
 from .unknowns import UnknownStore
 
@@ -23,6 +24,7 @@ class Database(
     TrainingQueries,
     ApiKeyQueries,
     SightingStore,
+    TrackStore,
     UnknownStore,
     EventQueries,
 ):

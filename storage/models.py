@@ -183,6 +183,49 @@ class SightingThumbnail(Base):
     jpeg: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class Track(Base):
+    """One person passing one camera: every crop an edge sent under one track id, decided
+    together. `label`, `score` and `threshold` are the decision over its best crops so far."""
+
+    __tablename__ = "tracks"
+    __table_args__ = _table_args(
+        UniqueConstraint("camera_id", "track_key"),
+        Index(None, "person_id", "last_seen_at"),
+        Index(None, "label", "last_seen_at"),
+        Index(None, "last_seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    track_key: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))  # the edge's track id
+    location_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    crops: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[str | None] = mapped_column(
+        String(MAX_ID_LENGTH), ForeignKey("people.id", ondelete="CASCADE")
+    )
+    label: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    score: Mapped[float] = mapped_column(Double)
+    threshold: Mapped[float | None] = mapped_column(Double)
+    faces: Mapped[int] = mapped_column(Integer)  # crops the decision averaged
+    model_version: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+
+
+class TrackCrop(Base):
+    """Which track a recorded crop belongs to, and how good a face it is (the best few are the
+    track's evidence; their codes are the sightings' own)."""
+
+    __tablename__ = "track_crops"
+    __table_args__ = _table_args(Index(None, "track_id", "quality"))
+
+    recognition_id: Mapped[int] = _recognition_key()
+    track_id: Mapped[int] = mapped_column(BigId, ForeignKey("tracks.id", ondelete="CASCADE"))
+    quality: Mapped[float] = mapped_column(Double)
+    grey: Mapped[int] = mapped_column(Integer)  # 1: an infrared (grey) crop
+
+
 class UnknownGroup(Base):
     """Faces nobody could name that look like one person (workers/grouper.py groups them)."""
 

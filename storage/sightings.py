@@ -80,6 +80,54 @@ def _checked_codes(seen) -> bytes:
     return codes
 
 
+def insert_sightings(
+    session, seen, camera_id: str | None, location_id: str | None, recognized_at: datetime | None
+) -> list[int]:
+    """Insert a `Recognized`'s sightings (row, codes, thumbnail) in the caller's transaction."""
+    optional_id(seen.embedding_space, "embedding_space")
+    recognized_at = recognized_at or datetime.now(UTC)
+    codes = [_checked_codes(s) for s in seen.sightings]
+    where = {"camera_id": camera_id, "location_id": location_id}
+    ids = [
+        session.execute(
+            insert(Recognition).values(
+                **recognition_values(
+                    label=s.label,
+                    score=s.score,
+                    threshold=s.threshold,
+                    box=s.box,
+                    model_version=seen.model_version,
+                    recognized_at=recognized_at,
+                    known=seen.enrolled,
+                    **where,
+                )
+            )
+        ).inserted_primary_key[0]
+        for s in seen.sightings
+    ]
+    session.execute(
+        insert(SightingEmbedding),
+        [
+            {
+                "recognition_id": recognition_id,
+                "embedding_space": seen.embedding_space,
+                "recognized_at": recognized_at,
+                "code": code,
+                **where,
+            }
+            for recognition_id, code in zip(ids, codes, strict=True)
+        ],  # fmt: skip
+    )
+    thumbnails = [
+        {"recognition_id": recognition_id, "jpeg": s.thumbnail}
+        for recognition_id, s in zip(ids, seen.sightings, strict=True)
+        if s.thumbnail
+    ]
+    if thumbnails:
+        session.execute(insert(SightingThumbnail), thumbnails)
+    return ids
+
+
 def _concatenated(session, where: list, max_bytes: int) -> tuple[np.ndarray, bytes]:
     """The matching faces' ids and codes as one row (MariaDB): the two GROUP_CONCATs read the
     same rows in the same pass, so the i-th id and the i-th code belong together."""
@@ -134,49 +182,8 @@ class SightingStore:
         thumbnail as is; who a row belongs to comes from the result's `enrolled`."""
         if not seen.sightings:
             return []
-        optional_id(seen.embedding_space, "embedding_space")
-        recognized_at = recognized_at or datetime.now(UTC)
-        codes = [_checked_codes(s) for s in seen.sightings]
-        where = {"camera_id": camera_id, "location_id": location_id}
         with self._transaction(write=True) as session:
-            ids = [
-                session.execute(
-                    insert(Recognition).values(
-                        **recognition_values(
-                            label=s.label,
-                            score=s.score,
-                            threshold=s.threshold,
-                            box=s.box,
-                            model_version=seen.model_version,
-                            recognized_at=recognized_at,
-                            known=seen.enrolled,
-                            **where,
-                        )
-                    )
-                ).inserted_primary_key[0]
-                for s in seen.sightings
-            ]
-            session.execute(
-                insert(SightingEmbedding),
-                [
-                    {
-                        "recognition_id": recognition_id,
-                        "embedding_space": seen.embedding_space,
-                        "recognized_at": recognized_at,
-                        "code": code,
-                        **where,
-                    }
-                    for recognition_id, code in zip(ids, codes, strict=True)
-                ],  # fmt: skip
-            )
-            thumbnails = [
-                {"recognition_id": recognition_id, "jpeg": s.thumbnail}
-                for recognition_id, s in zip(ids, seen.sightings, strict=True)
-                if s.thumbnail
-            ]
-            if thumbnails:
-                session.execute(insert(SightingThumbnail), thumbnails)
-            return ids
+            return insert_sightings(session, seen, camera_id, location_id, recognized_at)
 
     def sighting_thumbnail(self, recognition_id: int) -> bytes | None:
         """The JPEG kept of a sighting's face, or None (no such sighting, or none kept)."""

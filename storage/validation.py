@@ -23,16 +23,18 @@ def optional_id(value, what: str) -> str | None:
     return None if value is None else check_id(value, what)
 
 
-def seen_filters(table, *, camera_id=None, location_id=None, since=None, until=None) -> list:
-    """SQL conditions on a table of sightings (camera_id, location_id, recognized_at): the ids
-    that are given must match, `since` is inclusive and `until` exclusive."""
+def seen_filters(
+    table, *, camera_id=None, location_id=None, since=None, until=None, at: str = "recognized_at"
+) -> list:
+    """SQL conditions on a table of sightings (camera_id, location_id and the time column `at`):
+    the ids that are given must match, `since` is inclusive and `until` exclusive."""
     conditions = [
         getattr(table, column) == value
         for column, value in (("camera_id", camera_id), ("location_id", location_id))
         if value is not None
     ]
     if since is not None:
-        conditions.append(table.recognized_at >= aware(since, "since"))
+        conditions.append(getattr(table, at) >= aware(since, "since"))
     if until is not None:
-        conditions.append(table.recognized_at < aware(until, "until"))
+        conditions.append(getattr(table, at) < aware(until, "until"))
     return conditions

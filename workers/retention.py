@@ -1,4 +1,4 @@
-"""Retention: sightings older than FACEREC_RETENTION_DAYS, faces included, are deleted.
+"""Retention: sightings and tracks older than FACEREC_RETENTION_DAYS, faces included, are deleted.
 
 Every worker runs a `RetentionPurger` thread; a database lease lets one purge at a time across
 all replicas (the others find it taken and wait for their next turn). The purge itself deletes
@@ -46,6 +46,7 @@ class RetentionPurger(Periodic):
             return None
         try:
             purged = self.db.purge_sightings(cutoff)
+            self.db.purge_tracks(cutoff)
         finally:
             self.db.release_lock(LOCK_NAME, self.holder)
         if purged:

@@ -12,7 +12,7 @@ from flask import request
 from flask_restx import Namespace, Resource, fields, inputs
 from werkzeug.datastructures import FileStorage
 
-from api import metrics, params, schemas
+from api import metrics, params, schemas, tracking
 from api.auth import RECOGNIZE, requires
 from api.errors import BadRequest, Conflict
 from api.memory import release_memory
@@ -21,7 +21,7 @@ from api.subjects import photo_subject
 from recognition import UNKNOWN, load_image, sighting
 from recognition.calibration import decision_threshold
 from recognition.images import decode_image
-from recognition.sighting import Recognized, Sighting
+from recognition.sighting import Sighting
 from storage import DatabaseUnavailable, NotFound
 
 BIG_IMAGE_VALUES = 4_000_000 * 3  # an image above ~4 Mpx hands its memory back afterwards
@@ -44,10 +44,24 @@ CROP_FIELD = (
     "FACEREC_CROP_MIN_FACE_FRACTION (default 1/3) of its short side are not looked for, "
     "which makes detection cheaper. Leave false for whole photos",
 )
-get_results_form = schemas.image_form(PREDICTIONS_FIELD, CROP_FIELD)
+TRACK_FIELD = (
+    "track_id",
+    str,
+    False,
+    f"the edge's track this crop belongs to ({tracking.TRACK_ID_RULE}): crops with the same "
+    "camera_id and track_id are one person passing the camera, decided together (the answer's "
+    "subject face carries the track's decision). Without it each crop is a track of its own",
+)
+get_results_form = schemas.image_form(
+    PREDICTIONS_FIELD,
+    CROP_FIELD,
+    TRACK_FIELD,
+    ("camera_id", str, False, "with track_id: the camera whose recorded track to include"),
+)
 store_results_form = schemas.image_form(
     PREDICTIONS_FIELD,
     CROP_FIELD,
+    TRACK_FIELD,
     ("camera_id", str, True, params.ID_RULE),
     ("location_id", str, True, params.ID_RULE),
 )
@@ -74,11 +88,15 @@ def _answer(seen: Sighting, width: int, height: int, include: bool) -> dict:
     }
 
 
-def recognize(thumbnails: bool = False) -> tuple[dict, Recognized]:
-    """Detect, embed and classify the uploaded image: (answer, what was recognised)."""
-    service = current_service()
-    include = params.boolean(request.form, "include_predictions")
-    crop = params.boolean(request.form, "crop")
+def recognize(record: bool = False) -> dict:
+    """Detect, embed and classify the uploaded image; with `record`, store each face (and the
+    subject's track) for the form's camera and location. The answer."""
+    service, form = current_service(), request.form
+    include = params.boolean(form, "include_predictions")
+    crop = params.boolean(form, "crop")
+    camera_id = params.required_id(form, "camera_id") if record else None
+    location_id = params.required_id(form, "location_id") if record else None
+    key = tracking.requested_track_id(form)
     settings = service.settings
     rgb, scale = decode_image(
         params.uploaded_image(), settings.max_image_pixels, settings.max_decoded_side
@@ -92,7 +110,7 @@ def recognize(thumbnails: bool = False) -> tuple[dict, Recognized]:
         scale=scale,
         min_face_fraction=settings.crop_min_face_fraction if crop else 0.0,
         still_enrolled=_still_enrolled,
-        thumbnails=thumbnails,
+        thumbnails=record,
         max_faces=settings.max_faces,
     )
     height, width = (round(side / scale) for side in rgb.shape[:2])
@@ -100,8 +118,39 @@ def recognize(thumbnails: bool = False) -> tuple[dict, Recognized]:
         release_memory()
     answers = [_answer(s, width, height, include) for s in seen.sightings]
     metrics.count_faces([s.label for s in seen.sightings], UNKNOWN)
+    track_crop = tracking.crop_of(seen, rgb, scale, key) if (record or key) else None
+    if record:
+        ids = _record(service, snapshot, seen, track_crop, answers, camera_id, location_id)
+        _notify(service, ids, answers, seen.model_version, camera_id, location_id)
+    elif track_crop is not None:
+        camera = params.optional_id(form, "camera_id")
+        answers[track_crop.subject]["track"] = tracking.preview(
+            service, snapshot, seen, track_crop, camera
+        )
     body = {"faces": answers, "faces_not_processed": seen.faces_found - len(seen.sightings)}
-    return {**body, "model_version": snapshot.version}, seen
+    return {**body, "model_version": snapshot.version}
+
+
+def _record(service, snapshot, seen, track_crop, answers, camera_id, location_id) -> list[int]:
+    """Store the faces (503 while the database is down); the subject's answer gets its track."""
+    if track_crop is None:
+        return service.db.record_sightings(seen, camera_id=camera_id, location_id=location_id)
+    decide = tracking.decider(service, snapshot, seen.embedding_space)
+    ids, track = service.db.record_track_sightings(
+        seen, track_crop, decide, camera_id=camera_id, location_id=location_id
+    )
+    answers[track_crop.subject]["track"] = tracking.track_decision_json(track)
+    return ids
+
+
+def _notify(service, ids, answers, model_version, camera_id, location_id) -> None:
+    if service.webhooks is None:
+        return
+    for sighting_id, face in zip(ids, answers, strict=True):
+        service.webhooks.send(
+            {"id": sighting_id, "camera_id": camera_id, "location_id": location_id,
+             "model_version": model_version, **face}
+        )  # fmt: skip
 
 
 @ns.route("/get-results")
@@ -112,7 +161,7 @@ class GetResults(Resource):
     @schemas.errors(ns, 400, 401, 403, 413, 503)
     def post(self):
         """Recognise every face in the image; `unknown` for people the model does not know."""
-        return recognize()[0]
+        return recognize()
 
 
 @ns.route("/store-results")
@@ -122,20 +171,10 @@ class StoreResults(Resource):
     @ns.response(200, "Recognised and recorded", schemas.recognition_result)
     @schemas.errors(ns, 400, 401, 403, 413, 503)
     def post(self):
-        """Recognise like get-results and record each face with its thumbnail and embedding
-        (kept FACEREC_RETENTION_DAYS; 503 if the database is down)."""
-        camera_id = params.required_id(request.form, "camera_id")
-        location_id = params.required_id(request.form, "location_id")
-        body, seen = recognize(thumbnails=True)
-        service = current_service()
-        ids = service.db.record_sightings(seen, camera_id=camera_id, location_id=location_id)
-        if service.webhooks is not None:
-            for sighting_id, face in zip(ids, body["faces"], strict=True):
-                service.webhooks.send(
-                    {"id": sighting_id, "camera_id": camera_id, "location_id": location_id,
-                     "model_version": seen.model_version, **face}
-                )  # fmt: skip
-        return body
+        """Recognise like get-results and record each face with its thumbnail and embedding,
+        and the subject's face in its track (kept FACEREC_RETENTION_DAYS; 503 if the database
+        is down)."""
+        return recognize(record=True)
 
 
 @ns.route("/dry-run")

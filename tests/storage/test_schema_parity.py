@@ -108,6 +108,9 @@ def test_the_schema_has_what_the_service_relies_on(from_models):
         ("recognitions", "people"): "CASCADE",
         ("sighting_embeddings", "recognitions"): "CASCADE",
         ("sighting_thumbnails", "recognitions"): "CASCADE",
+        ("tracks", "people"): "CASCADE",
+        ("track_crops", "recognitions"): "CASCADE",
+        ("track_crops", "tracks"): "CASCADE",
     }
     assert all(d["options"]["mysql_engine"] == "InnoDB" for d in from_models.values())
 

@@ -1,0 +1,108 @@
+"""`/tracks`: one record per person passing a camera, with the decision over its best crops."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from flask import request
+from flask_restx import Namespace, Resource
+
+from api import params, schemas
+from api.auth import RECOGNIZE, requires
+from api.rendering import face_url
+from api.service import current_service
+from api.tracking import TRACK_ID_RULE, valid_track_id
+from storage.tracks import MAX_PER_PAGE
+
+ns = Namespace("tracks", description="People passing cameras, one record each", path="/tracks")
+
+filters = ns.parser()
+filters.add_argument("person", location="args", help="a person id, or 'unknown' for strangers")
+filters.add_argument("camera", location="args", help="a camera id")
+filters.add_argument("since", location="args", help="last seen at or after (ISO 8601)")
+filters.add_argument("until", location="args", help="last seen before (ISO 8601)")
+filters.add_argument("page", type=int, location="args", default=1, help="from 1")
+filters.add_argument("per_page", type=int, location="args", default=50, help="1 to 1000")
+
+
+def track_json(track: dict, quiet_seconds: float) -> dict:
+    last_seen = track["last_seen_at"]
+    if last_seen.tzinfo is None:  # SQLite hands datetimes back naive (UTC)
+        last_seen = last_seen.replace(tzinfo=UTC)
+    quiet = datetime.now(UTC) - last_seen > timedelta(seconds=quiet_seconds)
+    best = track["best_recognition_id"]
+    return {
+        **{key: track[key] for key in ("id", "camera_id", "location_id", "crops", "label")},
+        **{key: track[key] for key in ("person_id", "score", "threshold", "faces")},
+        "model_version": track["model_version"],
+        "first_seen_at": params.iso(track["first_seen_at"]),
+        "last_seen_at": params.iso(track["last_seen_at"]),
+        "ended": track["ended_at"] is not None or quiet,
+        "face_url": face_url(best) if best is not None else None,
+    }
+
+
+def _one(camera_id: str, track_id: str) -> tuple:
+    return params.valid_id(camera_id, "camera_id"), valid_track_id(track_id)
+
+
+@ns.route("")
+class Tracks(Resource):
+    @requires(RECOGNIZE)
+    @ns.expect(filters)
+    @ns.response(200, "One page, the most recently seen first", schemas.track_page)
+    @schemas.errors(ns, 400, 401, 403, 503)
+    def get(self):
+        """Tracks filtered by person, camera and time, a page at a time."""
+        args = request.args
+        page = params.integer(args, "page", 1, 1, 1_000_000)
+        per_page = params.integer(args, "per_page", 50, 1, MAX_PER_PAGE)
+        person = args.get("person")
+        if person is not None and person != "unknown":
+            params.valid_id(person, "person")
+        service = current_service()
+        rows, total = service.db.tracks(
+            person=person,
+            camera=params.optional_id(args, "camera"),
+            since=params.timestamp(args, "since"),
+            until=params.timestamp(args, "until"),
+            page=page,
+            per_page=per_page,
+        )
+        quiet = service.settings.track_quiet_seconds
+        return {
+            "tracks": [track_json(row, quiet) for row in rows],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "pages": math.ceil(total / per_page),
+        }
+
+
+@ns.route("/<string:camera_id>/<string:track_id>")
+@ns.param("camera_id", params.ID_RULE)
+@ns.param("track_id", TRACK_ID_RULE)
+class OneTrack(Resource):
+    @requires(RECOGNIZE)
+    @ns.response(200, "The track", schemas.track)
+    @schemas.errors(ns, 400, 401, 403, 404, 503)
+    def get(self, camera_id: str, track_id: str):
+        """One track of a camera."""
+        service = current_service()
+        track = service.db.track(*_one(camera_id, track_id))
+        return track_json(track, service.settings.track_quiet_seconds)
+
+
+@ns.route("/<string:camera_id>/<string:track_id>/end")
+@ns.param("camera_id", params.ID_RULE)
+@ns.param("track_id", TRACK_ID_RULE)
+class EndTrack(Resource):
+    @requires(RECOGNIZE)
+    @ns.response(200, "Ended (a later crop reopens it)", schemas.track)
+    @schemas.errors(ns, 400, 401, 403, 404, 503)
+    def post(self, camera_id: str, track_id: str):
+        """The edge saw the person leave: close the track."""
+        service = current_service()
+        track = service.db.end_track(*_one(camera_id, track_id))
+        return track_json(track, service.settings.track_quiet_seconds)

@@ -1,0 +1,88 @@
+"""How an upload joins its track: which face is the track's person, how good a face it is,
+whether it is grey, and who decides (recognition.tracks.TrackJudge with the serving model).
+
+An edge sends `track_id` with each crop of one person passing its camera; crops with the same
+`camera_id` and `track_id` are one track. Without it, each recorded crop is a track of its own,
+so clients that know nothing of tracks keep working.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import numpy as np
+
+from api.errors import BadRequest
+from recognition.subject import choose_subject
+from recognition.tracks import TrackDecision, TrackJudge, crop_quality, is_grey, undecided
+from storage import TrackCropInfo
+
+TRACK_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+TRACK_ID_RULE = "1-64 characters: letters, digits, '.', '_', ':', '-'"
+
+
+def valid_track_id(value, what: str = "track_id") -> str:
+    if not isinstance(value, str) or not TRACK_ID_PATTERN.fullmatch(value):
+        raise BadRequest(f"{what} {value!r} is not a valid track id ({TRACK_ID_RULE})")
+    return value
+
+
+def requested_track_id(form) -> str | None:
+    raw = form.get("track_id")
+    return None if raw is None else valid_track_id(raw)
+
+
+def crop_of(seen, rgb: np.ndarray, scale: float, key: str | None) -> TrackCropInfo | None:
+    """The track's part of an upload: its subject face (None when no face clearly is the
+    subject, e.g. two people side by side in one crop), that face's quality and greyness."""
+    height, width = (round(side / scale) for side in rgb.shape[:2])
+    subject = choose_subject([s.box for s in seen.sightings], width, height)
+    if subject is None:
+        return None
+    face = seen.sightings[subject]
+    return TrackCropInfo(
+        key=key or f"crop-{uuid.uuid4().hex[:16]}",
+        subject=subject,
+        quality=crop_quality(face.box, face.probability),
+        grey=is_grey(rgb),
+    )
+
+
+def decider(service, snapshot, space: str):
+    """`decide(embeddings, grey, forgotten)` with the request's model, or `undecided` when no
+    model of this embedding space is trained yet."""
+    classifier = snapshot.classifier
+    if classifier is None or classifier.embedding_space != space:
+        return lambda embeddings, _grey, _forgotten=frozenset(): undecided(len(embeddings))
+    settings = service.settings
+    judge = TrackJudge(classifier, settings.false_accept_rate, settings.match_threshold)
+    return judge.decide
+
+
+def preview(service, snapshot, seen, crop: TrackCropInfo, camera_id: str | None) -> dict:
+    """get-results: the track's decision over its recorded crops and this one; nothing written."""
+    own = seen.sightings[crop.subject].embedding[None]
+    stored = np.zeros((0, own.shape[1]), np.float32)
+    grey = crop.grey
+    if camera_id is not None:
+        stored, grey = service.db.track_evidence(camera_id, crop.key, seen.embedding_space)
+        stored = stored.reshape(-1, own.shape[1])
+    decide = decider(service, snapshot, seen.embedding_space)
+    decision = decide(np.vstack([stored, own]), grey or crop.grey, frozenset())
+    return decision_json(crop.key, decision)
+
+
+def decision_json(key: str, decision: TrackDecision) -> dict:
+    return {
+        "id": key,
+        "label": decision.label,
+        "score": decision.score,
+        "threshold": decision.threshold,
+        "faces": decision.faces,
+    }
+
+
+def track_decision_json(track: dict) -> dict:
+    """The `track` of a recorded crop's answer, from the stored track."""
+    return {key: track[key] for key in ("id", "label", "score", "threshold", "faces")}

@@ -1,0 +1,95 @@
+"""One decision per track: every crop of one person passing a camera, judged together.
+
+A track's evidence is its best crops' embeddings (`TRACK_EVIDENCE`, by `crop_quality`). Their
+mean, renormalised, is classified like one face: the classifier proposes the person and the
+score is the mean's similarity to that person's nearest enrolled face. Averaging frames lifts a
+stranger's score too, so the score is compared with a threshold calibrated on stranger *tracks*
+of the same number of frames (recognition/track_calibration.py, measured by
+benchmarks/tracks.py), not with the single-face one. Grey (infrared) crops are judged on the
+table measured on grey frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .calibration import decision_threshold, threshold_from_tail
+from .classifier import UNKNOWN, FaceClassifier
+from .track_calibration import track_tail
+
+TRACK_EVIDENCE = 8  # best crops a track's decision averages (benchmarks/tracks.py: up to 8 frames)
+GREY_SPREAD = 4.0  # mean |R-G| + |G-B| in grey levels below which a crop is infrared grey
+FULL_QUALITY_SIDE = 112.0  # px: a face this large (the embedders' chip) scores full size
+
+
+@dataclass(frozen=True)
+class TrackDecision:
+    label: str  # a person id, or "unknown"
+    score: float  # similarity of the track's mean face to the person's nearest enrolled face
+    threshold: float | None  # what naming needed for this many frames (None: no model)
+    faces: int  # crops the decision averaged
+
+
+def is_grey(rgb: np.ndarray) -> bool:
+    """True for a crop whose colour channels (nearly) agree everywhere: an infrared camera."""
+    pixels = np.asarray(rgb, np.int16).reshape(-1, 3)[::7]  # a sample is plenty
+    spread = np.abs(pixels[:, 0] - pixels[:, 1]) + np.abs(pixels[:, 1] - pixels[:, 2])
+    return float(spread.mean()) < GREY_SPREAD
+
+
+def crop_quality(box, probability: float) -> float:
+    """0..1: how much a face can be trusted as evidence, from its size (a face smaller than the
+    embedders' chip carries less detail) and the detector's confidence."""
+    side = min(box[2] - box[0], box[3] - box[1])
+    return float(np.clip(side / FULL_QUALITY_SIDE, 0.0, 1.0) * probability)
+
+
+class TrackJudge:
+    """Decides tracks with one serving model: `decide(embeddings, grey)`."""
+
+    def __init__(
+        self,
+        classifier: FaceClassifier,
+        false_accept_rate: float,
+        fixed_threshold: float | None = None,
+    ):
+        self.classifier = classifier
+        self.false_accept_rate = false_accept_rate
+        self.fixed_threshold = fixed_threshold
+
+    def threshold(self, frames: int, grey: bool) -> float:
+        """The similarity a track of `frames` crops needs to be named (FACEREC_MATCH_THRESHOLD
+        when set: an operator's fixed threshold applies to tracks too)."""
+        classifier = self.classifier
+        people = len(classifier.labels)
+        if self.fixed_threshold is not None:
+            return self.fixed_threshold
+        if frames <= 1 and not grey:
+            return classifier.threshold
+        try:
+            tail = track_tail(classifier.embedder, "grey" if grey else "colour", frames)
+        except KeyError:
+            tail = None
+        if tail is None:  # no table for this embedder: the single-face rule, as strict as before
+            return decision_threshold(classifier.embedder, people, self.false_accept_rate)
+        return threshold_from_tail(tail, people, self.false_accept_rate)
+
+    def decide(
+        self, embeddings: np.ndarray, grey: bool, forgotten: frozenset[str] = frozenset()
+    ) -> TrackDecision:
+        """The decision over a track's evidence ([n, d] unit vectors, best first)."""
+        evidence = np.asarray(embeddings, np.float32)[:TRACK_EVIDENCE]
+        if not len(evidence):
+            raise ValueError("a track's decision needs at least one face")
+        mean = evidence.mean(axis=0)
+        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        threshold = self.threshold(len(evidence), grey)
+        prediction = self.classifier.predict(mean[None], forgotten, threshold=threshold)[0]
+        return TrackDecision(prediction.label, prediction.score, threshold, len(evidence))
+
+
+def undecided(faces: int) -> TrackDecision:
+    """A track seen before any model was trained (or by another embedding space's model)."""
+    return TrackDecision(UNKNOWN, 0.0, None, faces)

@@ -1,0 +1,129 @@
+"""Tracks on SQLite and MariaDB: one row per person passing a camera, decided over its best
+crops; concurrent crops of one track (two replicas) lose none of each other's evidence."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from recognition import UNKNOWN, FaceClassifier
+from recognition.gallery import encode
+from recognition.sighting import Recognized, Sighting
+from recognition.tracks import TRACK_EVIDENCE, TrackJudge
+from storage import NotFound, TrackCropInfo
+
+SPACE = "sface+dlib@test"
+DIM = 256
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, np.float32)
+    return rows / np.linalg.norm(rows, axis=-1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def people() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(7)
+    return {name: unit(rng.standard_normal(DIM)) for name in ("ann", "bob", "cid")}
+
+
+@pytest.fixture(scope="module")
+def judge(people) -> TrackJudge:
+    rng = np.random.default_rng(8)
+    names = [name for name in people for _ in range(3)]
+    faces = unit([people[name] + 0.3 * unit(rng.standard_normal(DIM)) for name in names])
+    return TrackJudge(FaceClassifier.fit(faces, names, 0.5, SPACE), 0.01)
+
+
+def crop_of(vector: np.ndarray, label: str = UNKNOWN) -> Recognized:
+    sighting = Sighting(
+        box=(10.0, 10.0, 90.0, 100.0),
+        landmarks=np.zeros((5, 2), np.float32),
+        embedding=vector,
+        codes=encode(vector[None])[0].tobytes(),
+        label=label,
+        score=0.0,
+        threshold=None,
+        thumbnail=b"\xff\xd8jpeg",
+    )
+    return Recognized([sighting], 1, "v1", SPACE, frozenset())
+
+
+def noisy(vector: np.ndarray, seed: int, noise: float = 0.35) -> np.ndarray:
+    return unit(vector + noise * unit(np.random.default_rng(seed).standard_normal(DIM)))
+
+
+def record(db, judge, vector, key="t1", camera="door", quality=0.5, at=None):
+    info = TrackCropInfo(key=key, subject=0, quality=quality, grey=False)
+    return db.record_track_sightings(
+        crop_of(vector), info, judge.decide, camera_id=camera, location_id="hall", recognized_at=at
+    )
+
+
+def test_a_track_is_one_row_decided_over_its_best_crops(db, judge, people):
+    for name in people:
+        db.add_person(name)
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    for i in range(TRACK_EVIDENCE + 3):
+        ids, track = record(db, judge, noisy(people["ann"], i), at=start + timedelta(seconds=i))
+    assert len(ids) == 1
+    assert track["label"] == "ann" and track["person_id"] == "ann"
+    assert track["crops"] == TRACK_EVIDENCE + 3 and track["faces"] == TRACK_EVIDENCE
+    assert track["first_seen_at"].replace(tzinfo=UTC) == start
+    assert track["best_recognition_id"] is not None
+    record(db, judge, noisy(people["bob"], 99), key="t1", camera="gate", at=start)
+    rows, total = db.tracks(camera="door")
+    assert total == 1 and rows[0]["id"] == "t1" and rows[0]["label"] == "ann"
+    assert db.tracks(person="bob")[1] == 1 and db.tracks(person=UNKNOWN)[1] == 0
+    assert db.tracks(since=start + timedelta(seconds=5))[1] == 1  # door's last crop is later
+    assert db.end_track("door", "t1")["ended_at"] is not None
+    with pytest.raises(NotFound):
+        db.track("door", "never-seen")
+
+
+def test_a_stranger_track_stays_unknown_and_crops_of_other_tracks_do_not_mix(db, judge, people):
+    stranger = unit(np.random.default_rng(123).standard_normal(DIM))
+    for i in range(5):
+        _, track = record(db, judge, noisy(stranger, i), key="s")
+    assert track["label"] == UNKNOWN and track["person_id"] is None and track["faces"] == 5
+    _, other = record(db, judge, noisy(stranger, 9), key="s2")
+    assert other["crops"] == 1 and db.track("door", "s")["crops"] == 5
+
+
+def test_deleting_a_person_forgets_their_tracks_and_purging_drops_old_ones(db, judge, people):
+    db.add_person("ann")
+    old = datetime.now(UTC) - timedelta(days=40)
+    record(db, judge, noisy(people["ann"], 1), key="a", at=old)
+    record(db, judge, noisy(people["ann"], 2), key="b")
+    assert db.tracks(person="ann")[1] == 2
+    assert db.purge_tracks(datetime.now(UTC) - timedelta(days=30)) == 1
+    db.delete_person("ann")
+    assert db.tracks()[1] == 0
+
+
+@pytest.mark.mariadb
+def test_concurrent_crops_of_one_track_lose_no_evidence(mariadb_database, judge, people):
+    db = mariadb_database
+    db.add_person("cid")
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def replica(seed: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(10):
+                record(db, judge, noisy(people["cid"], seed + i), key="busy", quality=i / 10)
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=replica, args=(seed,)) for seed in (100, 200)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    track = db.track("door", "busy")
+    assert track["crops"] == 20 and track["faces"] == TRACK_EVIDENCE and track["label"] == "cid"
