@@ -34,7 +34,8 @@ def per_face_ms(networks: dict, threads: int, repeat: int) -> dict:
     """Median, p90 and best per-face time of each network, the networks taking turns face by
     face so that load from elsewhere on the machine falls on all of them alike."""
     sessions = {
-        name: sface_dequantize.session(data, threads=threads) for name, (data, _, _) in networks.items()
+        name: sface_dequantize.session(data, threads=threads)
+        for name, (data, _, _) in networks.items()
     }
     times = {name: [] for name in networks}
     for name, (_, input_name, images) in networks.items():
