@@ -32,6 +32,10 @@ from .gallery import DEFAULT_HNSW_THRESHOLD, Gallery
 _BATCH_VALUES = 16 * 1024 * 1024
 # Negatives mined per neighbouring person: their first faces (enrolment gives a few each).
 _FACES_PER_NEIGHBOUR = 8
+# The means graph (above hnsw_threshold people) is built and searched with short candidate lists:
+# mining needs near people, not exactly the nearest, and searches once per person per round.
+_MINING_EF_SEARCH = 32
+_MINING_EF_CONSTRUCTION = 40
 
 
 class OneVsRestSVM:
@@ -126,7 +130,13 @@ class _TrainingSet:
         self.members[classes[order], np.arange(len(order)) - starts[classes[order]]] = order
         self.means = np.zeros((len(counts), embeddings.shape[1]), np.float32)
         np.add.at(self.means, classes, embeddings)
-        self.gallery = Gallery(self.means, np.arange(len(counts)), hnsw_threshold)
+        self.gallery = Gallery(
+            self.means,
+            np.arange(len(counts)),
+            hnsw_threshold,
+            ef_search=_MINING_EF_SEARCH,
+            ef_construction=_MINING_EF_CONSTRUCTION,
+        )
 
     def mine(self, directions, bias, neighbours: int, limit: int, keep=None) -> np.ndarray:
         """[classes, <= limit] negatives: of the faces of the `neighbours` other classes whose
