@@ -122,3 +122,19 @@ def iso(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat()
+
+
+def listing(args, max_per_page: int) -> dict:
+    """A listing's query: `person` (an id, or "unknown"), `camera`, `since`, `until`, `page`
+    (from 1) and `per_page` (1 to `max_per_page`), checked."""
+    person = args.get("person")
+    if person is not None and person != UNKNOWN:
+        valid_id(person, "person")
+    return {
+        "person": person,
+        "camera": optional_id(args, "camera"),
+        "since": timestamp(args, "since"),
+        "until": timestamp(args, "until"),
+        "page": integer(args, "page", 1, 1, 1_000_000),
+        "per_page": integer(args, "per_page", 50, 1, max_per_page),
+    }

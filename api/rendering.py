@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 from api import params, schemas
 
 
@@ -30,3 +32,15 @@ def recognition_json(row: dict, has_face: bool) -> dict:
 def people_counts(db) -> list[dict]:
     """Every enrolled person with the number of their images."""
     return [{"id_name": person, "number_of_images": n} for person, n in db.list_people()]
+
+
+def page_json(key: str, items: list, query: dict, total: int) -> dict:
+    """One page of a listing, as /recognitions and /tracks answer it."""
+    page, per_page = query["page"], query["per_page"]
+    return {
+        key: items,
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "pages": math.ceil(total / per_page),
+    }

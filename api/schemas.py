@@ -205,16 +205,23 @@ recognition = Model(
         ),
     },
 )
-recognition_page = Model(
-    "RecognitionPage",
-    {
-        "recognitions": fields.List(fields.Nested(recognition), required=True),
-        "page": fields.Integer(required=True),
-        "per_page": fields.Integer(required=True),
-        "total": fields.Integer(required=True),
-        "pages": fields.Integer(required=True),
-    },
-)
+
+
+def page_of(name: str, key: str, item: Model) -> Model:
+    """A listing's page: the items under `key`, with the paging fields."""
+    return Model(
+        name,
+        {
+            key: fields.List(fields.Nested(item), required=True),
+            "page": fields.Integer(required=True),
+            "per_page": fields.Integer(required=True),
+            "total": fields.Integer(required=True),
+            "pages": fields.Integer(required=True),
+        },
+    )
+
+
+recognition_page = page_of("RecognitionPage", "recognitions", recognition)
 location = Model(
     "LastKnownLocation",
     {
@@ -257,16 +264,7 @@ track = Model(
         "face_url": nullable(fields.String, required=True, description="its best face"),
     },
 )
-track_page = Model(
-    "TrackPage",
-    {
-        "tracks": fields.List(fields.Nested(track), required=True),
-        "page": fields.Integer(required=True),
-        "per_page": fields.Integer(required=True),
-        "total": fields.Integer(required=True),
-        "pages": fields.Integer(required=True),
-    },
-)
+track_page = page_of("TrackPage", "tracks", track)
 
 
 def register(api) -> None:

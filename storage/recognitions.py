@@ -13,9 +13,8 @@ from .models import Person, Recognition
 from .rows import sighting_dict
 from .sightings import known_people, recognition_values
 from .transactions import Transactions, retry_deadlocks, utc_now
-from .validation import aware, seen_filters
+from .validation import aware, listing_filters
 
-MAX_PER_PAGE = 1000
 INSERT_BATCH_ROWS = 500  # rows one INSERT statement carries
 
 
@@ -92,11 +91,10 @@ class RecognitionQueries(Transactions):
         `person` matches the label, so `person="unknown"` lists the strangers; `since` is
         inclusive, `until` exclusive.
         """
-        if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-            raise ValueError(f"page starts at 1 and per_page is 1 to {MAX_PER_PAGE}")
-        conditions = seen_filters(Recognition, camera_id=camera, since=since, until=until)
-        if person is not None:
-            conditions.append(Recognition.label == person)
+        conditions = listing_filters(
+            Recognition, person=person, camera=camera, since=since, until=until, page=page,
+            per_page=per_page, at="recognized_at",
+        )  # fmt: skip
         query = (
             select(Recognition)
             .where(*conditions)

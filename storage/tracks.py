@@ -25,9 +25,7 @@ from .errors import NotFound
 from .models import Person, SightingEmbedding, SightingThumbnail, Track, TrackCrop
 from .sightings import insert_sightings
 from .transactions import retry_deadlocks
-from .validation import aware, check_id, seen_filters
-
-MAX_PER_PAGE = 1000
+from .validation import aware, check_id, listing_filters
 
 
 @dataclass(frozen=True)
@@ -215,13 +213,10 @@ class TrackStore:
     ) -> tuple[list[dict], int]:
         """One page of tracks, the most recently seen first, and how many match in all.
         `person="unknown"` lists the strangers' tracks; `since`/`until` bound `last_seen_at`."""
-        if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-            raise ValueError(f"page starts at 1 and per_page is 1 to {MAX_PER_PAGE}")
-        conditions = seen_filters(
-            Track, camera_id=camera, since=since, until=until, at="last_seen_at"
-        )
-        if person is not None:
-            conditions.append(Track.label == person)
+        conditions = listing_filters(
+            Track, person=person, camera=camera, since=since, until=until, page=page,
+            per_page=per_page, at="last_seen_at",
+        )  # fmt: skip
         with self._transaction() as session:
             total = session.scalar(select(func.count()).select_from(Track).where(*conditions))
             rows = session.execute(

@@ -38,3 +38,20 @@ def seen_filters(
     if until is not None:
         conditions.append(getattr(table, at) < aware(until, "until"))
     return conditions
+
+
+MAX_PER_PAGE = 1000
+
+
+def listing_filters(
+    table, *, person=None, camera=None, since=None, until=None, page=1, per_page=50, at: str
+) -> list:
+    """The conditions of a page of a listing (recognitions, tracks): `person` matches the label,
+    so "unknown" lists the strangers; `since` inclusive and `until` exclusive on column `at`.
+    A page out of range is a ValueError."""
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValueError(f"page starts at 1 and per_page is 1 to {MAX_PER_PAGE}")
+    conditions = seen_filters(table, camera_id=camera, since=since, until=until, at=at)
+    if person is not None:
+        conditions.append(table.label == person)
+    return conditions

@@ -10,7 +10,6 @@ likely sightings first and the look-alikes below them, marked as such.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 
 from flask import Response, request
@@ -18,15 +17,15 @@ from flask_restx import Namespace, Resource, fields, reqparse
 
 from api import params, schemas
 from api.auth import RECOGNIZE, REVIEW, requires
-from api.rendering import face_url, recognition_json
+from api.rendering import face_url, page_json, recognition_json
 from api.service import current_service
 from api.subjects import photo_subject
 from recognition import load_image
 from recognition.calibration import decision_threshold
 from storage import NotFound
+from storage.validation import MAX_PER_PAGE
 
 ns = Namespace("recognitions", description="The recorded recognitions", path="/recognitions")
-MAX_PER_PAGE = 1000
 DEFAULT_RESULTS, MAX_RESULTS = 20, 200
 
 filters = reqparse.RequestParser()
@@ -156,27 +155,9 @@ class Recognitions(Resource):
     @schemas.errors(ns, 400, 401, 403, 503)
     def get(self):
         """Recognitions filtered by person, camera and time, a page at a time."""
-        args = request.args
-        page = params.integer(args, "page", 1, 1, 1_000_000)
-        per_page = params.integer(args, "per_page", 50, 1, MAX_PER_PAGE)
-        since, until = params.timestamp(args, "since"), params.timestamp(args, "until")
-        person = args.get("person")
-        if person is not None and person != "unknown":
-            params.valid_id(person, "person")
+        query = params.listing(request.args, MAX_PER_PAGE)
         db = current_service().db
-        rows, total = db.recognitions(
-            person=person,
-            camera=params.optional_id(args, "camera"),
-            since=since,
-            until=until,
-            page=page,
-            per_page=per_page,
-        )
+        rows, total = db.recognitions(**query)
         faces = db.sightings_with_thumbnails(row["id"] for row in rows)
-        return {
-            "recognitions": [recognition_json(row, row["id"] in faces) for row in rows],
-            "page": page,
-            "per_page": per_page,
-            "total": total,
-            "pages": math.ceil(total / per_page),
-        }
+        items = [recognition_json(row, row["id"] in faces) for row in rows]
+        return page_json("recognitions", items, query, total)

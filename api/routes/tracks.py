@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 
 from flask import request
@@ -10,10 +9,10 @@ from flask_restx import Namespace, Resource
 
 from api import params, schemas
 from api.auth import RECOGNIZE, requires
-from api.rendering import face_url
+from api.rendering import face_url, page_json
 from api.service import current_service
 from api.tracking import TRACK_ID_RULE, valid_track_id
-from storage.tracks import MAX_PER_PAGE
+from storage.validation import MAX_PER_PAGE
 
 ns = Namespace("tracks", description="People passing cameras, one record each", path="/tracks")
 
@@ -55,29 +54,11 @@ class Tracks(Resource):
     @schemas.errors(ns, 400, 401, 403, 503)
     def get(self):
         """Tracks filtered by person, camera and time, a page at a time."""
-        args = request.args
-        page = params.integer(args, "page", 1, 1, 1_000_000)
-        per_page = params.integer(args, "per_page", 50, 1, MAX_PER_PAGE)
-        person = args.get("person")
-        if person is not None and person != "unknown":
-            params.valid_id(person, "person")
+        query = params.listing(request.args, MAX_PER_PAGE)
         service = current_service()
-        rows, total = service.db.tracks(
-            person=person,
-            camera=params.optional_id(args, "camera"),
-            since=params.timestamp(args, "since"),
-            until=params.timestamp(args, "until"),
-            page=page,
-            per_page=per_page,
-        )
+        rows, total = service.db.tracks(**query)
         quiet = service.settings.track_quiet_seconds
-        return {
-            "tracks": [track_json(row, quiet) for row in rows],
-            "page": page,
-            "per_page": per_page,
-            "total": total,
-            "pages": math.ceil(total / per_page),
-        }
+        return page_json("tracks", [track_json(row, quiet) for row in rows], query, total)
 
 
 @ns.route("/<string:camera_id>/<string:track_id>")
