@@ -91,11 +91,6 @@ class OneVsRestSVM:
                 negatives = data.mine(weights, bias, neighbours, max_negatives, kept)
         return cls(weights, bias)
 
-    def decision_function(self, queries: np.ndarray) -> np.ndarray:
-        """Scores of every class: float32 [n, classes]."""
-        queries = np.asarray(queries, np.float32).reshape(-1, self.weights.shape[1])
-        return queries @ self.weights.T + self.bias
-
     def scores_for(self, queries: np.ndarray, class_ids: np.ndarray) -> np.ndarray:
         """Scores of the listed classes only: class_ids int [n, c] -> float32 [n, c]; -inf for -1."""
         queries = np.asarray(queries, np.float32).reshape(-1, self.weights.shape[1])
