@@ -34,7 +34,7 @@ class TrackDecision:
 
 def is_grey(rgb: np.ndarray) -> bool:
     """True for a crop whose colour channels (nearly) agree everywhere: an infrared camera."""
-    pixels = np.asarray(rgb, np.int16).reshape(-1, 3)[::7]  # a sample is plenty
+    pixels = np.asarray(rgb).reshape(-1, 3)[::7].astype(np.int16)  # a sample is plenty
     spread = np.abs(pixels[:, 0] - pixels[:, 1]) + np.abs(pixels[:, 1] - pixels[:, 2])
     return float(spread.mean()) < GREY_SPREAD
 

@@ -37,6 +37,13 @@ class CircuitBreaker:
                 )
             self._open_until = now + self.open_seconds  # this caller is the trial
 
+    def raise_if_open(self) -> None:
+        """Raise DatabaseUnavailable while open, without taking the period's trial call: a
+        caller about to do costly work for a write fails before the work, not after it."""
+        with self._lock:
+            if self._open_until is not None and time.monotonic() < self._open_until:
+                raise DatabaseUnavailable(f"database unavailable: {self._reason}")
+
     def succeeded(self) -> None:
         with self._lock:
             self._failures = 0

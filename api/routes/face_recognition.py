@@ -97,6 +97,8 @@ def recognize(record: bool = False) -> dict:
     camera_id = params.required_id(form, "camera_id") if record else None
     location_id = params.required_id(form, "location_id") if record else None
     key = tracking.requested_track_id(form)
+    if record:  # nothing can be recorded while the database is known down: no work for a 503
+        service.db.breaker.raise_if_open()
     settings = service.settings
     rgb, scale = decode_image(
         params.uploaded_image(), settings.max_image_pixels, settings.max_decoded_side

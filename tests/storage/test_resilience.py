@@ -9,7 +9,8 @@ import pymysql
 import pytest
 from sqlalchemy import inspect, text
 
-from storage import Database
+from storage import Database, DatabaseUnavailable
+from storage.breaker import CircuitBreaker
 from storage.models import Base
 
 from .conftest import MARIADB, empty, mariadb_url
@@ -86,3 +87,16 @@ def test_the_victim_of_a_deadlock_is_run_again(mariadb_database):
     assert not deleting.is_alive()
     assert not db.person_exists("obama")
     assert db.recognitions(person="obama")[1] == 0 and db.recognitions(person="biden")[1] == 50
+
+
+def test_an_open_breaker_refuses_costly_writes_without_taking_the_trial_call():
+    breaker = CircuitBreaker(failures_to_open=1, open_seconds=0.2)
+    breaker.raise_if_open()  # closed: nothing to say
+    breaker.failed("hung")
+    with pytest.raises(DatabaseUnavailable, match="hung"):
+        breaker.raise_if_open()
+    time.sleep(0.25)
+    breaker.raise_if_open()  # the period is over: a write may try again ...
+    breaker.before_call()  # ... and the trial call is still there to take
+    with pytest.raises(DatabaseUnavailable):
+        breaker.before_call()  # one trial per period
