@@ -423,7 +423,9 @@ def print_report(tracks, reported, seed, gallery, table) -> None:
                     f"| {condition} | {size} | {rule} | {threshold} | " + " | ".join(cells) + " |"
                 )
     example = counts["mean @ single", 0]
-    print(f"(known tracks per draw x draws: {example[1]}; stranger tracks reported: {example[3]})")
+    print(
+        f"(known tracks in the last row, over its draws: {example[1]}; stranger tracks: {example[3]})"
+    )
 
 
 def main() -> None:
