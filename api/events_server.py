@@ -195,7 +195,7 @@ class EventServer:
         await response.prepare(request)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.events_stream_seconds
-        with contextlib.suppress(ConnectionError, TimeoutError, asyncio.CancelledError):
+        with contextlib.suppress(ConnectionError, TimeoutError):
             await _send(response, sse.RETRY)
             quiet_since = loop.time()
             while (left := deadline - loop.time()) > 0:
@@ -278,4 +278,7 @@ def serve(settings: Settings) -> None:
         print=None,
         # Thousands of idle streams: the listen backlog must take a burst of reconnects.
         backlog=4096,
+        # A client that hangs up ends its stream (and frees its slot) at once, not at the next
+        # heartbeat's failed write.
+        handler_cancellation=True,
     )
