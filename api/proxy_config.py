@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     prefix = Path(args[0] if args else "/tmp/nginx")
     config = write_config(Settings.from_env(), prefix)
-    command = [nginx_binary(), "-p", str(prefix), "-c", str(config)]
+    # `-e stderr`: the default error log under /var/log is not writable on a read-only root.
+    command = [nginx_binary(), "-e", "stderr", "-p", str(prefix), "-c", str(config)]
     subprocess.run([*command, "-t", "-q"], check=True)
     nginx = subprocess.Popen(command)
     signal.signal(signal.SIGTERM, lambda *_: nginx.send_signal(signal.SIGQUIT))

@@ -32,7 +32,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.cluster.loadgen import Load, percentile, post_image  # noqa: E402
+from scripts.cluster.loadgen import Load, SlowHeaders, percentile, post_image  # noqa: E402
 from scripts.cluster.pod import LocalPod  # noqa: E402
 
 PHOTO = sorted((ROOT.parent / "shared/faces/people/obama").iterdir())[0]
@@ -164,48 +164,6 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-class SlowHeaders:
-    """`count` sockets, each sending one header line every `interval` s, reconnecting when cut."""
-
-    def __init__(self, port: int, count: int, interval: float = 2.0):
-        self.port, self.count, self.interval = port, count, interval
-        self.stop = threading.Event()
-        self.cut = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _connect(self) -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: slow\r\n")
-        return sock
-
-    def _run(self) -> None:
-        socks = [self._connect() for _ in range(self.count)]
-        line = 0
-        while not self.stop.wait(self.interval):
-            line += 1
-            for i, sock in enumerate(socks):
-                try:
-                    sock.sendall(f"X-Slow-{line}: {'a' * 20}\r\n".encode())
-                except OSError:
-                    self.cut += 1
-                    sock.close()
-                    try:
-                        socks[i] = self._connect()
-                    except OSError:
-                        continue
-        for sock in socks:
-            sock.close()
-
-    def __enter__(self) -> SlowHeaders:
-        self.thread.start()
-        time.sleep(1.0)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join()
-
-
 def per_10s(url: str, concurrency: int) -> dict:
     send = post_image(f"{url}/face-recognition/get-results", PHOTO.read_bytes())
 
@@ -224,13 +182,13 @@ def part_slow(pod: LocalPod, slow: int, concurrency: int, rounds: int) -> dict:
     none, attacked, cut = [], [], 0
     for _ in range(rounds):
         none.append(per_10s(pod.url, concurrency)["ok"])
-        with SlowHeaders(pod.proxy_port, slow) as attack:
+        with SlowHeaders("127.0.0.1", pod.proxy_port, slow) as attack:
             window = per_10s(pod.url, concurrency)
         attacked.append(window["ok"])
         cut += attack.cut
         if window["failed"]:
             raise SystemExit(f"requests failed under the attack: {window}")
-    with SlowHeaders(pod.api_port, min(slow, 10)):
+    with SlowHeaders("127.0.0.1", pod.api_port, min(slow, 10)):
         straight = per_10s(pod.api_url, concurrency)
     return {
         "sockets": slow,
