@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 KEEP_EVENTS = 5000
 # Batches one poll reads at most before it lets the streams send what it found.
 POLL_BATCHES = 10
+# Sighting ids read into memory when the process starts (at most one poll's worth).
+PRELOAD_IDS = POLL_BATCHES * sse.BATCH
 # A client that does not take a write within this long is dropped.
 WRITE_TIMEOUT_SECONDS = 30.0
 
@@ -72,12 +74,19 @@ class Feed:
             await asyncio.sleep(self.poll_seconds)
 
     async def poll_once(self) -> None:
+        after = self.head
+        if after is None:
+            # A new process starts with the last PRELOAD ids in memory: the streams of a pod
+            # that went away reconnect here with their Last-Event-ID, and read nothing more.
+            last = await asyncio.to_thread(self.db.last_sighting_id)
+            after = max(0, last - PRELOAD_IDS)
+        found = await asyncio.to_thread(self._read_new, after)
         if self.head is None:
-            self.head = self.floor = await asyncio.to_thread(self.db.last_sighting_id)
-            return
-        found = await asyncio.to_thread(self._read_new, self.head)
-        if not found:
-            return
+            self.head = self.floor = after
+        if found:
+            self._add(found)
+
+    def _add(self, found: list[tuple[int, str | None, str]]) -> None:
         for sighting_id, camera, text in found:
             self._ids.append(sighting_id)
             self._events.append((camera, text))
@@ -114,7 +123,10 @@ class Feed:
             texts = [text for cam, text in self._events[start:] if camera in (None, cam)]
             return texts, max(cursor, self.head or cursor)
         floor = self.floor
-        rows = await asyncio.to_thread(read_events, self.db, cursor, camera)
+        try:
+            rows = await asyncio.to_thread(read_events, self.db, cursor, camera)
+        except (DatabaseUnavailable, OSError):
+            return [], cursor  # the stream waits, with heartbeats, and asks again
         if len(rows) < sse.BATCH:
             return [text for _id, _cam, text in rows], max(rows[-1][0] if rows else cursor, floor)
         return [text for _id, _cam, text in rows], rows[-1][0]
