@@ -17,6 +17,7 @@ import requests
 from scripts.cluster.pod import LocalPod
 from tests.api.conftest import ADMIN_KEY, RECOGNIZE_KEY
 from tests.conftest import ROOT, people_images
+from tests.hardening.test_gunicorn_errors import BAD_REQUESTS
 
 REVIEW_KEY = "review-" + "r" * 24
 OTHER_REVIEW_KEY = "review-" + "o" * 24
@@ -252,3 +253,46 @@ def test_bodies_over_the_upload_limit_and_gunicorns_own_errors_are_json(pod):
     too_many = requests.get(f"{pod.url}/healthz", headers=many, timeout=10)
     assert too_many.status_code == 431
     assert too_many.json()["error"] == "header_fields_too_large"
+
+
+def raw_answer(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are; (status, headers, body), the body read to its Content-Length
+    (nginx keeps the connection open after answers that gunicorn closed)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while b"\r\n\r\n" not in answer and (chunk := sock.recv(65536)):
+            answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+        while len(body) < int(headers.get("content-length", 0)) and (chunk := sock.recv(65536)):
+            body += chunk
+    return int(status_line.split()[1]), headers, body
+
+
+NGINX_REQUESTS = {
+    **BAD_REQUESTS,
+    "uri-over-16k": (
+        b"GET /" + b"a" * 17000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        414,
+        "uri_too_long",
+    ),
+    "header-over-16k": (
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 17000 + b"\r\n\r\n",
+        431,
+        "header_fields_too_large",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"), NGINX_REQUESTS.values(), ids=NGINX_REQUESTS
+)
+def test_malformed_requests_through_the_proxy_are_json(pod, request_bytes, status, code):
+    """What gunicorn answers itself is still JSON through nginx, and so is what nginx answers."""
+    port = int(pod.url.rsplit(":", 1)[1])
+    got, headers, body = raw_answer(port, request_bytes)
+    assert got == status, body[:300]
+    assert headers["content-type"].startswith("application/json")
+    assert json.loads(body)["error"] == code
