@@ -97,8 +97,16 @@ COPY --from=models /opt/facerec/models/ultraface /opt/facerec/models/ultraface
 USER 10001:10001
 ENTRYPOINT ["facerec-edge"]
 
-# The API image is the last stage, so a plain `docker build .` gives it.
+# The API image is the last stage, so a plain `docker build .` gives it. It also holds Debian's
+# nginx-light: the pod runs this image three times (k8s/base/api.yaml), as gunicorn, as
+# facerec-events (every open /events stream) and as facerec-proxy (nginx in front of both, which
+# buffers slow clients; api/proxy_config.py).
 FROM runtime-base AS api
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nginx-light \
+ && rm -rf /var/lib/apt/lists/* \
+ && nginx -v
 COPY --from=api-venv /opt/venv /opt/venv
 # What the ONNX backend reads (recognition/bundle.py); the torch reference weights (.npz,
 # 94 MB) and the edge's UltraFace files stay out.

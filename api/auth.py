@@ -21,6 +21,11 @@ RECOGNIZE, REVIEW, ADMIN = "recognize", "review", "admin"
 _GRANTS = {RECOGNIZE: {RECOGNIZE, REVIEW, ADMIN}, REVIEW: {REVIEW, ADMIN}, ADMIN: {ADMIN}}
 
 
+def scope_allows(scope: str, needed: str) -> bool:
+    """Whether a key of `scope` may do what `needed` allows (facerec-events asks too)."""
+    return scope in _GRANTS[needed]
+
+
 def _check(keys: KeyChecker, needed: str) -> None:
     """Raise 401 (no or unknown key) or 403 (key without the scope)."""
     if not keys.enabled:
@@ -31,7 +36,7 @@ def _check(keys: KeyChecker, needed: str) -> None:
     scope = keys.scope_of(key)
     if scope is None:
         raise Unauthorized("the API key is not valid", code="invalid_api_key")
-    if scope not in _GRANTS[needed]:
+    if not scope_allows(scope, needed):
         raise Forbidden(f"this needs a key with the {needed!r} scope", code="forbidden")
 
 

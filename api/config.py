@@ -194,6 +194,27 @@ class Settings:
     # A track nobody sent a crop for in this many seconds counts as ended (the edge also ends
     # its tracks explicitly, POST /tracks/<camera>/<track>/end).
     track_quiet_seconds: float = 10.0
+    # Live streams (GET /events). In the container and the pod they are served by
+    # `facerec-events` (api/events_server.py), one asyncio process: an open stream costs a socket
+    # and a little memory there. Where the proxy sends /events to it:
+    events_bind: str = "127.0.0.1:8002"
+    # Open streams one replica serves, and one API key holds (auth on); one more gets 503/429
+    # with Retry-After.
+    events_max_streams: int = 2000
+    events_max_streams_per_key: int = 500
+    # gunicorn's own /events (`make run`, one process, no proxy): at most this many of a
+    # worker's threads hold a stream (never all: one is always left for recognition).
+    events_thread_streams: int = 2
+    events_poll_seconds: float = 1.0
+    # A stream ends after this long (EventSource reconnects with Last-Event-ID).
+    events_stream_seconds: float = 300.0
+    # The pod's nginx in front of gunicorn and facerec-events (api/proxy_config.py): where it
+    # listens, how long a client may take to send its headers and between two body reads, and
+    # how many connections one client address may hold at once.
+    proxy_bind: str = "0.0.0.0:8000"
+    proxy_header_timeout_seconds: int = 10
+    proxy_body_timeout_seconds: int = 20
+    proxy_connections_per_client: int = 256
 
     def __post_init__(self) -> None:
         _check_api_keys(self.api_keys)
@@ -208,6 +229,10 @@ class Settings:
             raise ValueError("FACEREC_CROP_MIN_FACE_FRACTION must be from 0 to below 1")
         if self.ops_bind is not None and bind_port(self.ops_bind) == bind_port(self.bind):
             raise ValueError("FACEREC_OPS_BIND needs a port of its own, not FACEREC_BIND's")
+        if min(self.events_max_streams, self.events_max_streams_per_key) < 1:
+            raise ValueError("FACEREC_EVENTS_MAX_STREAMS(_PER_KEY) must be at least 1")
+        if self.events_thread_streams < 0:
+            raise ValueError("FACEREC_EVENTS_THREAD_STREAMS must be 0 or more")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -251,4 +276,20 @@ class Settings:
             webhook_url=_env_optional("FACEREC_WEBHOOK_URL"),
             webhook_secret=_env_optional("FACEREC_WEBHOOK_SECRET"),
             track_quiet_seconds=_env_float("FACEREC_TRACK_QUIET_SECONDS", 10.0),
+            **_events_and_proxy_from_env(),
         )
+
+
+def _events_and_proxy_from_env() -> dict:
+    return {
+        "events_bind": _env("FACEREC_EVENTS_BIND", "127.0.0.1:8002"),
+        "events_max_streams": _env_int("FACEREC_EVENTS_MAX_STREAMS", 2000),
+        "events_max_streams_per_key": _env_int("FACEREC_EVENTS_MAX_STREAMS_PER_KEY", 500),
+        "events_thread_streams": _env_int("FACEREC_EVENTS_THREAD_STREAMS", 2),
+        "events_poll_seconds": _env_float("FACEREC_EVENTS_POLL_SECONDS", 1.0),
+        "events_stream_seconds": _env_float("FACEREC_EVENTS_STREAM_SECONDS", 300.0),
+        "proxy_bind": _env("FACEREC_PROXY_BIND", "0.0.0.0:8000"),
+        "proxy_header_timeout_seconds": _env_int("FACEREC_PROXY_HEADER_TIMEOUT_SECONDS", 10),
+        "proxy_body_timeout_seconds": _env_int("FACEREC_PROXY_BODY_TIMEOUT_SECONDS", 20),
+        "proxy_connections_per_client": _env_int("FACEREC_PROXY_CONNECTIONS_PER_CLIENT", 256),
+    }

@@ -25,11 +25,18 @@ class ApiError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, code: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        code: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code or self.code
         self.status = status or self.status
+        self.headers = dict(headers or {})
 
 
 class BadRequest(ApiError):
@@ -91,7 +98,7 @@ def describe(error: Exception) -> tuple[int, str, str, dict]:
         log.warning("%s %s: 503, %s", request.method, request.path, error)
         return 503, "database_unavailable", DATABASE_UNAVAILABLE, {}
     if isinstance(error, ApiError):
-        return error.status, error.code, error.message, {}
+        return error.status, error.code, error.message, error.headers
     for kind, status, code in _DOMAIN_ERRORS:
         if isinstance(error, kind):
             return status, code, str(error), {}

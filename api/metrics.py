@@ -44,6 +44,17 @@ DATABASE_UP = Gauge(
     multiprocess_mode="mostrecent",
 )
 
+EVENT_STREAMS_OPEN = Gauge(
+    "facerec_event_streams_open",
+    "Open /events streams, summed over gunicorn's workers and facerec-events.",
+    multiprocess_mode="livesum",
+)
+EVENT_STREAMS_REFUSED = Counter(
+    "facerec_event_streams_refused_total",
+    "/events streams refused for a cap: `replica` (503) or `key` (429).",
+    ["reason"],
+)
+
 _served_version: list[str] = []  # the label this process last set to 1
 
 

@@ -13,6 +13,7 @@ ERROR_DESCRIPTIONS = {
     409: "Conflict",
     413: "The upload is larger than the limit",
     422: "The image holds no face, or several",
+    429: "Too many open streams for this API key; see Retry-After",
     503: "Unavailable: the database is down or the networks are still loading; retry",
 }
 

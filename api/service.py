@@ -23,6 +23,7 @@ from workers.webhooks import WebhookSender
 from . import metrics
 from .errors import ServiceUnavailable
 from .keys import KeyChecker
+from .stream_limits import StreamLimits
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,11 @@ class Service:
             WebhookSender(settings.webhook_url, settings.webhook_secret)
             if settings.webhook_url
             else None
+        )
+        # gunicorn's own /events: never every thread of the worker (api/routes/events.py).
+        self.stream_limits = StreamLimits(
+            min(settings.events_thread_streams, max(settings.threads - 1, 0)),
+            settings.events_max_streams_per_key,
         )
         self.jobs: dict[int, TrainingJob] = {}
         self.stopping = False

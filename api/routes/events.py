@@ -1,5 +1,10 @@
 """`GET /events`: new sightings as Server-Sent Events, from whichever replica recorded them.
 
+This is the route of `make run` (one gunicorn process, no proxy): each stream holds one of the
+worker's threads, so at most FACEREC_EVENTS_THREAD_STREAMS of them may (one more is refused with
+503 and Retry-After, never queued behind recognitions). In the container and the pod, nginx sends
+/events to facerec-events (api/events_server.py) instead, where a stream costs a socket.
+
 Each stream polls the database for rows above the last id it sent (ids only grow), so a
 sighting stored by any replica reaches every watcher within `POLL_SECONDS`. A stream ends after
 `STREAM_SECONDS` (the browser's EventSource reconnects by itself, sending Last-Event-ID, and
@@ -8,25 +13,22 @@ nothing is missed): a gthread worker's thread is never held for good.
 
 from __future__ import annotations
 
-import json
 import time
 
 from flask import Response, request, stream_with_context
 from flask_restx import Namespace, Resource
 
-from api import params, schemas
-from api.auth import REVIEW, requires
-from api.rendering import recognition_json
+from api import params, schemas, sse
+from api.auth import HEADER, REVIEW, requires
+from api.errors import ApiError
 from api.service import current_service
 from storage import DatabaseUnavailable
 
 ns = Namespace("events", description="Live sightings (Server-Sent Events)", path="/events")
 POLL_SECONDS = 1.0
-# A closed page is only noticed when a write fails: a comment every couple of quiet seconds
-# frees its thread soon (at 15 s, five quick reloads held every thread of a worker for 30 s).
-HEARTBEAT_SECONDS = 2.0
+HEARTBEAT_SECONDS = sse.HEARTBEAT_SECONDS
 STREAM_SECONDS = 300.0
-BATCH = 100
+BATCH = sse.BATCH
 
 events_parser = ns.parser()
 events_parser.add_argument("camera", type=str, location="args", help="only this camera")
@@ -36,16 +38,17 @@ events_parser.add_argument(
 
 
 def _start_id(db) -> int:
-    raw = request.headers.get("Last-Event-ID") or request.args.get("after")
-    if raw is None:
-        return db.last_sighting_id()
-    if not raw.isdigit() or len(raw) > 18:
-        raise params.BadRequest("after/Last-Event-ID is a sighting id", code="invalid_parameter")
-    return int(raw)
+    try:
+        start = sse.parse_start_id(
+            request.headers.get("Last-Event-ID") or request.args.get("after")
+        )
+    except ValueError as error:
+        raise params.BadRequest(str(error), code="invalid_parameter") from None
+    return db.last_sighting_id() if start is None else start
 
 
 def _stream(db, last_id: int, camera: str | None):
-    yield "retry: 2000\n\n"
+    yield sse.RETRY
     started = quiet_since = time.monotonic()
     while time.monotonic() - started < STREAM_SECONDS:
         try:
@@ -55,15 +58,23 @@ def _stream(db, last_id: int, camera: str | None):
         with_faces = db.sightings_with_thumbnails(r["id"] for r in rows) if rows else set()
         for row in rows:
             last_id = row["id"]
-            body = json.dumps(recognition_json(row, row["id"] in with_faces))
-            yield f"id: {last_id}\nevent: sighting\ndata: {body}\n\n"
+            yield sse.sighting_event(row, row["id"] in with_faces)
         if rows:
             quiet_since = time.monotonic()
         elif time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
-            yield ": still here\n\n"
+            yield sse.HEARTBEAT
             quiet_since = time.monotonic()
         if len(rows) < BATCH:
             time.sleep(POLL_SECONDS)
+
+
+def _take_slot(service) -> str | None:
+    """A slot of this worker's stream cap (raises 503/429 with Retry-After); the key it counts on."""
+    key = request.headers.get(HEADER) if service.keys.enabled else None
+    refusal = service.stream_limits.acquire(key)
+    if refusal is not None:
+        raise ApiError(refusal.message, refusal.code, refusal.status, refusal.headers)
+    return key
 
 
 @ns.route("")
@@ -74,15 +85,21 @@ class Events(Resource):
     @ns.response(
         200, "An event stream: `event: sighting`, `id: <sighting id>`, data as in /recognitions"
     )
-    @schemas.errors(ns, 400, 401, 403, 503)
+    @schemas.errors(ns, 400, 401, 403, 429, 503)
     def get(self):
-        """Stream new sightings as they are recorded (reconnects resume from Last-Event-ID)."""
-        db = current_service().db
+        """Stream new sightings as they are recorded (reconnects resume from Last-Event-ID).
+
+        Open streams are capped per replica (503) and per API key (429); both answers carry
+        Retry-After."""
+        service = current_service()
+        db = service.db
         camera = params.optional_id(request.args, "camera")
         last_id = _start_id(db)
+        key = _take_slot(service)
         response = Response(
             stream_with_context(_stream(db, last_id, camera)), mimetype="text/event-stream"
         )
+        response.call_on_close(lambda: service.stream_limits.release(key))
         response.headers["Cache-Control"] = "no-cache"
         response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events on at once
         return response

@@ -5,6 +5,7 @@ Every request's status or exception is kept, so a scenario can say "zero failed"
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -160,3 +161,46 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
         return 0.0
     index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
     return sorted_values[index]
+
+
+class SlowHeaders:
+    """A slow-client attack: `count` sockets, each sending one request header line every
+    `interval` s and never finishing, reconnecting whenever the server cuts one (`cut` counts)."""
+
+    def __init__(self, host: str, port: int, count: int, interval: float = 2.0):
+        self.host, self.port, self.count, self.interval = host, port, count, interval
+        self.stop = threading.Event()
+        self.cut = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection((self.host, self.port), timeout=5)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: slow\r\n")
+        return sock
+
+    def _run(self) -> None:
+        socks = [self._connect() for _ in range(self.count)]
+        line = 0
+        while not self.stop.wait(self.interval):
+            line += 1
+            for i, sock in enumerate(socks):
+                try:
+                    sock.sendall(f"X-Slow-{line}: {'a' * 20}\r\n".encode())
+                except OSError:
+                    self.cut += 1
+                    sock.close()
+                    try:
+                        socks[i] = self._connect()
+                    except OSError:
+                        continue
+        for sock in socks:
+            sock.close()
+
+    def __enter__(self) -> SlowHeaders:
+        self.thread.start()
+        time.sleep(1.0)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()

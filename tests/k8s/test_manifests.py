@@ -194,9 +194,11 @@ def test_every_container_has_startup_readiness_and_liveness_probes(rendered):
 
 
 def test_api_probes_use_the_health_endpoints_on_the_operations_port(rendered):
-    api = rendered.one("Deployment", "facerec-api")["spec"]["template"]["spec"]["containers"][0]
-    port_names = {p["name"]: p["containerPort"] for p in api["ports"]}
-    assert port_names == {"http": 8000, "ops": 9100}
+    pod = rendered.one("Deployment", "facerec-api")["spec"]["template"]["spec"]
+    api = pod["containers"][0]
+    port_names = {p["name"]: p["containerPort"] for c in pod["containers"] for p in c["ports"]}
+    assert port_names == {"http": 8000, "ops": 9100, "events": 8002}
+    assert {p["name"] for p in api["ports"]} == {"ops"}
     # /readyz is not served on the public port when FACEREC_OPS_BIND is set (api/health.py).
     assert api["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "ops"}
     assert api["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "ops"}
@@ -204,6 +206,24 @@ def test_api_probes_use_the_health_endpoints_on_the_operations_port(rendered):
     startup = api["startupProbe"]
     # Liveness must not kill a pod that is still loading its networks: give it a minute.
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 60
+
+
+def test_the_pods_nginx_fronts_gunicorn_and_the_event_server(rendered):
+    """Issue 21: the public port is nginx's (facerec-proxy); gunicorn listens on loopback only,
+    facerec-events serves /events; all three run the one API image."""
+    pod = rendered.one("Deployment", "facerec-api")["spec"]["template"]["spec"]
+    by_name = {c["name"]: c for c in pod["containers"]}
+    assert list(by_name) == ["api", "events", "proxy"]
+    assert by_name["proxy"]["command"][0] == "facerec-proxy"
+    assert by_name["events"]["command"] == ["facerec-events"]
+    assert len({c["image"] for c in pod["containers"]}) == 1
+    assert {p["name"] for p in by_name["proxy"]["ports"]} == {"http"}
+    config = rendered.one("ConfigMap", "facerec-config")["data"]
+    assert config["FACEREC_BIND"].startswith("127.0.0.1:")
+    assert config["FACEREC_PROXY_BIND"] == "0.0.0.0:8000"
+    assert config["FACEREC_EVENTS_BIND"].endswith(":8002")
+    events_env = {e["name"] for e in by_name["events"]["env"]}
+    assert {"FACEREC_DATABASE_URL", "FACEREC_API_KEYS", "FACEREC_KEY_SECRET"} <= events_env
 
 
 def test_rolling_update_never_drops_capacity(rendered):
