@@ -9,6 +9,8 @@ One pod as the image runs it (scripts/cluster/pod.py): gunicorn with the shipped
   slow     recognitions per 10 s (`--concurrency` clients) with no attacker, then with
            `--slow` sockets sending a header line every 2 s (reconnecting when cut), through
            nginx; and the same attack straight at gunicorn (no proxy) for comparison.
+  streams-gunicorn  the same herd straight at gunicorn's own /events (`make run`'s path): the
+           first 2 per worker are answered, the rest refused at once (503, Retry-After).
   proxy    p50 of get-results and of /healthz straight to gunicorn and through nginx,
            interleaved one for one.
 
@@ -119,6 +121,9 @@ class StreamHerd:
             if head.startswith(b"HTTP/1.1 200") and b"retry:" in head
         )
 
+    def refused(self) -> int:
+        return sum(1 for head in self.heads.values() if head.startswith(b"HTTP/1.1 503"))
+
     def close(self) -> None:
         self.stop.set()
         self.thread.join()
@@ -126,15 +131,16 @@ class StreamHerd:
             sock.close()
 
 
-def part_streams(pod: LocalPod, streams: int, count: int) -> dict:
+def part_streams(pod: LocalPod, streams: int, count: int, port: int | None = None) -> dict:
+    """Streams through nginx (facerec-events), or at `port` (gunicorn's own capped route)."""
     before = p50_ms(pod.url, count)
     idle_rss = _rss_mb(pod.processes["events"].pid)
     started = time.monotonic()
-    herd = StreamHerd(pod.proxy_port, streams).open()
+    herd = StreamHerd(port or pod.proxy_port, streams).open()
     try:
         answered_within = None
         while time.monotonic() - started < 60:
-            if herd.answered() == streams:
+            if herd.answered() + herd.refused() == streams:
                 answered_within = round(time.monotonic() - started, 1)
                 break
             time.sleep(0.1)
@@ -143,6 +149,7 @@ def part_streams(pod: LocalPod, streams: int, count: int) -> dict:
         result = {
             "streams": streams,
             "answered": herd.answered(),
+            "refused_503": herd.refused(),
             "all_answered_within_s": answered_within,
             "closed_early": herd.closed,
             "events_rss_mb_idle": idle_rss,
@@ -248,6 +255,7 @@ def part_proxy(pod: LocalPod, count: int) -> dict:
 
 
 def main() -> None:
+    global PHOTO
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", nargs="+", default=["streams", "slow", "proxy"])
     parser.add_argument("--streams", type=int, default=1000)
@@ -255,13 +263,19 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30, help="recognitions per p50")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="slow: pairs of 10 s windows")
+    parser.add_argument(
+        "--photo", type=Path, default=PHOTO, help="the image recognised (default: a 280 KB photo)"
+    )
     args = parser.parse_args()
+    PHOTO = args.photo
     with (
         tempfile.TemporaryDirectory() as folder,
         LocalPod(Path(folder), pod_env(Path(folder))) as pod,
     ):
         parts = {
             "streams": lambda: part_streams(pod, args.streams, args.count),
+            # `make run`'s path: gunicorn's own /events, 2 streams per worker, the rest 503.
+            "streams-gunicorn": lambda: part_streams(pod, args.streams, args.count, pod.api_port),
             "slow": lambda: part_slow(pod, args.slow, args.concurrency, args.rounds),
             "proxy": lambda: part_proxy(pod, args.count),
         }
