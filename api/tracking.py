@@ -8,15 +8,17 @@ so clients that know nothing of tracks keep working.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 
 import numpy as np
 
 from api.errors import BadRequest
+from recognition import UNKNOWN
 from recognition.subject import choose_subject
 from recognition.tracks import TrackDecision, TrackJudge, crop_quality, is_grey, undecided
-from storage import TrackCropInfo
+from storage import DatabaseUnavailable, TrackCropInfo
 
 TRACK_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 TRACK_ID_RULE = "1-64 characters: letters, digits, '.', '_', ':', '-'"
@@ -61,16 +63,26 @@ def decider(service, snapshot, space: str):
 
 
 def preview(service, snapshot, seen, crop: TrackCropInfo, camera_id: str | None) -> dict:
-    """get-results: the track's decision over its recorded crops and this one; nothing written."""
+    """get-results: the track's decision over its recorded crops and this one; nothing written.
+    Like recognition itself it needs no database: while it is down, this crop decides alone."""
     own = seen.sightings[crop.subject].embedding[None]
-    stored = np.zeros((0, own.shape[1]), np.float32)
-    grey = crop.grey
+    stored, grey = np.zeros((0, own.shape[1]), np.float32), False
     if camera_id is not None:
-        stored, grey = service.db.track_evidence(camera_id, crop.key, seen.embedding_space)
-        stored = stored.reshape(-1, own.shape[1])
+        with contextlib.suppress(DatabaseUnavailable):
+            stored, grey = service.db.track_evidence(camera_id, crop.key, seen.embedding_space)
+    evidence = np.vstack([stored.reshape(-1, own.shape[1]), own])
     decide = decider(service, snapshot, seen.embedding_space)
-    decision = decide(np.vstack([stored, own]), grey or crop.grey, frozenset())
-    return decision_json(crop.key, decision)
+    forgotten: set[str] = set()
+    while True:  # never name someone deleted since the model was trained
+        decision = decide(evidence, grey or crop.grey, frozenset(forgotten))
+        if decision.label == UNKNOWN or decision.label in seen.enrolled:
+            return decision_json(crop.key, decision)
+        try:
+            if service.db.existing_people({decision.label}):
+                return decision_json(crop.key, decision)
+        except DatabaseUnavailable:  # no delete commits while it is down
+            return decision_json(crop.key, decision)
+        forgotten.add(decision.label)
 
 
 def decision_json(key: str, decision: TrackDecision) -> dict:

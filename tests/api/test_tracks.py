@@ -78,3 +78,19 @@ def test_bad_track_requests_are_clear_4xx(trained, method, path, data, status):
     else:
         response = getattr(trained, method)(path, query_string=data, headers=RECOGNIZE)
     assert response.status_code == status and "error" in response.get_json()
+
+
+def test_a_track_never_names_someone_deleted_since_training(app):
+    client = app.test_client()
+    rose = people_images()["rose_leslie"]
+    assert client.post("/dataset/rose_leslie", headers=ADMIN).status_code in (200, 201)
+    response = client.post("/dataset/rose_leslie/image", data=upload(rose[0]), headers=ADMIN)
+    assert response.status_code in (200, 201), response.get_json()
+    job = client.post("/model/train", query_string={"wait": "true"}, headers=ADMIN).get_json()
+    assert job["state"] == "succeeded", job
+    assert store(client, rose[1], track_id="leaving")["faces"][0]["track"]["label"] == "rose_leslie"
+    assert client.delete("/dataset/rose_leslie", headers=ADMIN).status_code == 200
+    data = upload(rose[1], track_id="leaving", camera_id="door")
+    body = client.post("/face-recognition/get-results", data=data, headers=RECOGNIZE).get_json()
+    assert body["faces"][0]["track"]["label"] != "rose_leslie"
+    assert store(client, rose[1], track_id="leaving")["faces"][0]["track"]["label"] != "rose_leslie"
