@@ -15,9 +15,15 @@ import uuid
 import numpy as np
 
 from api.errors import BadRequest
-from recognition import UNKNOWN
 from recognition.subject import choose_subject
-from recognition.tracks import TrackDecision, TrackJudge, crop_quality, is_grey, undecided
+from recognition.tracks import (
+    TrackDecision,
+    TrackJudge,
+    crop_quality,
+    decide_enrolled,
+    is_grey,
+    undecided,
+)
 from storage import DatabaseUnavailable, TrackCropInfo
 
 TRACK_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -72,17 +78,20 @@ def preview(service, snapshot, seen, crop: TrackCropInfo, camera_id: str | None)
             stored, grey = service.db.track_evidence(camera_id, crop.key, seen.embedding_space)
     evidence = np.vstack([stored.reshape(-1, own.shape[1]), own])
     decide = decider(service, snapshot, seen.embedding_space)
-    forgotten: set[str] = set()
-    while True:  # never name someone deleted since the model was trained
-        decision = decide(evidence, grey or crop.grey, frozenset(forgotten))
-        if decision.label == UNKNOWN or decision.label in seen.enrolled:
-            return decision_json(crop.key, decision)
-        try:
-            if service.db.existing_people({decision.label}):
-                return decision_json(crop.key, decision)
-        except DatabaseUnavailable:  # no delete commits while it is down
-            return decision_json(crop.key, decision)
-        forgotten.add(decision.label)
+    decision = decide_enrolled(
+        decide, evidence, grey or crop.grey, lambda label: _enrolled(service, seen, label)
+    )
+    return decision_json(crop.key, decision)
+
+
+def _enrolled(service, seen, label: str) -> bool:
+    """Whether `label` is still enrolled; while the database is down, yes (no delete commits)."""
+    if label in seen.enrolled:
+        return True
+    try:
+        return bool(service.db.existing_people({label}))
+    except DatabaseUnavailable:
+        return True
 
 
 def decision_json(key: str, decision: TrackDecision) -> dict:

@@ -11,6 +11,7 @@ table measured on grey frames.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +89,22 @@ class TrackJudge:
         threshold = self.threshold(len(evidence), grey)
         prediction = self.classifier.predict(mean[None], forgotten, threshold=threshold)[0]
         return TrackDecision(prediction.label, prediction.score, threshold, len(evidence))
+
+
+def decide_enrolled(
+    decide: Callable[..., TrackDecision],
+    embeddings: np.ndarray,
+    grey: bool,
+    enrolled: Callable[[str], bool],
+) -> TrackDecision:
+    """`decide(embeddings, grey, forgotten)`, never naming someone deleted since the model was
+    trained: whoever `enrolled(label)` denies is left out and the track decided again."""
+    forgotten: set[str] = set()
+    while True:
+        decision = decide(embeddings, grey, frozenset(forgotten))
+        if decision.label == UNKNOWN or enrolled(decision.label):
+            return decision
+        forgotten.add(decision.label)
 
 
 def undecided(faces: int) -> TrackDecision:

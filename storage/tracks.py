@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from recognition import UNKNOWN
 from recognition.gallery import decode
-from recognition.tracks import TRACK_EVIDENCE, TrackDecision
+from recognition.tracks import TRACK_EVIDENCE, TrackDecision, decide_enrolled
 
 from .errors import NotFound
 from .models import Person, SightingEmbedding, SightingThumbnail, Track, TrackCrop
@@ -105,17 +105,6 @@ def _evidence(session, track_id: int, space: str) -> tuple[np.ndarray, bool]:
     return decode(codes), 2 * sum(row.grey for row in rows) > len(rows)
 
 
-def _decided(session, decide, embeddings, grey, enrolled: frozenset[str]) -> TrackDecision:
-    """The decision, never naming someone deleted since the model was trained."""
-    forgotten: set[str] = set()
-    while True:
-        decision = decide(embeddings, grey, frozenset(forgotten))
-        label = decision.label
-        if label == UNKNOWN or label in enrolled or session.get(Person, label) is not None:
-            return decision
-        forgotten.add(label)
-
-
 class TrackStore:
     """The tracks part of `Database` (a mixin: it uses the facade's `_transaction`)."""
 
@@ -146,7 +135,12 @@ class TrackStore:
                 )
             )  # fmt: skip
             embeddings, grey = _evidence(session, track.id, seen.embedding_space)
-            decision = _decided(session, decide, embeddings, grey, seen.enrolled)
+            decision = decide_enrolled(
+                decide,
+                embeddings,
+                grey,
+                lambda label: label in seen.enrolled or session.get(Person, label) is not None,
+            )
             named = decision.label != UNKNOWN
             session.execute(
                 update(Track)
