@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -173,3 +173,9 @@ class ApiClient:
             data=data,
             retries=retries,
         )
+
+    def end_track(self, camera_id: str, track_id: str, retries: int | None = None) -> dict:
+        """Tell the cloud the edge saw a track's person leave (it closes the track at once,
+        rather than after its quiet period)."""
+        path = f"/tracks/{quote(camera_id, safe='')}/{quote(track_id, safe='')}/end"
+        return self.request("POST", path, retries=retries)

@@ -105,9 +105,6 @@ def _log_result(context: tuple, answer: dict) -> None:
 
 
 def log_track_end(end: TrackEnd) -> None:
-    """The end of a track, which the cloud may use to close its sighting. The API has no field
-    or route for it yet (issue #22), so today it is logged and counted, in order after the
-    track's crops were queued."""
     log.info(
         "track %s ended: frames %d-%d (%d with the face), %d crops sent",
         end.track_id,
@@ -126,7 +123,8 @@ def format_summary(
         [
             f"frames: {bandwidth.frames} in {seconds:.1f} s ({fps:.1f} frames/s), faces: {bandwidth.faces}",
             f"crops: {uploads.queued} queued, {uploads.sent} sent ({uploads.sent_bytes} bytes), "
-            f"{uploads.dropped} dropped, {uploads.failed} failed, {uploads.rejected} rejected",
+            f"{uploads.dropped} dropped, {uploads.failed} failed, {uploads.rejected} rejected, "
+            f"{uploads.ends} track ends told",
             f"bandwidth: {bandwidth.crop_bytes} crop bytes vs {bandwidth.frame_jpeg_bytes} bytes of "
             f"JPEG frames ({bandwidth.jpeg_ratio:.1f}x) and {bandwidth.frame_raw_bytes} raw frame "
             f"bytes ({bandwidth.raw_ratio:.1f}x)",
@@ -201,7 +199,15 @@ def run(
         _log_result(context, answer)
         board.record(context[2], answer)
 
-    uploader = Uploader(send, config.queue_size, on_result=on_result)
+    end_track = partial(client.end_track, config.camera_id)
+    uploader = Uploader(send, config.queue_size, on_result=on_result, end=end_track)
+
+    def track_ended(end: TrackEnd) -> None:
+        """Logged, and told to the cloud behind the track's crops when any was sent."""
+        log_track_end(end)
+        if end.sent:
+            uploader.submit_end(track_id=end.track_id)
+
     started = time.monotonic()
     try:
         for index, frame in enumerate(frames):
@@ -215,14 +221,14 @@ def run(
                 context = (index, crop.detection.box, shot.track_id)
                 uploader.submit(crop.jpeg, context, track_id=shot.track_id)
             for end in ended:
-                log_track_end(end)
+                track_ended(end)
             if publisher is not None:
                 publisher.write(board.annotate(frame, [(t.id, d) for t, d in seen]))
     except KeyboardInterrupt:
         log.info("interrupted")
     finally:
         for end in tracks.finish():
-            log_track_end(end)
+            track_ended(end)
         seconds = time.monotonic() - started
         uploads = uploader.close(drain_timeout)
         client.close()

@@ -20,6 +20,7 @@ from edge.client import ApiError
 log = logging.getLogger(__name__)
 
 Send = Callable[[bytes], dict]
+End = Callable[..., object]
 OnResult = Callable[[Any, dict], None]
 
 
@@ -31,10 +32,13 @@ class UploadStats:
     dropped: int = 0
     failed: int = 0
     rejected: int = 0
+    ends: int = 0  # track ends told to the cloud
 
 
 class Uploader:
-    """`submit(jpeg, context, **fields)` never blocks; `on_result(context, answer)` runs on the worker thread."""
+    """`submit(jpeg, context, **fields)` never blocks; `on_result(context, answer)` runs on the
+    worker thread. `submit_end(**fields)` queues `end(**fields)` behind the crops already queued
+    (a track's end reaches the cloud after its crops)."""
 
     def __init__(
         self,
@@ -43,12 +47,14 @@ class Uploader:
         on_result: OnResult | None = None,
         pause_after_failure: float = 1.0,
         max_pause: float = 10.0,
+        end: End | None = None,
     ):
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
         self._send = send
+        self._end = end
         self._on_result = on_result
-        self._queue: deque[tuple[bytes, Any, dict]] = deque()
+        self._queue: deque[tuple[bytes | None, Any, dict]] = deque()
         self._queue_size = queue_size
         self._ready = threading.Condition()
         self._stopping = False
@@ -61,12 +67,20 @@ class Uploader:
 
     def submit(self, jpeg: bytes, context: Any = None, **fields) -> None:
         """Queue a crop; `fields` (e.g. track_id) go to `send` as keyword arguments."""
+        self._put(jpeg, context, fields)
+
+    def submit_end(self, **fields) -> None:
+        """Queue `end(**fields)` (e.g. a track's end); nothing when there is no `end`."""
+        if self._end is not None:
+            self._put(None, None, fields)
+
+    def _put(self, jpeg: bytes | None, context: Any, fields: dict) -> None:
         with self._ready:
             if len(self._queue) >= self._queue_size:
-                self._queue.popleft()
-                self._stats.dropped += 1
+                dropped = self._queue.popleft()
+                self._stats.dropped += dropped[0] is not None
             self._queue.append((jpeg, context, fields))
-            self._stats.queued += 1
+            self._stats.queued += jpeg is not None
             self._ready.notify()
 
     def stats(self) -> UploadStats:
@@ -78,7 +92,7 @@ class Uploader:
         with self._ready:
             return len(self._queue) + self._busy
 
-    def _next(self) -> tuple[bytes, Any, dict] | None:
+    def _next(self) -> tuple[bytes | None, Any, dict] | None:
         with self._ready:
             while not self._queue and not self._stopping:
                 self._ready.wait()
@@ -96,6 +110,9 @@ class Uploader:
         failures = 0
         while (item := self._next()) is not None:
             jpeg, context, fields = item
+            if jpeg is None:
+                self._send_end(fields)
+                continue
             try:
                 answer = self._send(jpeg, **fields)
             except ApiError as exc:
@@ -131,6 +148,18 @@ class Uploader:
                 except Exception:
                     log.exception("result handler failed")
 
+    def _send_end(self, fields: dict) -> None:
+        """An end is told once: when the cloud does not take it, its quiet period closes it."""
+        try:
+            self._end(**fields)
+            ended = 1
+        except Exception as exc:
+            log.info("track end not delivered (%s); the cloud closes it when quiet", exc)
+            ended = 0
+        with self._ready:
+            self._busy = False
+            self._stats.ends += ended
+
     def close(self, drain_timeout: float = 5.0) -> UploadStats:
         """Send what is queued (for at most `drain_timeout` seconds), then stop the worker."""
         deadline = time.monotonic() + drain_timeout
@@ -138,7 +167,7 @@ class Uploader:
             time.sleep(0.02)
         with self._ready:
             self._stopping = True
-            self._stats.dropped += len(self._queue)
+            self._stats.dropped += sum(jpeg is not None for jpeg, _, _ in self._queue)
             self._queue.clear()
             self._ready.notify_all()
         # A crop in flight ends within the client's own timeouts and retries: wait for it, so

@@ -1,6 +1,6 @@
 """A tiny real HTTP server that stands in for the cloud API in the edge tests.
 
-It speaks the API's recognition paths, records what it received (GET /stats), and can be told
+It speaks the API's recognition paths and POST /tracks/<camera>/<track>/end, records what it received (GET /stats), and can be told
 to fail: `--fail-first N` answers 500 to the first N uploads, `--status CODE` to all of them.
 `--label-by-size` names each face after its upload's size ("WxH"), so a client can check that
 every answer came back to the crop it was asked about; `--delay` slows every answer.
@@ -43,6 +43,7 @@ class State:
             "fields": [],
             "image_shapes": [],
             "peers": [],
+            "ends": [],  # [track id, uploads received before its end]
         }
 
 
@@ -75,6 +76,8 @@ def handler(state: State):
         def do_POST(self):
             self.remember_peer()
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.path.startswith("/tracks/") and self.path.endswith("/end"):
+                return self.end_track()
             with state.lock:
                 state.stats["requests"] += 1
                 failing = state.fail_first > 0
@@ -101,6 +104,15 @@ def handler(state: State):
                 "all_predictions": [{"label": label, "score": 0.9}],
             }
             self.reply(200, {"faces": [face], "model_version": "stub"})
+
+        def end_track(self):
+            """POST /tracks/<camera>/<track>/end: remembered with the uploads that came first."""
+            track_id = self.path.split("/")[3]
+            if state.status != 200:
+                return self.reply(state.status, {"error": "refused", "message": "told to refuse"})
+            with state.lock:
+                state.stats["ends"].append([track_id, state.stats["uploads"]])
+            self.reply(200, {"id": track_id, "ended": True})
 
     return Handler
 

@@ -33,11 +33,12 @@ def summary_numbers(out: str) -> dict[str, int]:
         "dropped",
         "failed",
         "rejected",
+        "ends",
         "crop_bytes",
     ]
     pattern = (
         r"frames: (\d+) .*faces: (\d+)\ncrops: (\d+) queued, (\d+) sent \((\d+) bytes\), (\d+) dropped, "
-        r"(\d+) failed, (\d+) rejected\nbandwidth: (\d+) crop bytes"
+        r"(\d+) failed, (\d+) rejected, (\d+) track ends told\nbandwidth: (\d+) crop bytes"
     )
     match = re.search(pattern, out)
     assert match, out
@@ -130,3 +131,8 @@ def test_by_default_each_track_sends_its_best_shots_and_ends(stub_api):
     # Every track that sent was ended once, with the number of crops it sent.
     assert sorted(t for t, _ in ended) == sorted(set(sent_ids))
     assert all(sent_ids.count(t) == int(n) for t, n in ended)
+    # ... and the cloud was told, once per track, after every crop of that track had arrived.
+    ends = api.stats()["ends"]
+    assert sorted(t for t, _ in ends) == sorted(set(sent_ids)) and numbers["ends"] == len(ends)
+    for track_id, uploads_before in ends:
+        assert track_id not in sent_ids[uploads_before:]

@@ -62,3 +62,30 @@ def test_cloud_down_then_back_resumes_without_crashing(clip_frames):
             api.stop()
     assert stats.dropped >= 6 and stats.failed >= 1
     assert stats.queued == 13 == stats.sent + stats.dropped + stats.failed
+
+
+def test_a_track_end_follows_its_crops_and_a_refused_end_costs_no_crop(stub_api, clip_frames):
+    """The cloud hears a track's end after that track's crops, and a dead end is only logged."""
+    import cv2
+
+    api = stub_api("--delay", "0.05")
+    crops = [cv2.imencode(".jpg", frame[:100, :100])[1].tobytes() for frame in clip_frames[:4]]
+    with ApiClient(api.url, retries=0) as client:
+        send = lambda jpeg, track_id: client.store_results(jpeg, "cam", "loc", track_id=track_id)  # noqa: E731
+        uploader = Uploader(
+            send, queue_size=10, end=lambda track_id: client.end_track("cam", track_id)
+        )
+        for crop in crops[:3]:
+            uploader.submit(crop, track_id="t-1")
+        uploader.submit_end(track_id="t-1")
+        uploader.submit(crops[3], track_id="t-2")
+        stats = uploader.close(drain_timeout=5)
+    assert api.stats()["ends"] == [["t-1", 3]]
+    assert (stats.queued, stats.sent, stats.dropped, stats.ends) == (4, 4, 0, 1)
+
+    dead = stub_api("--status", "503")
+    with ApiClient(dead.url, retries=0) as client:
+        uploader = Uploader(lambda jpeg: {}, end=lambda track_id: client.end_track("c", track_id))
+        uploader.submit_end(track_id="t-1")
+        stats = uploader.close(drain_timeout=5)
+    assert (stats.ends, stats.failed, stats.dropped) == (0, 0, 0)
