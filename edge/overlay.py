@@ -2,7 +2,8 @@
 
 Answers come back from the uploader thread frames later, and a track sends only its best shots,
 so each face shows the last answer given for any crop of its track (issue #22: the answer
-follows the person, not the box it was cropped from).
+follows the person, not the box it was cropped from). That answer is the cloud's decision over
+all the track's crops, so the label holds steady while one blurred crop scores low.
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ from edge.drawing import draw_face, label_color
 WAITING = "..."
 
 
+def track_label(answer: dict) -> str | None:
+    faces = answer.get("faces") or []
+    decided = [face["track"]["label"] for face in faces if face.get("track")]
+    if decided:
+        return decided[0]
+    return faces[0]["top_prediction"]["label"] if faces else None
+
+
 class AnswerBoard:
     """The latest label per track id, written by the uploader thread, read by the frame loop."""
 
@@ -26,13 +35,14 @@ class AnswerBoard:
         self._lock = threading.Lock()
 
     def record(self, track_id: str, answer: dict) -> None:
-        """Keep the answer for the track's crop; the crop's largest face is the subject."""
-        faces = answer.get("faces") or []
-        if not faces:
+        """Keep the track's decision (the `track` the cloud's answer gives the crop's subject:
+        every crop of the track judged together), else the crop's largest face's label."""
+        label = track_label(answer)
+        if label is None:
             return
         with self._lock:
             self._answers.pop(track_id, None)
-            self._answers[track_id] = faces[0]["top_prediction"]["label"]
+            self._answers[track_id] = label
             while len(self._answers) > self.max_tracks:  # oldest first: ended tracks go
                 self._answers.pop(next(iter(self._answers)))
 
