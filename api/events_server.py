@@ -3,8 +3,8 @@
 gunicorn's /events holds a request thread per stream (2 workers x 4 threads: eight streams fill
 a replica). Here an open stream is a socket and a coroutine: a few KB. One `Feed` polls the
 database once per FACEREC_EVENTS_POLL_SECONDS for every stream together (one query, not one per
-stream), keeps the recent sightings in memory and wakes the streams, which pick their camera's
-rows. A stream that resumes from further back (Last-Event-ID older than the memory) reads its
+stream), keeps the recent track events in memory and wakes the streams, which pick their
+camera's. A stream that resumes from further back (Last-Event-ID older than the memory) reads its
 gap from the database, a batch at a time, then joins the others.
 
 The contract is gunicorn's route's (api/routes/events.py, the same bytes through api/sse.py):
@@ -36,12 +36,12 @@ from storage import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
-# Recent sightings kept in memory for streams that fall behind or resume; older gaps are read
+# Recent track events kept in memory for streams that fall behind or resume; older gaps are read
 # from the database.
 KEEP_EVENTS = 5000
 # Batches one poll reads at most before it lets the streams send what it found.
 POLL_BATCHES = 10
-# Sighting ids read into memory when the process starts (at most one poll's worth).
+# Track event ids read into memory when the process starts (at most one poll's worth).
 PRELOAD_IDS = POLL_BATCHES * sse.BATCH
 # A client that does not take a write within this long is dropped.
 WRITE_TIMEOUT_SECONDS = 30.0
@@ -50,14 +50,17 @@ SETTINGS = web.AppKey("settings", Settings)
 
 
 class Feed:
-    """New sightings for every stream: one poller, a window of recent events in memory."""
+    """New track events for every stream: one poller, a window of recent events in memory."""
 
-    def __init__(self, db: Database, poll_seconds: float, keep: int = KEEP_EVENTS):
+    def __init__(
+        self, db: Database, poll_seconds: float, keep: int = KEEP_EVENTS, quiet_seconds=10.0
+    ):
         self.db = db
         self.poll_seconds = poll_seconds
+        self.quiet_seconds = quiet_seconds  # a track this quiet counts as ended
         self.keep = keep
         self.head: int | None = None  # the highest id read; None until the database answered
-        self.floor = 0  # every sighting above `floor`, up to `head`, is in the window
+        self.floor = 0  # every event above `floor`, up to `head`, is in the window
         self._ids: list[int] = []
         self._events: list[tuple[str | None, str]] = []  # (camera, SSE text), as _ids
         self._new = asyncio.Event()
@@ -78,7 +81,7 @@ class Feed:
         if after is None:
             # A new process starts with the last PRELOAD ids in memory: the streams of a pod
             # that went away reconnect here with their Last-Event-ID, and read nothing more.
-            last = await asyncio.to_thread(self.db.last_sighting_id)
+            last = await asyncio.to_thread(self.db.last_track_event_id)
             after = max(0, last - PRELOAD_IDS)
         found = await asyncio.to_thread(self._read_new, after)
         if self.head is None:
@@ -87,8 +90,8 @@ class Feed:
             self._add(found)
 
     def _add(self, found: list[tuple[int, str | None, str]]) -> None:
-        for sighting_id, camera, text in found:
-            self._ids.append(sighting_id)
+        for event_id, camera, text in found:
+            self._ids.append(event_id)
             self._events.append((camera, text))
         self.head = self._ids[-1]
         if len(self._ids) > self.keep:
@@ -101,7 +104,7 @@ class Feed:
     def _read_new(self, after: int) -> list[tuple[int, str | None, str]]:
         found = []
         for _ in range(POLL_BATCHES):
-            rows = read_events(self.db, after, None)
+            rows = read_events(self.db, after, None, self.quiet_seconds)
             found += rows
             if len(rows) < sse.BATCH:
                 break
@@ -109,7 +112,7 @@ class Feed:
         return found
 
     async def wait(self, timeout: float) -> bool:
-        """True when new sightings came in within `timeout` seconds."""
+        """True when new events came in within `timeout` seconds."""
         try:
             await asyncio.wait_for(self._new.wait(), timeout)
         except TimeoutError:
@@ -124,7 +127,7 @@ class Feed:
             return texts, max(cursor, self.head or cursor)
         floor = self.floor
         try:
-            rows = await asyncio.to_thread(read_events, self.db, cursor, camera)
+            rows = await asyncio.to_thread(read_events, self.db, cursor, camera, self.quiet_seconds)
         except (DatabaseUnavailable, OSError):
             return [], cursor  # the stream waits, with heartbeats, and asks again
         if len(rows) < sse.BATCH:
@@ -132,11 +135,12 @@ class Feed:
         return [text for _id, _cam, text in rows], rows[-1][0]
 
 
-def read_events(db: Database, after: int, camera: str | None) -> list[tuple[int, str | None, str]]:
-    """One batch of sightings above `after` as (id, camera, SSE text)."""
-    rows = db.sightings_after(after, sse.BATCH, camera)
-    with_faces = db.sightings_with_thumbnails(r["id"] for r in rows) if rows else set()
-    return [(r["id"], r["camera_id"], sse.sighting_event(r, r["id"] in with_faces)) for r in rows]
+def read_events(
+    db: Database, after: int, camera: str | None, quiet_seconds: float = 10.0
+) -> list[tuple[int, str | None, str]]:
+    """One batch of track events above `after` as (id, camera, SSE text)."""
+    rows = db.track_events_after(after, sse.BATCH, camera)
+    return [(r["id"], r["camera_id"], sse.track_event(r, quiet_seconds)) for r in rows]
 
 
 def json_error(status: int, code: str, message: str, headers=None) -> web.Response:
@@ -152,7 +156,9 @@ class EventServer:
         self.keys = KeyChecker(
             settings.auth_enabled, settings.api_keys, self.db, secret=settings.key_secret
         )
-        self.feed = Feed(self.db, settings.events_poll_seconds)
+        self.feed = Feed(
+            self.db, settings.events_poll_seconds, quiet_seconds=settings.track_quiet_seconds
+        )
         self.limits = StreamLimits(settings.events_max_streams, settings.events_max_streams_per_key)
 
     def key_of(self, request: web.Request) -> str | None:

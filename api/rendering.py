@@ -1,9 +1,10 @@
-"""How stored rows are shown in JSON: a sighting the same way on /recognitions, /events and
-/unknowns; the people with their image counts on /dataset and /database/people."""
+"""How stored rows are shown in JSON: a sighting the same way on /recognitions and /unknowns,
+a track the same way on /tracks, /events and webhooks; the people with their image counts on /dataset and /database/people."""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta
 
 from api import params, schemas
 
@@ -43,4 +44,33 @@ def page_json(key: str, items: list, query: dict, total: int) -> dict:
         "per_page": per_page,
         "total": total,
         "pages": math.ceil(total / per_page),
+    }
+
+
+def track_json(track: dict, quiet_seconds: float) -> dict:
+    last_seen = track["last_seen_at"]
+    if last_seen.tzinfo is None:  # SQLite hands datetimes back naive (UTC)
+        last_seen = last_seen.replace(tzinfo=UTC)
+    quiet = datetime.now(UTC) - last_seen > timedelta(seconds=quiet_seconds)
+    best = track["best_recognition_id"]
+    return {
+        **{key: track[key] for key in ("id", "camera_id", "location_id", "crops", "label")},
+        **{key: track[key] for key in ("person_id", "score", "threshold", "faces")},
+        "model_version": track["model_version"],
+        "first_seen_at": params.iso(track["first_seen_at"]),
+        "last_seen_at": params.iso(track["last_seen_at"]),
+        "ended": track["ended_at"] is not None or quiet,
+        "face_url": face_url(best) if best is not None else None,
+    }
+
+
+def track_event_json(event: dict, quiet_seconds: float) -> dict:
+    """A track event as /events sends it and webhooks POST it: what happened (`kind` 'start',
+    'label' or 'end'), when, the label it left, and the track as it is now."""
+    return {
+        "id": event["id"],
+        "kind": event["kind"],
+        "at": params.iso(event["at"]),
+        "label": event["label"],
+        "track": track_json(event["track"], quiet_seconds),
     }

@@ -1,6 +1,6 @@
 """What one worker holds for its whole life: database, model store and watcher, the networks
 (api/analyzer_loader.py) and the background workers (workers/: the database monitor, training,
-unknown grouping, retention, webhooks)."""
+unknown grouping, retention, closing quiet tracks, webhooks)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ from storage.model_store import ModelStore, ModelWatcher
 from workers.database_monitor import DatabaseMonitor
 from workers.grouper import UnknownGrouper
 from workers.retention import RetentionPurger
+from workers.track_closer import TrackCloser
 from workers.trainer import Trainer, TrainingJob
 from workers.webhooks import WebhookSender
 
 from . import metrics
 from .errors import ServiceUnavailable
 from .keys import KeyChecker
+from .rendering import track_event_json
 from .stream_limits import StreamLimits
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,9 @@ class Service:
             if settings.webhook_url
             else None
         )
+        self.track_closer = TrackCloser(
+            self.db, settings.track_quiet_seconds, self.send_track_events
+        )
         # gunicorn's own /events: never every thread of the worker (api/routes/events.py).
         self.stream_limits = StreamLimits(
             min(settings.events_thread_streams, max(settings.threads - 1, 0)),
@@ -101,11 +106,20 @@ class Service:
         self.db_monitor.start()
         self.retention.start()
         self.grouper.start()
+        self.track_closer.start()
         self.settings.model_dir.mkdir(parents=True, exist_ok=True)
         metrics.observe_model(self.watcher.refresh().version)
         self.watcher.start()
         self.analyzers.start()
         return self
+
+    def send_track_events(self, events: list[dict]) -> None:
+        """POST the track events this worker wrote to the webhook (as /events sends them)."""
+        if self.webhooks is None:
+            return
+        for event in events:
+            body = track_event_json(event, self.settings.track_quiet_seconds)
+            self.webhooks.send({"event": "track", **body})
 
     def stop_jobs(self) -> None:
         """Refuse new training jobs and ask running ones to stop (cheap: fine in a signal handler)."""
@@ -121,6 +135,7 @@ class Service:
         self.db_monitor.stop()
         self.retention.stop()
         self.grouper.stop()
+        self.track_closer.stop()
         if self.webhooks is not None:
             self.webhooks.close()
         self.watcher.stop()

@@ -54,6 +54,7 @@ def crop_of(seen, rgb: np.ndarray, scale: float, key: str | None) -> TrackCropIn
         subject=subject,
         quality=crop_quality(face.box, face.probability),
         grey=is_grey(rgb),
+        single=key is None,
     )
 
 

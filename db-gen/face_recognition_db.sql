@@ -140,7 +140,8 @@ CREATE TABLE IF NOT EXISTS tracks (
     CONSTRAINT uq_tracks_camera_id_track_key UNIQUE (camera_id, track_key),
     INDEX ix_tracks_person_id_last_seen_at (person_id, last_seen_at),
     INDEX ix_tracks_label_last_seen_at (label, last_seen_at),
-    INDEX ix_tracks_last_seen_at (last_seen_at)
+    INDEX ix_tracks_last_seen_at (last_seen_at),
+    INDEX ix_tracks_ended_at_last_seen_at (ended_at, last_seen_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- Which track each recorded crop belongs to and its quality: the best few are the track's evidence.
@@ -155,6 +156,20 @@ CREATE TABLE IF NOT EXISTS track_crops (
     CONSTRAINT fk_track_crops_track_id FOREIGN KEY (track_id)
         REFERENCES tracks (id) ON DELETE CASCADE,
     INDEX ix_track_crops_track_id_quality (track_id, quality)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- What happened to each track, append-only: start | label | end (GET /events and webhooks).
+CREATE TABLE IF NOT EXISTS track_events (
+    id BIGINT NOT NULL AUTO_INCREMENT,
+    track_id BIGINT NOT NULL,
+    camera_id VARCHAR(64) NOT NULL,
+    kind VARCHAR(8) NOT NULL,
+    label VARCHAR(64) NOT NULL,
+    at DATETIME(6) NOT NULL,
+    CONSTRAINT pk_track_events PRIMARY KEY (id),
+    CONSTRAINT fk_track_events_track_id FOREIGN KEY (track_id)
+        REFERENCES tracks (id) ON DELETE CASCADE,
+    INDEX ix_track_events_camera_id_id (camera_id, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- Unknown faces that look like one person, grouped one at a time by the service (api/unknowns.py).

@@ -1,27 +1,27 @@
-"""New sightings in the order they were recorded, for live streams (GET /events) that poll."""
+"""Track events in the order they were written, for live streams (GET /events) that poll."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from .models import Recognition
-from .rows import sighting_dict
+from .models import TrackEvent
+from .tracks import track_events
 
 
 class EventQueries:
     """A mixin of `Database` (it uses the facade's `_transaction`)."""
 
-    def last_sighting_id(self) -> int:
+    def last_track_event_id(self) -> int:
         with self._transaction() as session:
-            return session.scalar(select(func.max(Recognition.id))) or 0
+            return session.scalar(select(func.max(TrackEvent.id))) or 0
 
-    def sightings_after(
+    def track_events_after(
         self, after_id: int, limit: int = 100, camera_id: str | None = None
     ) -> list[dict]:
-        """Sightings with an id above `after_id`, oldest first (ids only grow)."""
-        query = select(Recognition).where(Recognition.id > after_id)
+        """Track events with an id above `after_id`, oldest first (ids only grow), each with
+        its track as it is now (`storage.tracks.track_events`)."""
+        where = [TrackEvent.id > after_id]
         if camera_id is not None:
-            query = query.where(Recognition.camera_id == camera_id)
+            where.append(TrackEvent.camera_id == camera_id)
         with self._transaction() as session:
-            rows = session.scalars(query.order_by(Recognition.id).limit(limit)).all()
-            return [sighting_dict(row) for row in rows]
+            return track_events(session, where=where, limit=limit)

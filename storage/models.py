@@ -193,6 +193,7 @@ class Track(Base):
         Index(None, "person_id", "last_seen_at"),
         Index(None, "label", "last_seen_at"),
         Index(None, "last_seen_at"),
+        Index(None, "ended_at", "last_seen_at"),  # the open tracks gone quiet (track_closer)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -224,6 +225,22 @@ class TrackCrop(Base):
     track_id: Mapped[int] = mapped_column(BigId, ForeignKey("tracks.id", ondelete="CASCADE"))
     quality: Mapped[float] = mapped_column(Double)
     grey: Mapped[int] = mapped_column(Integer)  # 1: an infrared (grey) crop
+
+
+class TrackEvent(Base):
+    """What happened to a track, append-only, written in the transaction that changed it:
+    'start' (created, or a crop after its end), 'label' (its decided label changed), 'end'.
+    Ids only grow: live streams (GET /events) read the rows above the last id they sent."""
+
+    __tablename__ = "track_events"
+    __table_args__ = _table_args(Index(None, "camera_id", "id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    track_id: Mapped[int] = mapped_column(BigId, ForeignKey("tracks.id", ondelete="CASCADE"))
+    camera_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    kind: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))  # the track's label after it
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class UnknownGroup(Base):

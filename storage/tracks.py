@@ -22,7 +22,7 @@ from recognition.gallery import decode
 from recognition.tracks import TRACK_EVIDENCE, TrackDecision, decide_enrolled
 
 from .errors import NotFound
-from .models import Person, SightingEmbedding, SightingThumbnail, Track, TrackCrop
+from .models import Person, SightingEmbedding, SightingThumbnail, Track, TrackCrop, TrackEvent
 from .sightings import insert_sightings
 from .transactions import retry_deadlocks
 from .validation import aware, check_id, listing_filters
@@ -37,6 +37,7 @@ class TrackCropInfo:
     subject: int  # index of the person's face among the image's sightings
     quality: float
     grey: bool
+    single: bool = False  # a crop sent without a track id: a track of its own, ended at once
 
 
 def track_dict(track: Track, best: int | None) -> dict:
@@ -105,6 +106,72 @@ def _evidence(session, track_id: int, space: str) -> tuple[np.ndarray, bool]:
     return decode(codes), 2 * sum(row.grey for row in rows) > len(rows)
 
 
+def _kinds(track: Track, label: str) -> list[str]:
+    """The events a crop makes of `track` (as locked, before the crop): 'start' for a new track
+    or one that had ended, else 'label' when the decided label changes."""
+    if track.crops == 0 or track.ended_at is not None:
+        return ["start"]
+    return ["label"] if label != track.label else []
+
+
+def _update_track(session, track: Track, decision, model_version, at, single: bool) -> None:
+    """The track after a crop: its decision, one more crop; a crop alone is ended at once."""
+    named = decision.label != UNKNOWN
+    session.execute(
+        update(Track)
+        .where(Track.id == track.id)
+        .values(
+            last_seen_at=max(track.last_seen_at, at),
+            crops=Track.crops + 1,
+            ended_at=at if single else None,
+            person_id=decision.label if named else None,
+            label=decision.label,
+            score=float(decision.score),
+            threshold=decision.threshold,
+            faces=decision.faces,
+            model_version=model_version,
+        )
+    )
+
+
+def _write_event(session, track: Track, kind: str, label: str, at: datetime) -> int:
+    """Append one track event (in the caller's transaction); its id."""
+    result = session.execute(
+        insert(TrackEvent).values(
+            track_id=track.id, camera_id=track.camera_id, kind=kind, label=label, at=at
+        )
+    )
+    return result.inserted_primary_key[0]
+
+
+def track_events(session, event_ids: list[int] | None = None, where=(), limit: int = 0) -> list:
+    """Track events as dicts, oldest first, each with its track as it is now:
+    `{"id", "kind", "at", "label", "camera_id", "track"}`. Either the given ids or those
+    matching `where` (at most `limit`)."""
+    if event_ids is not None:
+        if not event_ids:
+            return []
+        where = (TrackEvent.id.in_(event_ids),)
+    query = (
+        select(TrackEvent, Track, _best_crop().label("best"))
+        .join(Track, Track.id == TrackEvent.track_id)
+        .where(*where)
+        .order_by(TrackEvent.id)
+    )
+    rows = session.execute(query.limit(limit) if limit else query).all()
+    return [
+        {
+            "id": row.TrackEvent.id,
+            "kind": row.TrackEvent.kind,
+            "at": row.TrackEvent.at,
+            "label": row.TrackEvent.label,
+            "camera_id": row.TrackEvent.camera_id,
+            "track": track_dict(row.Track, row.best),
+        }
+        for row in rows
+    ]
+
+
 class TrackStore:
     """The tracks part of `Database` (a mixin: it uses the facade's `_transaction`)."""
 
@@ -118,10 +185,11 @@ class TrackStore:
         camera_id: str,
         location_id: str | None,
         recognized_at: datetime | None = None,
-    ) -> tuple[list[int], dict]:
+    ) -> tuple[list[int], dict, list[dict]]:
         """Record a `Recognized` (as `record_sightings`) and add its subject's face to track
         `crop.key` of the camera, deciding the track again over its best crops with
-        `decide(embeddings, grey, forgotten)`; (row ids, the track), in one transaction."""
+        `decide(embeddings, grey, forgotten)`, in one transaction: (row ids, the track, the
+        track events it wrote: 'start' for a new or reopened track, 'label' for a new label)."""
         check_id(camera_id, "camera_id")
         check_id(crop.key, "track_id")
         at = recognized_at or datetime.now(UTC)
@@ -141,23 +209,10 @@ class TrackStore:
                 grey,
                 lambda label: label in seen.enrolled or session.get(Person, label) is not None,
             )
-            named = decision.label != UNKNOWN
-            session.execute(
-                update(Track)
-                .where(Track.id == track.id)
-                .values(
-                    last_seen_at=max(track.last_seen_at, at),
-                    crops=Track.crops + 1,
-                    ended_at=None,
-                    person_id=decision.label if named else None,
-                    label=decision.label,
-                    score=float(decision.score),
-                    threshold=decision.threshold,
-                    faces=decision.faces,
-                    model_version=seen.model_version,
-                )
-            )
-            return ids, self._track_row(session, track.id)
+            kinds = _kinds(track, decision.label)
+            _update_track(session, track, decision, seen.model_version, at, crop.single)
+            events = [_write_event(session, track, kind, decision.label, at) for kind in kinds]
+            return ids, self._track_row(session, track.id), track_events(session, events)
 
     def _track_row(self, session, track_id: int) -> dict:
         row = session.execute(
@@ -185,16 +240,50 @@ class TrackStore:
                 raise NotFound(f"no track {key!r} of camera {camera_id!r}")
             return self._track_row(session, track_id)
 
-    def end_track(self, camera_id: str, key: str, at: datetime | None = None) -> dict:
-        """Close a track (the edge saw its person leave); a later crop reopens it."""
+    @retry_deadlocks
+    def end_track(
+        self, camera_id: str, key: str, at: datetime | None = None
+    ) -> tuple[dict, list[dict]]:
+        """Close a track (the edge saw its person leave; a later crop reopens it): the track,
+        and its 'end' event (none when it was closed already)."""
         at = aware(at, "at") if at is not None else datetime.now(UTC)
+        where = (Track.camera_id == camera_id, Track.track_key == key)
         with self._transaction(write=True) as session:
-            session.execute(
-                update(Track)
-                .where(Track.camera_id == camera_id, Track.track_key == key)
-                .values(ended_at=at)
-            )
-        return self.track(camera_id, key)
+            track = session.scalars(select(Track).where(*where).with_for_update()).first()
+            if track is None:
+                raise NotFound(f"no track {key!r} of camera {camera_id!r}")
+            events = []
+            if track.ended_at is None:
+                session.execute(update(Track).where(Track.id == track.id).values(ended_at=at))
+                events.append(_write_event(session, track, "end", track.label, at))
+            return self._track_row(session, track.id), track_events(session, events)
+
+    @retry_deadlocks
+    def close_quiet_tracks(self, before: datetime, limit: int = 100) -> list[dict]:
+        """End up to `limit` open tracks last seen before `before` (at their last sighting),
+        each with its 'end' event; the events. Safe with every replica at it at once: a track
+        is ended, and its event written, by the one whose UPDATE changed it."""
+        before = aware(before, "before")
+        with self._transaction(write=True) as session:
+            quiet = session.scalars(
+                select(Track)
+                .where(Track.ended_at.is_(None), Track.last_seen_at < before)
+                .order_by(Track.last_seen_at, Track.id)
+                .limit(limit)
+            ).all()
+            events = []
+            for track in quiet:
+                closed = session.execute(
+                    update(Track)
+                    .where(Track.id == track.id, Track.ended_at.is_(None))
+                    .where(Track.last_seen_at < before)
+                    .values(ended_at=Track.last_seen_at)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if closed == 1:
+                    session.refresh(track)
+                    events.append(_write_event(session, track, "end", track.label, track.ended_at))
+            return track_events(session, events)
 
     def tracks(
         self,

@@ -1,12 +1,13 @@
-"""`GET /events`: new sightings as Server-Sent Events, from whichever replica recorded them.
+"""`GET /events`: track events (a track starts, changes its label, ends) as Server-Sent Events,
+from whichever replica wrote them.
 
 This is the route of `make run` (one gunicorn process, no proxy): each stream holds one of the
 worker's threads, so at most FACEREC_EVENTS_THREAD_STREAMS of them may (one more is refused with
 503 and Retry-After, never queued behind recognitions). In the container and the pod, nginx sends
 /events to facerec-events (api/events_server.py) instead, where a stream costs a socket.
 
-Each stream polls the database for rows above the last id it sent (ids only grow), so a
-sighting stored by any replica reaches every watcher within `POLL_SECONDS`. A stream ends after
+Each stream polls the database for track events above the last id it sent (ids only grow), so
+an event written by any replica reaches every watcher within `POLL_SECONDS`. A stream ends after
 `STREAM_SECONDS` (the browser's EventSource reconnects by itself, sending Last-Event-ID, and
 nothing is missed): a gthread worker's thread is never held for good.
 """
@@ -24,7 +25,7 @@ from api.errors import ApiError
 from api.service import current_service
 from storage import DatabaseUnavailable
 
-ns = Namespace("events", description="Live sightings (Server-Sent Events)", path="/events")
+ns = Namespace("events", description="Live track events (Server-Sent Events)", path="/events")
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = sse.HEARTBEAT_SECONDS
 STREAM_SECONDS = 300.0
@@ -33,7 +34,7 @@ BATCH = sse.BATCH
 events_parser = ns.parser()
 events_parser.add_argument("camera", type=str, location="args", help="only this camera")
 events_parser.add_argument(
-    "after", type=int, location="args", help="send sightings after this id (default: from now)"
+    "after", type=int, location="args", help="send track events after this id (default: from now)"
 )
 
 
@@ -44,21 +45,20 @@ def _start_id(db) -> int:
         )
     except ValueError as error:
         raise params.BadRequest(str(error), code="invalid_parameter") from None
-    return db.last_sighting_id() if start is None else start
+    return db.last_track_event_id() if start is None else start
 
 
-def _stream(db, last_id: int, camera: str | None):
+def _stream(db, last_id: int, camera: str | None, quiet_seconds: float):
     yield sse.RETRY
     started = quiet_since = time.monotonic()
     while time.monotonic() - started < STREAM_SECONDS:
         try:
-            rows = db.sightings_after(last_id, BATCH, camera)
+            rows = db.track_events_after(last_id, BATCH, camera)
         except DatabaseUnavailable:
             rows = []
-        with_faces = db.sightings_with_thumbnails(r["id"] for r in rows) if rows else set()
         for row in rows:
             last_id = row["id"]
-            yield sse.sighting_event(row, row["id"] in with_faces)
+            yield sse.track_event(row, quiet_seconds)
         if rows:
             quiet_since = time.monotonic()
         elif time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
@@ -83,11 +83,14 @@ class Events(Resource):
     @ns.expect(events_parser)
     @ns.produces(["text/event-stream", "application/json"])  # errors are JSON
     @ns.response(
-        200, "An event stream: `event: sighting`, `id: <sighting id>`, data as in /recognitions"
+        200,
+        "An event stream: `event: track`, `id: <track event id>`, data "
+        '`{"id", "kind": "start"|"label"|"end", "at", "label", "track"}` (track as in /tracks)',
     )
     @schemas.errors(ns, 400, 401, 403, 429, 503)
     def get(self):
-        """Stream new sightings as they are recorded (reconnects resume from Last-Event-ID).
+        """Stream track events as they are written: one when a track starts, when its label
+        changes and when it ends, never one per crop (reconnects resume from Last-Event-ID).
 
         Open streams are capped per replica (503) and per API key (429); both answers carry
         Retry-After."""
@@ -97,7 +100,8 @@ class Events(Resource):
         last_id = _start_id(db)
         key = _take_slot(service)
         response = Response(
-            stream_with_context(_stream(db, last_id, camera)), mimetype="text/event-stream"
+            stream_with_context(_stream(db, last_id, camera, service.settings.track_quiet_seconds)),
+            mimetype="text/event-stream",
         )
         response.call_on_close(lambda: service.stream_limits.release(key))
         response.headers["Cache-Control"] = "no-cache"

@@ -122,8 +122,7 @@ def recognize(record: bool = False) -> dict:
     metrics.count_faces([s.label for s in seen.sightings], UNKNOWN)
     track_crop = tracking.crop_of(seen, rgb, scale, key) if (record or key) else None
     if record:
-        ids = _record(service, snapshot, seen, track_crop, answers, camera_id, location_id)
-        _notify(service, ids, answers, seen.model_version, camera_id, location_id)
+        _record(service, snapshot, seen, track_crop, answers, camera_id, location_id)
     elif track_crop is not None:
         camera = params.optional_id(form, "camera_id")
         answers[track_crop.subject]["track"] = tracking.preview(
@@ -133,26 +132,18 @@ def recognize(record: bool = False) -> dict:
     return {**body, "model_version": snapshot.version}
 
 
-def _record(service, snapshot, seen, track_crop, answers, camera_id, location_id) -> list[int]:
-    """Store the faces (503 while the database is down); the subject's answer gets its track."""
+def _record(service, snapshot, seen, track_crop, answers, camera_id, location_id) -> None:
+    """Store the faces (503 while the database is down); the subject's answer gets its track,
+    and the track events written with it go to the webhook (never one per crop)."""
     if track_crop is None:
-        return service.db.record_sightings(seen, camera_id=camera_id, location_id=location_id)
+        service.db.record_sightings(seen, camera_id=camera_id, location_id=location_id)
+        return
     decide = tracking.decider(service, snapshot, seen.embedding_space)
-    ids, track = service.db.record_track_sightings(
+    _ids, track, events = service.db.record_track_sightings(
         seen, track_crop, decide, camera_id=camera_id, location_id=location_id
     )
     answers[track_crop.subject]["track"] = tracking.track_decision_json(track)
-    return ids
-
-
-def _notify(service, ids, answers, model_version, camera_id, location_id) -> None:
-    if service.webhooks is None:
-        return
-    for sighting_id, face in zip(ids, answers, strict=True):
-        service.webhooks.send(
-            {"id": sighting_id, "camera_id": camera_id, "location_id": location_id,
-             "model_version": model_version, **face}
-        )  # fmt: skip
+    service.send_track_events(events)
 
 
 @ns.route("/get-results")

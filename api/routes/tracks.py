@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from flask import request
 from flask_restx import Namespace, Resource
 
 from api import params, schemas
 from api.auth import RECOGNIZE, requires
-from api.rendering import face_url, page_json
+from api.rendering import page_json, track_json
 from api.service import current_service
 from api.tracking import TRACK_ID_RULE, valid_track_id
 from storage.validation import MAX_PER_PAGE
@@ -23,23 +21,6 @@ filters.add_argument("since", location="args", help="last seen at or after (ISO 
 filters.add_argument("until", location="args", help="last seen before (ISO 8601)")
 filters.add_argument("page", type=int, location="args", default=1, help="from 1")
 filters.add_argument("per_page", type=int, location="args", default=50, help="1 to 1000")
-
-
-def track_json(track: dict, quiet_seconds: float) -> dict:
-    last_seen = track["last_seen_at"]
-    if last_seen.tzinfo is None:  # SQLite hands datetimes back naive (UTC)
-        last_seen = last_seen.replace(tzinfo=UTC)
-    quiet = datetime.now(UTC) - last_seen > timedelta(seconds=quiet_seconds)
-    best = track["best_recognition_id"]
-    return {
-        **{key: track[key] for key in ("id", "camera_id", "location_id", "crops", "label")},
-        **{key: track[key] for key in ("person_id", "score", "threshold", "faces")},
-        "model_version": track["model_version"],
-        "first_seen_at": params.iso(track["first_seen_at"]),
-        "last_seen_at": params.iso(track["last_seen_at"]),
-        "ended": track["ended_at"] is not None or quiet,
-        "face_url": face_url(best) if best is not None else None,
-    }
 
 
 def _one(camera_id: str, track_id: str) -> tuple:
@@ -85,5 +66,6 @@ class EndTrack(Resource):
     def post(self, camera_id: str, track_id: str):
         """The edge saw the person leave: close the track."""
         service = current_service()
-        track = service.db.end_track(*_one(camera_id, track_id))
+        track, events = service.db.end_track(*_one(camera_id, track_id))
+        service.send_track_events(events)
         return track_json(track, service.settings.track_quiet_seconds)

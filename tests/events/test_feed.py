@@ -1,34 +1,39 @@
-"""facerec-events' Feed on a real SQLite database, in one process: one poll serves every stream,
+"""facerec-events' Feed of track events on a real SQLite database, in one process: one poll serves every stream,
 the recent window is preloaded at start, a stream resuming from further back reads its gap from
 the database, and a database outage during that read only makes the stream wait."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
-from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
 from api import events_server
 from api.events_server import Feed
-from storage import Database, DatabaseUnavailable
+from recognition.tracks import undecided
+from storage import Database, DatabaseUnavailable, TrackCropInfo
+from tests.storage.test_tracks import crop_of
 
 
-def rows(count: int, camera: str = "door") -> list[dict]:
-    moment = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-    return [
-        {
-            "label": "unknown",
-            "score": 0.0,
-            "camera_id": camera,
-            "location_id": "hall",
-            "box": (1.0, 2.0, 3.0, 4.0),
-            "model_version": "v1",
-            "recognized_at": moment,
-        }
-        for _ in range(count)
-    ]
+def rows(db, count: int, camera: str = "door") -> None:
+    """`count` crops sent without a track id: a track each, one 'start' event each."""
+    for _ in range(count):
+        n = next(numbers)
+        vector = np.random.default_rng(n).standard_normal(256).astype(np.float32)
+        info = TrackCropInfo(key=f"crop-{n}", subject=0, quality=0.5, grey=False, single=True)
+        db.record_track_sightings(
+            crop_of(vector / np.linalg.norm(vector)),
+            info,
+            lambda embeddings, _grey, _forgotten=frozenset(): undecided(len(embeddings)),
+            camera_id=camera,
+            location_id="hall",
+        )
+
+
+numbers = itertools.count()
 
 
 @pytest.fixture
@@ -39,18 +44,24 @@ def db(tmp_path):
 
 
 def ids(texts: list[str]) -> list[int]:
-    return [json.loads(t.split("data: ", 1)[1])["id"] for t in texts]
+    events = [json.loads(t.split("data: ", 1)[1]) for t in texts]
+    assert all(
+        t.startswith(f"id: {e['id']}\nevent: track\n") for t, e in zip(texts, events, strict=True)
+    )
+    assert all(e["kind"] == "start" and e["track"]["ended"] for e in events)
+    return [e["id"] for e in events]
 
 
 def test_the_window_is_preloaded_and_one_poll_serves_every_camera(db, monkeypatch):
     monkeypatch.setattr(events_server, "PRELOAD_IDS", 5)
-    db.store_recognitions(rows(8))
+    rows(db, 8)
 
     async def scenario():
         feed = Feed(db, poll_seconds=1.0)
         await feed.poll_once()
         assert (feed.floor, feed.head) == (3, 8)  # ids 4-8 in memory
-        db.store_recognitions(rows(2, "gate") + rows(1, "door"))
+        rows(db, 2, "gate")
+        rows(db, 1, "door")
         woken = asyncio.create_task(feed.wait(5))
         await feed.poll_once()
         assert await woken
@@ -66,7 +77,7 @@ def test_the_window_is_preloaded_and_one_poll_serves_every_camera(db, monkeypatc
 
 def test_a_gap_below_the_window_is_read_from_the_database(db, monkeypatch):
     monkeypatch.setattr(events_server, "PRELOAD_IDS", 2)
-    db.store_recognitions(rows(6))
+    rows(db, 6)
 
     async def scenario():
         feed = Feed(db, poll_seconds=1.0)
@@ -81,7 +92,7 @@ def test_a_gap_below_the_window_is_read_from_the_database(db, monkeypatch):
 
 def test_a_database_outage_while_reading_a_gap_only_delays_the_stream(db, monkeypatch):
     monkeypatch.setattr(events_server, "PRELOAD_IDS", 1)
-    db.store_recognitions(rows(4))
+    rows(db, 4)
 
     def down(*_args):
         raise DatabaseUnavailable("down")

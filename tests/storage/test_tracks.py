@@ -1,5 +1,7 @@
 """Tracks on SQLite and MariaDB: one row per person passing a camera, decided over its best
-crops; concurrent crops of one track (two replicas) lose none of each other's evidence."""
+crops; concurrent crops of one track (two replicas) lose none of each other's evidence. Track
+events: one 'start', a 'label' only when the label changes, one 'end' (by the edge or after a
+quiet period, once however many replicas close it)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from recognition.gallery import encode
 from recognition.sighting import Recognized, Sighting
 from recognition.tracks import TRACK_EVIDENCE, TrackJudge
 from storage import NotFound, TrackCropInfo
+from tests.storage.conftest import empty
 
 SPACE = "sface+dlib@test"
 DIM = 256
@@ -56,8 +59,15 @@ def noisy(vector: np.ndarray, seed: int, noise: float = 0.35) -> np.ndarray:
     return unit(vector + noise * unit(np.random.default_rng(seed).standard_normal(DIM)))
 
 
-def record(db, judge, vector, key="t1", camera="door", quality=0.5, at=None):
-    info = TrackCropInfo(key=key, subject=0, quality=quality, grey=False)
+def record(db, judge, vector, key="t1", camera="door", quality=0.5, at=None, single=False):
+    """(sighting ids, the track) of one recorded crop."""
+    return record_with_events(db, judge, vector, key, camera, quality, at, single)[:2]
+
+
+def record_with_events(
+    db, judge, vector, key="t1", camera="door", quality=0.5, at=None, single=False
+):
+    info = TrackCropInfo(key=key, subject=0, quality=quality, grey=False, single=single)
     return db.record_track_sightings(
         crop_of(vector), info, judge.decide, camera_id=camera, location_id="hall", recognized_at=at
     )
@@ -79,7 +89,7 @@ def test_a_track_is_one_row_decided_over_its_best_crops(db, judge, people):
     assert total == 1 and rows[0]["id"] == "t1" and rows[0]["label"] == "ann"
     assert db.tracks(person="bob")[1] == 1 and db.tracks(person=UNKNOWN)[1] == 0
     assert db.tracks(since=start + timedelta(seconds=5))[1] == 1  # door's last crop is later
-    assert db.end_track("door", "t1")["ended_at"] is not None
+    assert db.end_track("door", "t1")[0]["ended_at"] is not None
     with pytest.raises(NotFound):
         db.track("door", "never-seen")
 
@@ -127,3 +137,99 @@ def test_concurrent_crops_of_one_track_lose_no_evidence(mariadb_database, judge,
     assert errors == []
     track = db.track("door", "busy")
     assert track["crops"] == 20 and track["faces"] == TRACK_EVIDENCE and track["label"] == "cid"
+
+
+def kinds(db, camera=None) -> list[tuple[str, str, str]]:
+    return [
+        (e["track"]["id"], e["kind"], e["label"]) for e in db.track_events_after(0, 100, camera)
+    ]
+
+
+def test_a_track_has_one_start_a_label_per_change_and_one_end(db, judge, people):
+    db.add_person("ann")
+    stranger = unit(np.random.default_rng(5).standard_normal(DIM))
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    written = []
+    # Two strangers' crops first (unknown), then ann's: the label changes once the mean does.
+    vectors = [noisy(stranger, 1), noisy(stranger, 2)] + [
+        noisy(people["ann"], i) for i in range(12)
+    ]
+    for i, vector in enumerate(vectors):
+        written += record_with_events(db, judge, vector, at=start + timedelta(seconds=i))[2]
+    assert [e["kind"] for e in written] == ["start", "label"]
+    assert written[0]["label"] == UNKNOWN and written[1]["label"] == "ann"
+    assert written[1]["track"]["faces"] >= 2 and written[1]["camera_id"] == "door"
+    track, ended = db.end_track("door", "t1", start + timedelta(minutes=1))
+    assert [e["kind"] for e in ended] == ["end"] and track["ended_at"] is not None
+    assert db.end_track("door", "t1")[1] == []  # closed already: no second end
+    assert kinds(db) == [("t1", "start", UNKNOWN), ("t1", "label", "ann"), ("t1", "end", "ann")]
+    assert [e["id"] for e in db.track_events_after(0)] == [e["id"] for e in written + ended]
+    assert db.last_track_event_id() == ended[0]["id"]
+    # A later crop reopens it: a new start, and the quiet period ends it again.
+    reopened = record_with_events(
+        db, judge, noisy(people["ann"], 50), at=start + timedelta(minutes=2)
+    )
+    assert [e["kind"] for e in reopened[2]] == ["start"]
+    closed = db.close_quiet_tracks(start + timedelta(minutes=3))
+    assert [(e["kind"], e["track"]["id"]) for e in closed] == [("end", "t1")]
+    assert db.close_quiet_tracks(start + timedelta(minutes=3)) == []
+
+
+def test_a_crop_without_a_track_is_one_start_already_ended(db, judge, people):
+    _, track, events = record_with_events(db, judge, people["bob"], key="crop-1", single=True)
+    assert track["ended_at"] is not None and [e["kind"] for e in events] == ["start"]
+    assert db.close_quiet_tracks(datetime.now(UTC) + timedelta(hours=1)) == []
+    assert db.end_track("door", "crop-1")[1] == []
+    record(db, judge, people["bob"], key="other", camera="gate")
+    assert kinds(db, "door") == [("crop-1", "start", UNKNOWN)]
+    assert [k for _t, k, _l in kinds(db, "gate")] == ["start"]
+
+
+def test_quiet_tracks_close_once_and_recent_ones_stay_open(db, judge, people):
+    now = datetime.now(UTC)
+    record(db, judge, people["cid"], key="old", at=now - timedelta(seconds=30))
+    record(db, judge, people["cid"], key="new", at=now)
+    closed = db.close_quiet_tracks(now - timedelta(seconds=10), limit=10)
+    assert [e["track"]["id"] for e in closed] == ["old"]
+    assert db.track("door", "old")["ended_at"] is not None
+    assert db.track("door", "new")["ended_at"] is None
+
+
+def test_deleting_a_person_or_purging_takes_their_track_events(db, judge, people):
+    db.add_person("ann")
+    record(db, judge, noisy(people["ann"], 1), key="a", at=datetime.now(UTC) - timedelta(days=40))
+    record(db, judge, noisy(people["ann"], 2), key="b")
+    record(db, judge, people["bob"], key="c")
+    assert len(db.track_events_after(0)) == 3
+    db.purge_tracks(datetime.now(UTC) - timedelta(days=30))
+    db.delete_person("ann")
+    assert kinds(db) == [("c", "start", UNKNOWN)]
+
+
+@pytest.mark.mariadb
+def test_replicas_closing_the_same_quiet_tracks_write_one_end_each(mariadb_database, judge, people):
+    db = mariadb_database
+    empty(db)
+    old = datetime.now(UTC) - timedelta(minutes=5)
+    for n in range(30):
+        record(db, judge, noisy(people["bob"], n), key=f"q{n}", at=old)
+    barrier = threading.Barrier(3)
+    closed, errors = [], []
+
+    def replica() -> None:
+        try:
+            barrier.wait()
+            while events := db.close_quiet_tracks(datetime.now(UTC), limit=7):
+                closed.extend(events)
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=replica) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(e["track"]["id"] for e in closed) == sorted(f"q{n}" for n in range(30))
+    ends = [k for _t, k, _l in kinds(db) if k == "end"]
+    assert len(ends) == 30
