@@ -101,6 +101,17 @@ class _Bundle:
         self.files[name] = {"sha256": ultraface.sha256_bytes(data), "bytes": len(data), **entry}
 
 
+def _add_export(
+    bundle: _Bundle, name: str, label: str, model, data: bytes, probes: list, **entry
+) -> None:
+    """Add an ONNX export of the torch `model` once it answers like the model on every batch of
+    `probes` (its largest difference goes in the manifest)."""
+    diff = max(export.max_abs_diff(model, data, p) for p in probes)
+    if diff >= export.MAX_ABS_DIFF:
+        raise RuntimeError(f"{label}: ONNX differs from torch by {diff}")
+    bundle.add(name, data, **entry, max_abs_diff_vs_torch=diff)
+
+
 def _add_mtcnn(bundle: _Bundle, network: Network, faces: Path | None) -> None:
     from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
 
@@ -118,16 +129,16 @@ def _add_mtcnn(bundle: _Bundle, network: Network, faces: Path | None) -> None:
         probes = [export.face_patches(faces, size)]
         if module is PNet:  # the pyramid feeds it many sizes
             probes += [export.face_patches(faces, s, count=2) for s in (37, 120, 301)]
-        diff = max(export.max_abs_diff(model, data, p) for p in probes)
-        if diff >= export.MAX_ABS_DIFF:
-            raise RuntimeError(f"{name}: ONNX differs from torch by {diff}")
-        bundle.add(
+        _add_export(
+            bundle,
             name,
+            name,
+            model,
             data,
+            probes,
             source=f"{_source(upstream)}, exported (opset {export.OPSET})",
             license=MTCNN_LICENSE,
             inputs=spec,
-            max_abs_diff_vs_torch=diff,
         )
 
 
@@ -145,17 +156,16 @@ def _add_facenet(bundle: _Bundle, network: Network, faces: Path | None) -> None:
         license=FACENET_LICENSE,
         inputs="state_dict for facenet_pytorch.InceptionResnetV1(classify=False), torch reference only",
     )
-    data = export.export_facenet(model)
-    diff = export.max_abs_diff(model, data, export.face_patches(faces, network.size))
-    if diff >= export.MAX_ABS_DIFF:
-        raise RuntimeError(f"inception_resnet_v1: ONNX differs from torch by {diff}")
-    bundle.add(
+    _add_export(
+        bundle,
         onnx_file,
-        data,
+        "inception_resnet_v1",
+        model,
+        export.export_facenet(model),
+        [export.face_patches(faces, network.size)],
         source=f"{source}, converted and exported (opset {export.OPSET})",
         license=FACENET_LICENSE,
         inputs="float32 [N,3,160,160] RGB (x-127.5)/128 -> [N,512] L2-normalised",
-        max_abs_diff_vs_torch=diff,
     )
 
 
@@ -186,13 +196,13 @@ def _add_sface(bundle: _Bundle, network: Network, faces: Path | None) -> None:
 def _add_dlib(bundle: _Bundle, network: Network, faces: Path | None) -> None:
     (upstream,) = network.upstream
     model = dlib_resnet.build_torch(dlib_resnet.read(read_upstream(upstream)))
-    data = export.export_dlib(model)
-    diff = export.max_abs_diff(model, data, export.face_images(faces, network.size))
-    if diff >= export.MAX_ABS_DIFF:
-        raise RuntimeError(f"dlib_resnet_v1: ONNX differs from torch by {diff}")
-    bundle.add(
+    _add_export(
+        bundle,
         network.graph,
-        data,
+        "dlib_resnet_v1",
+        model,
+        export.export_dlib(model),
+        [export.face_images(faces, network.size)],
         source=(
             f"{_source(upstream)} (sha256 {upstream.sha256}), read without dlib, exported "
             f"(opset {export.OPSET})"
@@ -203,7 +213,6 @@ def _add_dlib(bundle: _Bundle, network: Network, faces: Path | None) -> None:
             "input: float32 [N,3,150,150] RGB 0..255 (dlib's (x - mean) / 256 inside the graph), "
             "a dlib face chip (padding 0.25) -> embedding: [N,128], not normalised"
         ),
-        max_abs_diff_vs_torch=diff,
     )
 
 

@@ -6,19 +6,17 @@ add-user-from-dataset --input-folder photos/obama --person-id obama --ip-address
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
 
 from clients.common import (
     EnrolmentTally,
-    base_parser,
-    client_from_config,
     config_from_args,
-    ensure_person,
+    enrol,
+    enrolment_parser,
     run_cli,
-    setup_logging,
-    train,
 )
 
 PROG = "add-user-from-dataset"
@@ -26,13 +24,10 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 def parse_args(argv: list[str] | None):
-    parser = base_parser(PROG, __doc__.splitlines()[0], camera=False)
+    parser = enrolment_parser(PROG, __doc__.splitlines()[0], camera=False)
     folder = parser.add_mutually_exclusive_group(required=True)
     folder.add_argument("--input-folder", type=Path, help="folder of the person's images")
     folder.add_argument("--source", dest="input_folder", type=Path, help="same as --input-folder")
-    parser.add_argument("--person-id", required=True)
-    parser.add_argument("--create-id", action="store_true", help="create the person first")
-    parser.add_argument("--train", action="store_true", help="train the classifier afterwards")
     return parser.parse_args(argv)
 
 
@@ -55,19 +50,13 @@ def upload_folder(client, person_id: str, files: list[Path]) -> EnrolmentTally:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    setup_logging(args.log_level)
 
     def body() -> int:
         files = image_files(args.input_folder)
-        with client_from_config(config_from_args(args)) as client:
-            ensure_person(client, args.person_id, args.create_id)
-            tally = upload_folder(client, args.person_id, files)
-            print(tally.summary())
-            if args.train and tally.accepted:
-                train(client)
-        return 0 if tally.accepted else 1
+        upload = partial(upload_folder, person_id=args.person_id, files=files)
+        return enrol(args, config_from_args(args), upload)
 
-    return run_cli(PROG, body)
+    return run_cli(PROG, args.log_level, body)
 
 
 if __name__ == "__main__":

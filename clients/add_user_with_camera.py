@@ -6,18 +6,16 @@ add-user-with-camera --person-id ana --ip-address 10.0.0.5 --img-number 10 --cre
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 from tqdm import tqdm
 
 from clients.common import (
     EnrolmentTally,
-    base_parser,
-    client_from_config,
     config_from_args,
-    ensure_person,
+    enrol,
+    enrolment_parser,
     run_cli,
-    setup_logging,
-    train,
 )
 from edge.daemon import cropper_from_config
 from edge.sources import open_source
@@ -26,8 +24,7 @@ PROG = "add-user-with-camera"
 
 
 def parse_args(argv: list[str] | None):
-    parser = base_parser(PROG, __doc__.splitlines()[0])
-    parser.add_argument("--person-id", required=True)
+    parser = enrolment_parser(PROG, __doc__.splitlines()[0])
     parser.add_argument("--img-number", type=int, default=10, help="images to upload (default 10)")
     parser.add_argument(
         "--frame-interval",
@@ -35,8 +32,6 @@ def parse_args(argv: list[str] | None):
         default=5,
         help="use at most one frame in this many, so the images differ (default 5)",
     )
-    parser.add_argument("--create-id", action="store_true", help="create the person first")
-    parser.add_argument("--train", action="store_true", help="train the classifier afterwards")
     args = parser.parse_args(argv)
     if args.img_number < 1 or args.frame_interval < 1:
         parser.error("--img-number and --frame-interval must be at least 1")
@@ -65,25 +60,22 @@ def capture(cropper, frames, client, person_id: str, wanted: int, interval: int)
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    setup_logging(args.log_level)
 
     def body() -> int:
         config = config_from_args(args)
         cropper = cropper_from_config(config)
         frames = open_source(config.source, args.max_frames, args.rate)
-        with client_from_config(config) as client:
-            ensure_person(client, args.person_id, args.create_id)
-            tally = capture(
-                cropper, frames, client, args.person_id, args.img_number, args.frame_interval
-            )
-            print(tally.summary())
-            if tally.accepted < args.img_number:
-                print(f"the source ended after {tally.accepted} of {args.img_number} images")
-            if args.train and tally.accepted:
-                train(client)
-        return 0 if tally.accepted >= args.img_number else 1
+        upload = partial(
+            capture,
+            cropper,
+            frames,
+            person_id=args.person_id,
+            wanted=args.img_number,
+            interval=args.frame_interval,
+        )
+        return enrol(args, config, upload, wanted=args.img_number)
 
-    return run_cli(PROG, body)
+    return run_cli(PROG, args.log_level, body)
 
 
 if __name__ == "__main__":

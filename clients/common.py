@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from edge.client import ApiClient, ApiError
+from edge.config import EdgeConfig
 from edge.daemon import add_api_arguments, add_model_arguments, client_from_config, config_from_args
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "base_parser",
     "client_from_config",
     "config_from_args",
+    "enrol",
+    "enrolment_parser",
     "ensure_person",
     "run_cli",
     "train",
@@ -34,8 +37,19 @@ def base_parser(prog: str, description: str, camera: bool = True) -> argparse.Ar
     return parser
 
 
-def run_cli(prog: str, main: Callable[[], int]) -> int:
-    """Run a CLI body; an API refusal or a bad source becomes one clear line and exit status 2."""
+def enrolment_parser(prog: str, description: str, camera: bool = True) -> argparse.ArgumentParser:
+    """`base_parser` plus what both enrolment CLIs take: --person-id, --create-id and --train."""
+    parser = base_parser(prog, description, camera)
+    parser.add_argument("--person-id", required=True)
+    parser.add_argument("--create-id", action="store_true", help="create the person first")
+    parser.add_argument("--train", action="store_true", help="train the classifier afterwards")
+    return parser
+
+
+def run_cli(prog: str, log_level: str, main: Callable[[], int]) -> int:
+    """Log at `log_level` (--log-level), then run a CLI body; an API refusal or a bad source
+    becomes one clear line and exit status 2."""
+    setup_logging(log_level)
     try:
         return main()
     except ApiError as exc:
@@ -65,6 +79,27 @@ def ensure_person(client: ApiClient, person_id: str, create: bool) -> None:
         return
     if person_id not in client.list_people():
         raise ValueError(f"no person {person_id!r} in the dataset: pass --create-id to create it")
+
+
+def enrol(
+    args: argparse.Namespace,
+    config: EdgeConfig,
+    upload: Callable[[ApiClient], EnrolmentTally],
+    wanted: int | None = None,
+) -> int:
+    """Both enrolment CLIs' body: the person made sure of (--create-id), their images sent by
+    `upload`, the tally printed, then training (--train) if any was accepted. The exit status is
+    0 once `wanted` images (None: any) were accepted, else 1."""
+    with client_from_config(config) as client:
+        ensure_person(client, args.person_id, args.create_id)
+        tally = upload(client)
+        print(tally.summary())
+        short = wanted is not None and tally.accepted < wanted
+        if short:
+            print(f"the source ended after {tally.accepted} of {wanted} images")
+        if args.train and tally.accepted:
+            train(client)
+    return 0 if tally.accepted and not short else 1
 
 
 def train(client: ApiClient) -> None:

@@ -26,7 +26,6 @@ from clients.common import (
     client_from_config,
     config_from_args,
     run_cli,
-    setup_logging,
 )
 from edge.daemon import cropper_from_config
 from edge.detector import Detection
@@ -195,7 +194,6 @@ class VideoOutput:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    setup_logging(args.log_level)
 
     def body() -> int:
         show = not args.no_display and display_available()
@@ -247,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"annotated video: {output.path}")
         return 0
 
-    return run_cli(PROG, body)
+    return run_cli(PROG, args.log_level, body)
 
 
 if __name__ == "__main__":

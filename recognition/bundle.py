@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 MANIFEST = "manifest.json"  # each network's files are named in its module, recognition/networks/
@@ -36,6 +37,25 @@ def read_file(bundle_dir: Path, name: str, manifest: dict) -> bytes:
     if hashlib.sha256(data).hexdigest() != entry["sha256"]:
         raise BundleError(f"{bundle_dir}/{name} does not match its sha256 in the manifest")
     return data
+
+
+@dataclass(eq=False, repr=False)
+class BundleBackend:
+    """What every backend (recognition/networks/ BACKENDS) is made from: the bundle, its manifest
+    and `FaceAnalyzer.from_bundle`'s settings. A subclass loads its networks in `__post_init__`."""
+
+    bundle_dir: Path
+    manifest: dict
+    threads: int = 1
+    margin: float = 0.0
+    min_face_size: int = 20
+
+    def __post_init__(self) -> None:
+        """A subclass loads its networks here (the dataclass's `__init__` calls it)."""
+
+    def read(self, name: str) -> bytes:
+        """A bundle file's bytes, checked against the manifest."""
+        return read_file(self.bundle_dir, name, self.manifest)
 
 
 def verify_bundle(bundle_dir: Path) -> dict:

@@ -8,7 +8,6 @@ embeds as the `casia` network: the same name, calibration and embedding space as
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 
@@ -17,28 +16,19 @@ from .networks import casia
 from .networks.mtcnn import Detections
 
 
-class TorchBackend:
-    def __init__(
-        self,
-        bundle_dir: Path,
-        manifest: dict,
-        threads: int = 1,
-        margin: float = 0.0,
-        min_face_size: int = 20,
-    ):
+class TorchBackend(bundle.BundleBackend):
+    def __post_init__(self):
         import torch
         from facenet_pytorch import MTCNN, InceptionResnetV1
 
-        if threads:
-            torch.set_num_threads(threads)
-        self.min_face_size = min_face_size
-        self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, device="cpu")
-        weights = np.load(io.BytesIO(bundle.read_file(bundle_dir, casia.WEIGHTS, manifest)))
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        self.mtcnn = MTCNN(keep_all=True, min_face_size=self.min_face_size, device="cpu")
+        weights = np.load(io.BytesIO(self.read(casia.WEIGHTS)))
         self.facenet = InceptionResnetV1(classify=False).eval()
         self.facenet.load_state_dict(
             {k: torch.from_numpy(weights[k]) for k in weights.files}, strict=True
         )
-        self.margin = margin
 
     def detect(self, rgb: np.ndarray, min_face_fraction: float = 0.0) -> Detections:
         smallest = self.min_face_size

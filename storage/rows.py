@@ -1,22 +1,20 @@
-"""A `recognitions` row as plain values, the shape every listing of sightings returns."""
+"""Rows as plain values: a `recognitions` row in the shape every listing of sightings returns,
+and the helper that copies any row's columns."""
 
 from __future__ import annotations
 
 from .models import Recognition
 
 
+def columns(row, *names: str) -> dict:
+    """`{name: row.name}` for each name, in that order."""
+    return {name: getattr(row, name) for name in names}
+
+
 def sighting_dict(row: Recognition) -> dict:
     """A recognition row as plain values (the shape of `Database.recognitions` rows)."""
-    return {
-        "id": row.id,
-        "person_id": row.person_id,
-        "label": row.label,
-        "confidence": row.confidence,
-        "threshold": row.threshold,
-        "camera_id": row.camera_id,
-        "location_id": row.location_id,
-        "box": (row.box_left, row.box_top, row.box_right, row.box_bottom),
-        "model_version": row.model_version,
-        "recognized_at": row.recognized_at,
-        "unknown_group_id": row.unknown_group_id,
-    }
+    who = columns(row, "id", "person_id", "label", "confidence", "threshold")
+    where = columns(row, "camera_id", "location_id")
+    box = (row.box_left, row.box_top, row.box_right, row.box_bottom)
+    when = columns(row, "model_version", "recognized_at", "unknown_group_id")
+    return {**who, **where, "box": box, **when}

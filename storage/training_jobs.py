@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from .errors import NotFound
 from .models import Lock, TrainingJob
+from .rows import columns
 from .transactions import Transactions, retry_deadlocks, utc_now
 from .validation import check_id
 
@@ -17,17 +18,21 @@ JOB_STATES = ("queued", "running", "succeeded", "failed")
 FINISHED_JOB_STATES = ("succeeded", "failed")
 
 
+# What a job answers, in this order.
+_JOB_COLUMNS = (
+    "id",
+    "kind",
+    "state",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "model_version",
+    "error",
+)
+
+
 def _job_dict(job: TrainingJob) -> dict:
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "state": job.state,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "model_version": job.model_version,
-        "error": job.error,
-    }
+    return columns(job, *_JOB_COLUMNS)
 
 
 class TrainingQueries(Transactions):
