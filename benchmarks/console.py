@@ -1,11 +1,12 @@
-"""How fast the console's Live page shows 200 sightings, in headless Chromium against a real
+"""How fast the console's Live page shows 200 tracks, in headless Chromium against a real
 gunicorn (docs/console.md).
 
     .venv/bin/python benchmarks/console.py [--sightings 200] [--loads 5]
 
 Reads the LFW calibration set in ../shared/faces/lfw (FACEREC_LFW overrides it).
 
-The sightings are recorded the way the edge records them (store-results, real LFW faces). Each
+The crops are recorded the way the edge records them (store-results, real LFW faces; without a
+track id each is a track of its own, one card). Each
 load starts from a fresh page with the key already in session storage (the previous page's
 event stream given time to end on the server), and reports the
 browser's own paint timing (first-contentful-paint), when the 200 cards are in the page, and
@@ -38,7 +39,7 @@ MEASURE = """
 const done = arguments[arguments.length - 1];
 const wanted = arguments[0];
 function check() {
-  const cards = document.querySelectorAll('#live-grid .sighting').length;
+  const cards = document.querySelectorAll('#live-grid .track').length;
   if (cards < wanted) return setTimeout(check, 5);
   const rendered = performance.now();
   const inView = [...document.querySelectorAll('#live-grid img.face')]

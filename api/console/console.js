@@ -71,6 +71,8 @@ function ago(iso) {
   return Math.round(seconds / 86400) + " d ago";
 }
 
+const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
 const score = (value) => (value === null || value === undefined ? "–" : value.toFixed(2));
 
 function flash(message, kind = "info") {
@@ -200,25 +202,37 @@ function route() {
 
 // ---- Live ------------------------------------------------------------------------------------
 
-function sightingCard(s) {
-  const named = s.label !== "unknown";
-  return h("figure", { class: "sighting" + (named ? "" : " unknown"), "data-id": s.id, "data-camera": s.camera_id || "" },
-    face(s.face_url, s.label),
+const trackKey = (t) => (t.camera_id || "") + "/" + t.id;
+
+/** A track's card: who (or unknown), the score against the threshold, how many frames decided
+ * it, its crops, first and last seen, live or ended. Replaced in place when its events come. */
+function trackCard(t) {
+  const named = t.label !== "unknown";
+  const verdict = t.threshold === null || t.threshold === undefined ? "no model yet"
+    : `${score(t.score)} ${t.score >= t.threshold ? "≥" : "<"} ${score(t.threshold)}`;
+  const frames = `decided from ${t.faces} frame${t.faces === 1 ? "" : "s"}`;
+  return h("figure", { class: "track" + (named ? "" : " unknown") + (t.ended ? " ended" : " open"),
+    "data-key": trackKey(t), "data-track": t.id, "data-camera": t.camera_id || "", "data-label": t.label },
+    h("span", { class: "state" }, t.ended ? "ended" : "live"),
+    face(t.face_url, t.label),
     h("figcaption", {},
-      named ? h("a", { class: "name", href: "#person/" + encodeURIComponent(s.label) }, s.label)
+      named ? h("a", { class: "name", href: "#person/" + encodeURIComponent(t.label) }, t.label)
         : h("span", { class: "name" }, "unknown"),
-      h("span", { class: "meta" }, "score " + score(s.score)),
-      h("span", { class: "meta" }, s.camera_id || "–"),
-      h("time", { datetime: s.recognized_at, title: when(s.recognized_at) }, ago(s.recognized_at))));
+      h("span", { class: "meta score" }, "score " + verdict),
+      h("span", { class: "meta frames" }, frames),
+      h("span", { class: "meta crops" }, `${t.crops} crop${t.crops === 1 ? "" : "s"} · ${t.camera_id || "–"}`),
+      h("time", { datetime: t.last_seen_at, title: `first seen ${when(t.first_seen_at)}, last seen ${when(t.last_seen_at)}` },
+        clock(t.first_seen_at) === clock(t.last_seen_at) ? clock(t.first_seen_at)
+          : `${clock(t.first_seen_at)} – ${clock(t.last_seen_at)}`)));
 }
 
-function addCameras(sightings) {
+function addCameras(tracks) {
   const select = $("live-camera");
   const known = new Set([...select.options].map((o) => o.value));
-  for (const s of sightings) {
-    if (s.camera_id && !known.has(s.camera_id)) {
-      known.add(s.camera_id);
-      select.append(h("option", { value: s.camera_id }, s.camera_id));
+  for (const t of tracks) {
+    if (t.camera_id && !known.has(t.camera_id)) {
+      known.add(t.camera_id);
+      select.append(h("option", { value: t.camera_id }, t.camera_id));
     }
   }
 }
@@ -226,21 +240,34 @@ function addCameras(sightings) {
 async function showLive() {
   const query = new URLSearchParams({ per_page: LIVE_LIMIT });
   if (state.liveCamera) query.set("camera", state.liveCamera);
-  const page = await api("/recognitions?" + query);
-  state.live = page.recognitions;
+  const page = await api("/tracks?" + query);
+  state.live = page.tracks;
   addCameras(state.live);
-  $("live-grid").replaceChildren(...state.live.map(sightingCard));
+  $("live-grid").replaceChildren(...state.live.map(trackCard));
   $("live-empty").hidden = state.live.length > 0;
 }
 
-function onSighting(s) {
-  addCameras([s]);
-  if (state.liveCamera && s.camera_id !== state.liveCamera) return;
-  if (state.live.some((known) => known.id === s.id)) return;
-  state.live.unshift(s);
+/** A track event: a new track's card goes first; a known track's card is replaced in place. */
+function onTrackEvent(event) {
+  const t = event.track;
+  addCameras([t]);
+  if (state.liveCamera && t.camera_id !== state.liveCamera) return;
   const grid = $("live-grid");
-  grid.prepend(sightingCard(s));
-  grid.firstChild.classList.add("new");
+  const card = trackCard(t);
+  card.classList.add(event.kind === "start" ? "new" : "changed");
+  const index = state.live.findIndex((known) => trackKey(known) === trackKey(t));
+  if (index >= 0) {
+    state.live[index] = t;
+    const old = [...grid.children].find((node) => node.dataset.key === trackKey(t));
+    if (old) { // the same element, so the card stays where the operator is looking
+      old.className = card.className;
+      Object.assign(old.dataset, card.dataset);
+      old.replaceChildren(...card.childNodes);
+    }
+    return;
+  }
+  state.live.unshift(t);
+  grid.prepend(card);
   while (state.live.length > LIVE_LIMIT) {
     state.live.pop();
     grid.lastChild.remove();
@@ -313,7 +340,7 @@ function dispatch(block) {
     else if (field === "retry" && /^\d+$/.test(value)) stream.retry = Number(value);
   }
   if (event.id) stream.lastId = event.id;
-  if (event.event === "sighting" && event.data.length) onSighting(JSON.parse(event.data.join("\n")));
+  if (event.event === "track" && event.data.length) onTrackEvent(JSON.parse(event.data.join("\n")));
 }
 
 // ---- People ----------------------------------------------------------------------------------

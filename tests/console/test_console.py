@@ -1,5 +1,5 @@
 """The operator console in a real browser against a real gunicorn, with real faces: sign in,
-enrol, train, see a sighting arrive live, search by photo, name a group of unknown faces,
+enrol, train, see tracks arrive live (one card per track, updated in place), search by photo, name a group of unknown faces,
 delete a person. Screenshots of each page are taken on the way (conftest.py says where)."""
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ def go(browser, view: str) -> None:
     browser.execute_script("location.hash = arguments[0]", view)
 
 
-def store(server: Gunicorn, photo, camera: str, location: str = "hall") -> dict:
+def store(server: Gunicorn, photo, camera: str, location: str = "hall", **fields) -> dict:
     """What the edge daemon sends for each face it sees."""
     with open(photo, "rb") as image:
         answer = requests.post(
             f"{server.url}/face-recognition/store-results",
             files={"image": image},
-            data={"camera_id": camera, "location_id": location},
+            data={"camera_id": camera, "location_id": location, **fields},
             headers={"X-API-Key": RECOGNIZE_KEY},
             timeout=60,
         )
@@ -127,15 +127,17 @@ def test_an_operator_enrols_trains_watches_searches_and_names(browser, server, s
     assert "obama" in text(browser, "model-info") and "biden" in text(browser, "model-info")
     browser.save_screenshot(str(shots / "console-model.png"))
 
-    # Live: the edge posts a sighting; it appears without a reload, named, with its face.
+    # Live: the edge posts a crop without a track id, a track of its own; its card appears
+    # without a reload, named, with its face, already ended.
     go(browser, "#live")
     wait(browser, lambda: text(browser, "live-status") == "live")
-    before = len(css(browser, "#live-grid .sighting"))
+    before = len(css(browser, "#live-grid .track"))
     store(server, PEOPLE["obama"][4], camera="door", location="hall")
-    wait(browser, lambda: len(css(browser, "#live-grid .sighting")) == before + 1, 20)
-    card = css(browser, "#live-grid .sighting")[0]
+    wait(browser, lambda: len(css(browser, "#live-grid .track")) == before + 1, 20)
+    card = css(browser, "#live-grid .track")[0]
     assert "obama" in card.text and "door" in card.text and "score" in card.text
-    wait(browser, lambda: faces_loaded(browser, "#live-grid .sighting:first-child"))
+    assert "decided from 1 frame" in card.text and "ended" in card.text
+    wait(browser, lambda: faces_loaded(browser, "#live-grid .track:first-child"))
     store(server, PEOPLE["biden"][0], camera="gate", location="yard")
     wait(browser, lambda: css(browser, '#live-grid [data-camera="gate"]'), 20)
     select = browser.find_element(By.ID, "live-camera")
@@ -190,7 +192,7 @@ def test_an_operator_enrols_trains_watches_searches_and_names(browser, server, s
     # Live at a phone's width.
     go(browser, "#live")
     set_viewport(browser, PHONE, mobile=True)
-    wait(browser, lambda: faces_loaded(browser, "#live-grid .sighting:first-child"))
+    wait(browser, lambda: faces_loaded(browser, "#live-grid .track:first-child"))
     assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
     browser.save_screenshot(str(shots / "console-live-phone.png"))
     set_viewport(browser, (1366, 768))
@@ -245,3 +247,66 @@ def test_with_auth_off_it_opens_without_a_key_and_says_so(tmp_path, shots):
             browser.save_screenshot(str(shots / "console-auth-off.png"))
         finally:
             browser.quit()
+
+
+def ensure_trained(server: Gunicorn) -> None:
+    """Obama enrolled and a model trained (the first test does it; alone, this does)."""
+    admin = {"X-API-Key": ADMIN_KEY}
+    if requests.get(f"{server.url}/model", headers=admin, timeout=10).json()["model_version"]:
+        return
+    requests.post(f"{server.url}/dataset/obama", headers=admin, timeout=10)
+    for path in PEOPLE["obama"][:2]:
+        with open(path, "rb") as photo:
+            requests.post(
+                f"{server.url}/dataset/obama/image", files={"image": photo}, headers=admin
+            )
+    job = requests.post(f"{server.url}/model/train?wait=true", headers=admin, timeout=300).json()
+    assert job["state"] == "succeeded", job
+
+
+def cards(browser, camera: str):
+    return css(browser, f'#live-grid .track[data-camera="{camera}"]')
+
+
+def test_live_shows_one_card_per_track_updated_in_place(browser, server, shots):
+    """Crops of two people walking past one camera: two cards, however many crops; a card
+    turns from unknown to named as its evidence grows, without being replaced or moved."""
+    ensure_trained(server)
+    browser.get(server.url + "/console/config")
+    browser.execute_script("sessionStorage.clear()")
+    sign_in(browser, server, ADMIN_KEY)
+    wait(browser, lambda: browser.find_element(By.ID, "app").is_displayed())
+    go(browser, "#live")
+    wait(browser, lambda: text(browser, "live-status") == "live")
+    camera = "lobby"
+    walk, other = "walk-a", "walk-b"
+    # The first crop of each: a stranger-looking face for walk-a, a stranger for walk-b.
+    store(server, PEOPLE["kit_harington"][0], camera, track_id=walk)
+    store(server, PEOPLE["rose_leslie"][0], camera, track_id=other)
+    wait(browser, lambda: len(cards(browser, camera)) == 2, 20)
+    card = css(browser, f'#live-grid .track[data-key="{camera}/{walk}"]')[0]
+    assert "unknown" in card.text and "decided from 1 frame" in card.text and "live" in card.text
+    position = [c.get_attribute("data-key") for c in cards(browser, camera)]
+    # Four more of walk-a (Obama), one more of walk-b: still two cards; walk-a's is named.
+    for path in PEOPLE["obama"][1:5]:
+        store(server, path, camera, track_id=walk)
+    store(server, PEOPLE["rose_leslie"][1], camera, track_id=other)
+    wait(browser, lambda: card.get_attribute("data-label") == "obama", 20)
+    assert len(cards(browser, camera)) == 2
+    assert [c.get_attribute("data-key") for c in cards(browser, camera)] == position
+    assert "obama" in card.text and "frames" in card.text  # the very element, updated
+    # The edge ends walk-a: the card says so, with what finally decided it.
+    ended = requests.post(
+        f"{server.url}/tracks/{camera}/{walk}/end", headers={"X-API-Key": RECOGNIZE_KEY}, timeout=10
+    ).json()
+    wait(browser, lambda: "ended" in card.get_attribute("class"), 20)
+    assert f"decided from {ended['faces']} frames" in card.text
+    assert f"{ended['crops']} crops" in card.text and "≥" in card.text
+    wait(browser, lambda: faces_loaded(browser, f'#live-grid .track[data-camera="{camera}"]'))
+    assert len(cards(browser, camera)) == 2
+    browser.save_screenshot(str(shots / "console-live-tracks.png"))
+    # A reload lists the same two tracks from GET /tracks.
+    browser.refresh()
+    wait(browser, lambda: len(cards(browser, camera)) == 2, 20)
+    reloaded = css(browser, f'#live-grid .track[data-key="{camera}/{walk}"]')[0]
+    assert "obama" in reloaded.text and "ended" in reloaded.text
