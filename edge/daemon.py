@@ -115,6 +115,26 @@ def log_track_end(end: TrackEnd) -> None:
     )
 
 
+def track_ended(uploader: Uploader, end: TrackEnd) -> None:
+    """Logged, and told to the cloud behind the track's crops when any was sent."""
+    log_track_end(end)
+    if end.sent:
+        uploader.submit_end(track_id=end.track_id)
+
+
+def _uploader(config, client, board: AnswerBoard) -> Uploader:
+    """Crops go to store-results with the camera's ids; each answer is logged and drawn on the
+    board; a track's end goes to the track's end route."""
+    send = partial(client.store_results, camera_id=config.camera_id, location_id=config.location_id)
+
+    def on_result(context: tuple, answer: dict) -> None:
+        _log_result(context, answer)
+        board.record(context[2], answer)
+
+    end = partial(client.end_track, config.camera_id)
+    return Uploader(send, config.queue_size, on_result=on_result, end=end)
+
+
 def format_summary(
     seconds: float, bandwidth: BandwidthReport, uploads: UploadStats, tracks: str = ""
 ) -> str:
@@ -192,22 +212,8 @@ def run(
     meter = BandwidthMeter(config.jpeg_quality)
     tracks = TrackShots.from_config(config)
     client = client_from_config(config, pool_size=1)
-    send = partial(client.store_results, camera_id=config.camera_id, location_id=config.location_id)
     board = AnswerBoard()
-
-    def on_result(context: tuple, answer: dict) -> None:
-        _log_result(context, answer)
-        board.record(context[2], answer)
-
-    end_track = partial(client.end_track, config.camera_id)
-    uploader = Uploader(send, config.queue_size, on_result=on_result, end=end_track)
-
-    def track_ended(end: TrackEnd) -> None:
-        """Logged, and told to the cloud behind the track's crops when any was sent."""
-        log_track_end(end)
-        if end.sent:
-            uploader.submit_end(track_id=end.track_id)
-
+    uploader = _uploader(config, client, board)
     started = time.monotonic()
     try:
         for index, frame in enumerate(frames):
@@ -221,14 +227,14 @@ def run(
                 context = (index, crop.detection.box, shot.track_id)
                 uploader.submit(crop.jpeg, context, track_id=shot.track_id)
             for end in ended:
-                track_ended(end)
+                track_ended(uploader, end)
             if publisher is not None:
                 publisher.write(board.annotate(frame, [(t.id, d) for t, d in seen]))
     except KeyboardInterrupt:
         log.info("interrupted")
     finally:
         for end in tracks.finish():
-            track_ended(end)
+            track_ended(uploader, end)
         seconds = time.monotonic() - started
         uploads = uploader.close(drain_timeout)
         client.close()
