@@ -153,7 +153,7 @@ class Settings:
     # A face whose crop quality (recognition.tracks.crop_quality: size vs the 112 px chip x
     # detector confidence) is below this names nobody, is no track's evidence and is refused
     # for enrolment (measured by benchmarks/quality_floor.py: docs/recognition.md).
-    min_crop_quality: float = 0.35
+    min_crop_quality: float = 0.2
     keep_models: int = 5
     model_poll_seconds: float = 1.0
     auth_enabled: bool = True
@@ -257,7 +257,7 @@ class Settings:
             face_margin=_env_float("FACEREC_FACE_MARGIN", 32.0),
             min_face_size=_env_int("FACEREC_MIN_FACE_SIZE", 40),
             crop_min_face_fraction=_env_float("FACEREC_CROP_MIN_FACE_FRACTION", 1 / 3),
-            min_crop_quality=_env_float("FACEREC_MIN_CROP_QUALITY", 0.35),
+            min_crop_quality=_env_float("FACEREC_MIN_CROP_QUALITY", 0.2),
             keep_models=_env_int("FACEREC_KEEP_MODELS", 5),
             model_poll_seconds=_env_float("FACEREC_MODEL_POLL_SECONDS", 1.0),
             auth_enabled=_env_auth("FACEREC_AUTH"),

@@ -43,7 +43,8 @@ from recognition.tracks import crop_quality  # noqa: E402
 GALLERY = 1000
 FALSE_ACCEPT = 0.01
 BANDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01)
-FLOORS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
+FLOORS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
+RIGHT_NAMES_SPENT = 0.02  # the floor chosen: the highest that loses at most this share of them
 
 
 def frame_faces(job: tuple[str, int, int]) -> list[tuple[float, np.ndarray]]:
@@ -106,16 +107,18 @@ def outcomes(frames: dict, truth: dict[str, str | None], classifier) -> np.ndarr
     return result
 
 
-def report(quality: np.ndarray, result: np.ndarray) -> None:
-    print("\n| quality | faces | named right | named wrong | unknown | wrong share of named |")
-    print("|---|---|---|---|---|---|")
+def report(quality: np.ndarray, result: np.ndarray, known: np.ndarray) -> None:
+    print("\n| quality | faces (known + strangers) | known named right | named wrong "
+          "| wrong share of named |")  # fmt: skip
+    print("|---|---|---|---|---|")
     for low, high in zip(BANDS, BANDS[1:], strict=False):
         band = (quality >= low) & (quality < high)
         right, wrong = int((result[band] == 1).sum()), int((result[band] == -1).sum())
-        share = f"{wrong / (right + wrong):.0%}" if right + wrong else "-"
+        share = f"{wrong / (right + wrong):.1%}" if right + wrong else "-"
         name = f"{low:.1f}-{min(high, 1.0):.1f}"
-        print(f"| {name} | {int(band.sum())} | {right} | {wrong} | {band.sum() - right - wrong} "
-              f"| {share} |")  # fmt: skip
+        print(f"| {name} | {int(band.sum())} ({int(known[band].sum())} + "
+              f"{int((~known[band]).sum())}) | {right} ({right / max(known[band].sum(), 1):.0%}) "
+              f"| {wrong} | {share} |")  # fmt: skip
     print("\n| floor | faces below | wrong names removed | right names lost |")
     print("|---|---|---|---|")
     for floor in FLOORS:
@@ -123,6 +126,13 @@ def report(quality: np.ndarray, result: np.ndarray) -> None:
         wrong, right = int((result[below] == -1).sum()), int((result[below] == 1).sum())
         print(f"| {floor:.2f} | {int(below.sum())} ({below.mean():.1%}) | {wrong} of "
               f"{int((result == -1).sum())} | {right} of {int((result == 1).sum())} |")  # fmt: skip
+    named_right = max(int((result == 1).sum()), 1)
+    chosen = max(
+        f
+        for f in FLOORS
+        if ((quality < f) & (result == 1)).sum() <= RIGHT_NAMES_SPENT * named_right
+    )
+    print(f"\nthe highest floor losing at most {RIGHT_NAMES_SPENT:.0%} of right names: {chosen}")
 
 
 def main() -> None:
@@ -144,7 +154,8 @@ def main() -> None:
     name = f"quality-{args.known}-{args.strangers}-{args.frames}-seed{args.seed}.npz"
     frames = embed(jobs, args.workers, tracks.ROOT / "var" / "quality_floor" / name)
     print(f"{len(jobs)} photos ({len(strangers)} strangers), {len(frames['paths'])} faces found")
-    report(frames["quality"], outcomes(frames, truth, classifier))
+    known = np.array([truth[str(p)] is not None for p in frames["paths"]])
+    report(frames["quality"], outcomes(frames, truth, classifier), known)
 
 
 if __name__ == "__main__":
