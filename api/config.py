@@ -150,6 +150,10 @@ class Settings:
     # On an upload marked `crop=true` (an edge crop: one face filling most of it) MTCNN looks
     # only for faces at least this share of the short side: 2-3 of its pyramid levels, not 5-7.
     crop_min_face_fraction: float = 1 / 3
+    # A face whose crop quality (recognition.tracks.crop_quality: size vs the 112 px chip x
+    # detector confidence) is below this names nobody, is no track's evidence and is refused
+    # for enrolment (measured by benchmarks/quality_floor.py: docs/recognition.md).
+    min_crop_quality: float = 0.2
     keep_models: int = 5
     model_poll_seconds: float = 1.0
     auth_enabled: bool = True
@@ -225,6 +229,8 @@ class Settings:
             raise ValueError("FACEREC_WEBHOOK_URL needs FACEREC_WEBHOOK_SECRET (16+ characters)")
         if not 0 <= self.retention_days < 100_000:
             raise ValueError("FACEREC_RETENTION_DAYS must be from 0 (keep forever) to 99999")
+        if not 0 <= self.min_crop_quality < 1:
+            raise ValueError("FACEREC_MIN_CROP_QUALITY must be from 0 to below 1")
         if not 0 <= self.crop_min_face_fraction < 1:
             raise ValueError("FACEREC_CROP_MIN_FACE_FRACTION must be from 0 to below 1")
         if self.ops_bind is not None and bind_port(self.ops_bind) == bind_port(self.bind):
@@ -251,6 +257,7 @@ class Settings:
             face_margin=_env_float("FACEREC_FACE_MARGIN", 32.0),
             min_face_size=_env_int("FACEREC_MIN_FACE_SIZE", 40),
             crop_min_face_fraction=_env_float("FACEREC_CROP_MIN_FACE_FRACTION", 1 / 3),
+            min_crop_quality=_env_float("FACEREC_MIN_CROP_QUALITY", 0.2),
             keep_models=_env_int("FACEREC_KEEP_MODELS", 5),
             model_poll_seconds=_env_float("FACEREC_MODEL_POLL_SECONDS", 1.0),
             auth_enabled=_env_auth("FACEREC_AUTH"),

@@ -12,7 +12,7 @@ ERROR_DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict",
     413: "The upload is larger than the limit",
-    422: "The image holds no face, or several",
+    422: "The image holds no face, or several, or its face is below the quality floor",
     429: "Too many open streams for this API key; see Retry-After",
     503: "Unavailable: the database is down or the networks are still loading; retry",
 }
@@ -91,6 +91,29 @@ added_image = Model(
         "number_of_images": fields.Integer(required=True),
         "face": fields.Nested(box, required=True, description="the face enrolled"),
         "faces_found": fields.Integer(required=True, description="bystanders included"),
+        "quality": fields.Float(
+            required=True,
+            description="the face's quality (0-1, as a sighting's); below "
+            "FACEREC_MIN_CROP_QUALITY the image is refused (422 low_quality)",
+        ),
+    },
+)
+enrolment_image = Model(
+    "EnrolmentImage",
+    {
+        "image_id": fields.Integer(required=True),
+        "size_bytes": fields.Integer(required=True),
+        "created_at": fields.DateTime(required=True),
+        "quality": nullable(
+            fields.Float, required=True, description="null: enrolled before qualities were kept"
+        ),
+    },
+)
+enrolment_images = Model(
+    "EnrolmentImages",
+    {
+        "id_name": fields.String(required=True),
+        "images": fields.List(fields.Nested(enrolment_image), required=True),
     },
 )
 deleted = Model("Deleted", {"deleted": fields.String(required=True)})
@@ -162,6 +185,15 @@ face = Model(
             "every crop of the track received so far",
         ),
         "bounding_box": fields.Nested(box, required=True),
+        "quality": fields.Float(
+            required=True,
+            description="0-1: face size vs the 112 px chip x detector confidence",
+        ),
+        "below_quality_floor": fields.Boolean(
+            required=True,
+            description="quality below FACEREC_MIN_CROP_QUALITY: answered unknown, never named, "
+            "and no evidence for its track",
+        ),
         "all_predictions": fields.List(
             fields.Nested(candidate),
             required=True,

@@ -19,7 +19,6 @@ from recognition.subject import choose_subject
 from recognition.tracks import (
     TrackDecision,
     TrackJudge,
-    crop_quality,
     decide_enrolled,
     is_grey,
     undecided,
@@ -41,9 +40,12 @@ def requested_track_id(form) -> str | None:
     return None if raw is None else valid_track_id(raw)
 
 
-def crop_of(seen, rgb: np.ndarray, scale: float, key: str | None) -> TrackCropInfo | None:
+def crop_of(
+    seen, rgb: np.ndarray, scale: float, key: str | None, floor: float = 0.0
+) -> TrackCropInfo | None:
     """The track's part of an upload: its subject face (None when no face clearly is the
-    subject, e.g. two people side by side in one crop), that face's quality and greyness."""
+    subject, e.g. two people side by side in one crop), that face's quality and greyness, and
+    the quality floor below which a crop is no evidence (FACEREC_MIN_CROP_QUALITY)."""
     height, width = (round(side / scale) for side in rgb.shape[:2])
     subject = choose_subject([s.box for s in seen.sightings], width, height)
     if subject is None:
@@ -52,9 +54,10 @@ def crop_of(seen, rgb: np.ndarray, scale: float, key: str | None) -> TrackCropIn
     return TrackCropInfo(
         key=key or f"crop-{uuid.uuid4().hex[:16]}",
         subject=subject,
-        quality=crop_quality(face.box, face.probability),
+        quality=face.quality,
         grey=is_grey(rgb),
         single=key is None,
+        floor=floor,
     )
 
 
@@ -70,14 +73,18 @@ def decider(service, snapshot, space: str):
 
 
 def preview(service, snapshot, seen, crop: TrackCropInfo, camera_id: str | None) -> dict:
-    """get-results: the track's decision over its recorded crops and this one; nothing written.
-    Like recognition itself it needs no database: while it is down, this crop decides alone."""
-    own = seen.sightings[crop.subject].embedding[None]
+    """get-results: the track's decision over its recorded crops and this one (when above the
+    quality floor); nothing written. Like recognition itself it needs no database: while it is
+    down, this crop decides alone."""
+    subject = seen.sightings[crop.subject]
+    own = subject.embedding[None]
     stored, grey = np.zeros((0, own.shape[1]), np.float32), False
     if camera_id is not None:
         with contextlib.suppress(DatabaseUnavailable):
-            stored, grey = service.db.track_evidence(camera_id, crop.key, seen.embedding_space)
-    evidence = np.vstack([stored.reshape(-1, own.shape[1]), own])
+            stored, grey = service.db.track_evidence(
+                camera_id, crop.key, seen.embedding_space, crop.floor
+            )
+    evidence = np.vstack([stored.reshape(-1, own.shape[1]), own[: int(not subject.below_floor)]])
     decide = decider(service, snapshot, seen.embedding_space)
     decision = decide_enrolled(
         decide, evidence, grey or crop.grey, lambda label: _enrolled(service, seen, label)

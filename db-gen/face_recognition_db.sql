@@ -43,6 +43,16 @@ CREATE TABLE IF NOT EXISTS embeddings (
     INDEX ix_embeddings_bundle_version (bundle_version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- The quality (0-1: face size vs the 112 px chip x detector confidence) of an image's face when
+-- it was enrolled; images enrolled before qualities were kept have no row.
+CREATE TABLE IF NOT EXISTS image_qualities (
+    image_id INTEGER NOT NULL,
+    quality DOUBLE NOT NULL,
+    CONSTRAINT pk_image_qualities PRIMARY KEY (image_id),
+    CONSTRAINT fk_image_qualities_image_id FOREIGN KEY (image_id)
+        REFERENCES images (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- state: queued | running | succeeded | failed
 CREATE TABLE IF NOT EXISTS training_jobs (
     id INTEGER NOT NULL AUTO_INCREMENT,

@@ -19,6 +19,7 @@ import numpy as np
 from .analyzer import Face, FaceAnalyzer
 from .classifier import UNKNOWN, FaceClassifier
 from .gallery import encode
+from .tracks import crop_quality
 
 THUMBNAIL_SIZE = 112  # px, the long side
 THUMBNAIL_MARGIN = 0.2  # of the box's size, on each side: the hair and chin help a person
@@ -37,6 +38,8 @@ class Sighting:
     thumbnail: bytes  # JPEG of the face (empty when not asked for)
     candidates: list[tuple[str, float]] = field(default_factory=list)  # (person, score), best first
     probability: float = 1.0  # MTCNN's confidence that this is a face
+    quality: float = 1.0  # recognition.tracks.crop_quality of the face (in the upload's pixels)
+    below_floor: bool = False  # quality below the floor: left unknown, never named
 
     @property
     def known(self) -> bool:
@@ -82,17 +85,21 @@ def sightings_of(
     predictions: list | None,
     thumbnails: bool = True,
     scale: float = 1.0,
+    min_quality: float = 0.0,
 ) -> list[Sighting]:
     """Sightings from detections, their embeddings and the classifier's predictions (None: no
-    model yet, every face unknown). `scale`: how much the image was shrunk from the upload
-    (`images.decode_image`); boxes and landmarks are given in the upload's own pixels."""
+    model yet, every face unknown; a None among them: that face is unknown). `scale`: how much
+    the image was shrunk from the upload (`images.decode_image`); boxes and landmarks are given
+    in the upload's own pixels. A face whose quality is below `min_quality` is marked so."""
     result = []
     codes = encode(embeddings) if len(faces) else []
     for index, face in enumerate(faces):
         prediction = predictions[index] if predictions else None
+        box = tuple(float(v) / scale for v in face.box)
+        quality = crop_quality(box, face.probability)
         result.append(
             Sighting(
-                box=tuple(float(v) / scale for v in face.box),
+                box=box,
                 landmarks=face.landmarks / scale,
                 embedding=embeddings[index],
                 codes=codes[index].tobytes(),
@@ -102,9 +109,16 @@ def sightings_of(
                 thumbnail=thumbnail(rgb, face.box) if thumbnails else b"",
                 candidates=prediction.candidates if prediction else [],
                 probability=face.probability,
+                quality=quality,
+                below_floor=quality < min_quality,
             )
         )
     return result
+
+
+def face_quality(face: Face, scale: float = 1.0) -> float:
+    """`crop_quality` of a detection in an image shrunk by `scale` from the upload."""
+    return crop_quality([float(v) / scale for v in face.box], face.probability)
 
 
 def _predict_enrolled(
@@ -137,6 +151,7 @@ def recognize(
     still_enrolled: Callable[[set[str]], set[str]] | None = None,
     thumbnails: bool = True,
     max_faces: int | None = None,
+    min_quality: float = 0.0,
 ) -> Recognized:
     """Every face in the image, named by `classifier` (version `model_version`) when it was
     trained in the analyzer's embedding space (another space's model names nobody: `train`
@@ -146,6 +161,7 @@ def recognize(
     `min_face_fraction` > 0 (an edge crop) skips faces smaller than that share of the short
     side. `still_enrolled(names)` returns which named people still exist: anyone deleted since
     the model was trained is never named (without it, every named person counts as enrolled).
+    A face whose `crop_quality` is below `min_quality` (FACEREC_MIN_CROP_QUALITY) names nobody.
     """
     if classifier is not None and classifier.embedding_space != analyzer.embedding_space:
         classifier = None
@@ -153,10 +169,14 @@ def recognize(
     faces = found[:max_faces] if max_faces is not None else found
     embeddings = analyzer.embed(rgb, faces)
     predictions, enrolled = None, frozenset()
-    if classifier is not None and faces:
-        predictions, enrolled = _predict_enrolled(classifier, embeddings, still_enrolled)
+    usable = [i for i, face in enumerate(faces) if face_quality(face, scale) >= min_quality]
+    if classifier is not None and usable:
+        named, enrolled = _predict_enrolled(classifier, embeddings[usable], still_enrolled)
+        predictions = [None] * len(faces)
+        for index, prediction in zip(usable, named, strict=True):
+            predictions[index] = prediction
     return Recognized(
-        sightings_of(rgb, faces, embeddings, predictions, thumbnails, scale),
+        sightings_of(rgb, faces, embeddings, predictions, thumbnails, scale, min_quality),
         faces_found=len(found),
         model_version=model_version,
         embedding_space=analyzer.embedding_space,

@@ -98,7 +98,10 @@ def decide_enrolled(
     enrolled: Callable[[str], bool],
 ) -> TrackDecision:
     """`decide(embeddings, grey, forgotten)`, never naming someone deleted since the model was
-    trained: whoever `enrolled(label)` denies is left out and the track decided again."""
+    trained: whoever `enrolled(label)` denies is left out and the track decided again. No
+    evidence (every crop below the quality floor) names nobody."""
+    if not len(embeddings):
+        return undecided(0)
     forgotten: set[str] = set()
     while True:
         decision = decide(embeddings, grey, frozenset(forgotten))

@@ -89,6 +89,19 @@ class Embedding(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class ImageQuality(Base):
+    """How good a face an enrolment image holds (recognition.tracks.crop_quality of its
+    subject), measured when it was enrolled; images enrolled before have no row."""
+
+    __tablename__ = "image_qualities"
+    __table_args__ = _table_args()
+
+    image_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("images.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    quality: Mapped[float] = mapped_column(Double)
+
+
 class TrainingJob(Base):
     __tablename__ = "training_jobs"
     __table_args__ = _table_args()

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .errors import AlreadyExists, ImageTooLarge, NotFound
-from .models import EMBEDDING_DIMS, Embedding, Image, Person
+from .models import EMBEDDING_DIMS, Embedding, Image, ImageQuality, Person
 from .transactions import Transactions, retry_deadlocks, utc_now
 from .validation import check_id
 
@@ -74,6 +74,23 @@ class PeopleQueries(Transactions):
         with self._transaction() as session:
             return [(person_id, count) for person_id, count in session.execute(query)]
 
+    def person_images(self, person_id: str) -> list[dict]:
+        """The person's enrolment images, oldest first: id, size, when, and their face's quality
+        (None for images enrolled before qualities were kept). NotFound for nobody."""
+        query = (
+            select(Image.id, Image.size_bytes, Image.created_at, ImageQuality.quality)
+            .outerjoin(ImageQuality, ImageQuality.image_id == Image.id)
+            .where(Image.person_id == person_id)
+            .order_by(Image.id)
+        )
+        with self._transaction() as session:
+            if session.get(Person, person_id) is None:
+                raise NotFound(f"no person {person_id!r}")
+            return [
+                {"image_id": i, "size_bytes": size, "created_at": at, "quality": quality}
+                for i, size, at, quality in session.execute(query)
+            ]
+
     def count_images(self, person_id: str) -> int:
         """How many images the person has (one index range: (person_id, sha256) is unique)."""
         query = select(func.count(Image.id)).where(Image.person_id == person_id)
@@ -90,9 +107,14 @@ class PeopleQueries(Transactions):
 
     @retry_deadlocks
     def add_image(
-        self, person_id: str, data: bytes, embedding, bundle_version: str
+        self,
+        person_id: str,
+        data: bytes,
+        embedding,
+        bundle_version: str,
+        quality: float | None = None,
     ) -> tuple[int, bool]:
-        """Store an image with its embedding: (image_id, created).
+        """Store an image with its embedding (and its face's quality): (image_id, created).
 
         The same bytes for the same person are stored once: a repeat returns the first id and
         `created=False`. Concurrent callers are serialised by the unique (person_id, sha256).
@@ -132,6 +154,8 @@ class PeopleQueries(Transactions):
                         created_at=now,
                     )
                 )
+                if quality is not None:
+                    session.add(ImageQuality(image_id=image.id, quality=float(quality)))
                 return image.id, True
         except IntegrityError:
             # Another caller stored the same image first, or deleted the person meanwhile.

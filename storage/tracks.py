@@ -38,6 +38,7 @@ class TrackCropInfo:
     quality: float
     grey: bool
     single: bool = False  # a crop sent without a track id: a track of its own, ended at once
+    floor: float = 0.0  # crops of lower quality are recorded but are no evidence for naming
 
 
 def track_dict(track: Track, best: int | None) -> dict:
@@ -91,12 +92,14 @@ def _locked_track(session, camera_id: str, key: str, location_id, at: datetime) 
     return session.scalars(select(Track).where(*where).with_for_update()).one()
 
 
-def _evidence(session, track_id: int, space: str) -> tuple[np.ndarray, bool]:
-    """The track's best crops' embeddings in `space` (best first), and whether most are grey."""
+def _evidence(session, track_id: int, space: str, floor: float) -> tuple[np.ndarray, bool]:
+    """The track's best crops' embeddings in `space` (best first; none below `floor`), and
+    whether most are grey."""
     rows = session.execute(
         select(SightingEmbedding.code, TrackCrop.grey)
         .join(SightingEmbedding, SightingEmbedding.recognition_id == TrackCrop.recognition_id)
         .where(TrackCrop.track_id == track_id, SightingEmbedding.embedding_space == space)
+        .where(TrackCrop.quality >= floor)
         .order_by(TrackCrop.quality.desc(), TrackCrop.recognition_id)
         .limit(TRACK_EVIDENCE)
     ).all()
@@ -202,7 +205,7 @@ class TrackStore:
                     quality=float(crop.quality), grey=int(crop.grey),
                 )
             )  # fmt: skip
-            embeddings, grey = _evidence(session, track.id, seen.embedding_space)
+            embeddings, grey = _evidence(session, track.id, seen.embedding_space, crop.floor)
             decision = decide_enrolled(
                 decide,
                 embeddings,
@@ -220,16 +223,18 @@ class TrackStore:
         ).one()
         return track_dict(row.Track, row.best)
 
-    def track_evidence(self, camera_id: str, key: str, space: str) -> tuple[np.ndarray, bool]:
-        """A track's best crops' embeddings in `space` and whether most are grey (empty when
-        the track is new): what a get-results with this track id decides with."""
+    def track_evidence(
+        self, camera_id: str, key: str, space: str, floor: float = 0.0
+    ) -> tuple[np.ndarray, bool]:
+        """A track's best crops' embeddings in `space` (none below `floor`) and whether most
+        are grey (empty when the track is new): what a get-results with this track id uses."""
         with self._transaction() as session:
             track_id = session.scalar(
                 select(Track.id).where(Track.camera_id == camera_id, Track.track_key == key)
             )
             if track_id is None:
                 return np.zeros((0, 0), np.float32), False
-            return _evidence(session, track_id, space)
+            return _evidence(session, track_id, space, floor)
 
     def track(self, camera_id: str, key: str) -> dict:
         with self._transaction() as session:

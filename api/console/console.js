@@ -361,8 +361,20 @@ async function showPeople() {
   list.replaceChildren(...people.map((p) => h("article", { class: "person card", "data-person": p.id_name },
     h("span", { class: "avatar" }, p.id_name.slice(0, 2).toUpperCase()),
     h("a", { class: "name", href: "#person/" + encodeURIComponent(p.id_name) }, p.id_name),
-    h("span", { class: "meta" }, p.number_of_images + (p.number_of_images === 1 ? " photo" : " photos")),
+    h("span", { class: "meta" }, p.number_of_images + (p.number_of_images === 1 ? " photo" : " photos"),
+      h("span", { class: "qualities", title: "each photo's face quality (0-1: size x detector confidence)" })),
     h("button", { type: "button", class: "danger small", "data-admin": true, onclick: () => deletePerson(p.id_name) }, "Delete"))));
+  await Promise.all(people.map((p) => showQualities(p.id_name)));
+}
+
+/** Each enrolment photo's face quality on the person's card ("–": enrolled before qualities were
+ * kept). */
+async function showQualities(personId) {
+  const body = await api(`/dataset/${encodeURIComponent(personId)}/images`).catch(() => null);
+  const cell = document.querySelector(`[data-person="${CSS.escape(personId)}"] .qualities`);
+  if (!body || !cell) return;
+  cell.replaceChildren("quality", ...body.images.map((image) => h("span", { class: "quality", "data-image": image.image_id },
+    image.quality === null ? "–" : image.quality.toFixed(2))));
 }
 
 async function deletePerson(personId) {
@@ -403,7 +415,7 @@ async function enrol(event) {
       const body = await api(`/dataset/${encodeURIComponent(personId)}/image`, { method: "POST", body: form({ image: file }) });
       row.className = "accepted";
       const bystanders = body.faces_found > 1 ? ` (${body.faces_found} faces; the main one enrolled)` : "";
-      row.lastChild.textContent = (body.created ? "accepted" : "already enrolled") + bystanders;
+      row.lastChild.textContent = (body.created ? "accepted" : "already enrolled") + bystanders + ` · quality ${body.quality.toFixed(2)}`;
     } catch (error) {
       row.className = "refused";
       row.lastChild.textContent = `refused: ${error.message} (${error.code})`;

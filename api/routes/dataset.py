@@ -9,7 +9,7 @@ from api.auth import ADMIN, RECOGNIZE, requires
 from api.errors import model_store_error
 from api.rendering import people_counts
 from api.service import current_service
-from api.subjects import photo_subject
+from api.subjects import enrolment_subject
 from recognition import load_image
 from storage import NotFound
 
@@ -75,8 +75,9 @@ class PersonImage(Resource):
         """Add an image of the person: the face it is of is detected, embedded and stored.
 
         A photo with bystanders enrols the face that clearly dominates it (largest by a margin,
-        else nearest the centre); the answer gives its box. 422 when there is no face, or
-        when two faces are equally plausible.
+        else nearest the centre); the answer gives its box and quality. 422 when there is no
+        face, when two faces are equally plausible, or when the face's quality is below
+        FACEREC_MIN_CROP_QUALITY (`low_quality`).
         """
         service = current_service()
         params.person_id(person_id)
@@ -85,9 +86,11 @@ class PersonImage(Resource):
         if not service.db.person_exists(person_id):
             raise NotFound(f"no person {person_id!r}: create them first")
         analyzer = service.analyzers.get()
-        embedding, face, faces_found = photo_subject(analyzer, rgb)
+        embedding, face, faces_found, quality = enrolment_subject(
+            analyzer, rgb, service.settings.min_crop_quality
+        )
         image_id, created = service.db.add_image(
-            person_id, data, embedding, analyzer.embedding_space
+            person_id, data, embedding, analyzer.embedding_space, quality
         )
         body = {
             "id_name": person_id,
@@ -96,5 +99,19 @@ class PersonImage(Resource):
             "number_of_images": current_service().db.count_images(person_id),
             "face": face,
             "faces_found": faces_found,
+            "quality": quality,
         }
         return body, 201 if created else 200
+
+
+@ns.route("/<string:person_id>/images")
+@person_param
+class PersonImages(Resource):
+    @requires(RECOGNIZE)
+    @ns.response(200, "The person's enrolment images, oldest first", schemas.enrolment_images)
+    @schemas.errors(ns, 400, 401, 403, 404, 503)
+    def get(self, person_id):
+        """List the person's enrolment images with the quality of each one's face."""
+        images = current_service().db.person_images(params.person_id(person_id))
+        rows = [{**image, "created_at": params.iso(image["created_at"])} for image in images]
+        return {"id_name": person_id, "images": rows}

@@ -82,6 +82,8 @@ def _answer(seen: Sighting, width: int, height: int, include: bool) -> dict:
     return {
         "top_prediction": {"label": seen.label, "score": seen.score, "threshold": seen.threshold},
         "bounding_box": schemas.clip_box(seen.box, width, height),
+        "quality": seen.quality,
+        "below_quality_floor": seen.below_floor,
         "all_predictions": [{"label": p, "score": s} for p, s in seen.candidates]
         if include
         else [],
@@ -114,13 +116,18 @@ def recognize(record: bool = False) -> dict:
         still_enrolled=_still_enrolled,
         thumbnails=record,
         max_faces=settings.max_faces,
+        min_quality=settings.min_crop_quality,
     )
     height, width = (round(side / scale) for side in rgb.shape[:2])
     if rgb.size > BIG_IMAGE_VALUES or seen.faces_found > len(seen.sightings):
         release_memory()
     answers = [_answer(s, width, height, include) for s in seen.sightings]
     metrics.count_faces([s.label for s in seen.sightings], UNKNOWN)
-    track_crop = tracking.crop_of(seen, rgb, scale, key) if (record or key) else None
+    track_crop = (
+        tracking.crop_of(seen, rgb, scale, key, settings.min_crop_quality)
+        if (record or key)
+        else None
+    )
     if record:
         _record(service, snapshot, seen, track_crop, answers, camera_id, location_id)
     elif track_crop is not None:

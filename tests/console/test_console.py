@@ -116,6 +116,13 @@ def test_an_operator_enrols_trains_watches_searches_and_names(browser, server, s
         if person == "obama":
             browser.save_screenshot(str(shots / "console-people.png"))
     assert "4 photos" in css(browser, '[data-person="obama"]')[0].text
+    assert all("quality" in rows[p.name].text for p in PEOPLE["biden"])
+    # Each enrolment photo's face quality is on the person's card, as the API lists it.
+    wait(browser, lambda: len(css(browser, '[data-person="obama"] .quality')) == 4)
+    listed = requests.get(f"{server.url}/dataset/obama/images", headers={"X-API-Key": ADMIN_KEY})
+    shown = [q.text for q in css(browser, '[data-person="obama"] .quality')]
+    assert shown == [f"{i['quality']:.2f}" for i in listed.json()["images"]]
+    browser.save_screenshot(str(shots / "console-people-quality.png"))
     assert "2 photos" in css(browser, '[data-person="biden"]')[0].text
 
     # Model: train; the job's state is followed until it succeeds.

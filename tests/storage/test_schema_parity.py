@@ -104,6 +104,7 @@ def test_the_schema_has_what_the_service_relies_on(from_models):
     }
     assert cascades == {
         ("images", "people"): "CASCADE",
+        ("image_qualities", "images"): "CASCADE",
         ("embeddings", "images"): "CASCADE",
         ("recognitions", "people"): "CASCADE",
         ("sighting_embeddings", "recognitions"): "CASCADE",
