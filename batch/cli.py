@@ -2,7 +2,7 @@
 
 facerec-batch recordings/ --output sightings.parquet --fps 2 --store
 facerec-batch 'cams/*/2024-05-*.mp4' extra.jpg --master spark://spark-master:7077
-facerec-batch search --face suspect.jpg sightings.parquet    # the archive's sightings of a face
+facerec-batch search --face suspect.jpg sightings.parquet    # the archive's tracks of a face
 
 Exit status: 0 all inputs done, 3 some inputs were skipped (listed), 2 bad arguments.
 """
