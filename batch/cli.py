@@ -2,7 +2,7 @@
 
 facerec-batch recordings/ --output sightings.parquet --fps 2 --store
 facerec-batch 'cams/*/2024-05-*.mp4' extra.jpg --master spark://spark-master:7077
-facerec-batch search --face suspect.jpg sightings.parquet    # the archive's sightings of a face
+facerec-batch search --face suspect.jpg sightings.parquet    # the archive's tracks of a face
 
 Exit status: 0 all inputs done, 3 some inputs were skipped (listed), 2 bad arguments.
 """
@@ -23,6 +23,7 @@ from batch.job import (
     resolve_model_version,
     run_batch,
     spark_session,
+    tracks_path,
 )
 from storage.errors import NotFound
 
@@ -104,14 +105,16 @@ def options_from_args(args: argparse.Namespace, settings: Settings) -> BatchOpti
         threads=args.threads,
         face_margin=settings.face_margin,
         min_face_size=settings.min_face_size,
+        false_accept_rate=settings.false_accept_rate,
+        match_threshold=settings.match_threshold,
     )
 
 
 def print_report(report: BatchReport, output: str) -> None:
     print(
         f"{len(report.items)} segments, {report.video_seconds:.1f} s of video, "
-        f"{report.rows} faces -> {output} (model {report.model_version}) "
-        f"in {report.wall_seconds:.1f} s"
+        f"{report.rows} faces in {report.tracks} tracks -> {output} and "
+        f"{tracks_path(output)} (model {report.model_version}) in {report.wall_seconds:.1f} s"
     )
     stored = sum(item.stored for item in report.items)
     if stored:

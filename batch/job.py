@@ -1,4 +1,5 @@
-"""The Spark side: one task per work item, results cached once, rows to Parquet, a report back."""
+"""The Spark side: one task per work item, results cached once, crops and tracks to Parquet, a
+report back."""
 
 from __future__ import annotations
 
@@ -39,8 +40,49 @@ COLUMNS = [
     # The face's unit vector and its space: `facerec-batch search --face` ranks by it.
     ("embedding_space", "string"),
     ("embedding", "array<float>"),
+    # The crop's track (a row of the tracks dataset) and its quality (recognition.tracks).
+    ("track_id", "string"),
+    ("quality", "double"),
 ]
-SCHEMA = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
+# One row per track (batch/tracks.py): beside the crops' dataset, at tracks_path(output).
+TRACK_COLUMNS = [
+    *COLUMNS[:4],
+    ("track_id", "string"),
+    ("first_timestamp", "double"),
+    ("last_timestamp", "double"),
+    ("first_seen_at", "timestamp"),
+    ("last_seen_at", "timestamp"),
+    ("crops", "int"),
+    ("label", "string"),
+    ("score", "double"),
+    ("threshold", "double"),
+    ("faces", "int"),  # the best crops the decision averaged
+    ("grey", "boolean"),
+    ("model_version", "string"),
+    ("bundle_version", "string"),
+    ("best_timestamp", "double"),
+    ("best_frame", "int"),
+    ("best_box_left", "double"),
+    ("best_box_top", "double"),
+    ("best_box_right", "double"),
+    ("best_box_bottom", "double"),
+    ("best_quality", "double"),
+    ("embedding_space", "string"),
+    ("embedding", "array<float>"),  # the normalised mean of the best crops' embeddings
+]
+
+
+def _schema(columns) -> str:
+    return ", ".join(f"{name} {kind}" for name, kind in columns)
+
+
+def tracks_path(output: str) -> str:
+    """Where the tracks of the crops written at `output` go: recognitions.parquet ->
+    recognitions-tracks.parquet (any other name: name-tracks)."""
+    stem = output.rstrip("/")
+    if stem.endswith(".parquet"):
+        return f"{stem.removesuffix('.parquet')}-tracks.parquet"
+    return f"{stem}-tracks"
 
 
 @dataclass(frozen=True)
@@ -58,6 +100,8 @@ class BatchOptions:
     threads: int = 1
     face_margin: float = 32.0
     min_face_size: int = 40  # the service's MTCNN setting (FACEREC_MIN_FACE_SIZE)
+    false_accept_rate: float = 0.01  # tracks are decided as the service does (FACEREC_...)
+    match_threshold: float | None = None
 
 
 @dataclass
@@ -67,6 +111,7 @@ class ItemReport:
     end: float
     frames: int
     rows: int
+    tracks: int
     stored: int
     seconds: float
     error: str | None
@@ -85,6 +130,10 @@ class BatchReport:
     @property
     def rows(self) -> int:
         return sum(item.rows for item in self.items)
+
+    @property
+    def tracks(self) -> int:
+        return sum(item.tracks for item in self.items)
 
     @property
     def video_seconds(self) -> float:
@@ -148,6 +197,7 @@ def _report(pair: tuple[ItemResult, int]) -> ItemReport:
         item.end,
         result.frames,
         len(result.rows),
+        len(result.tracks),
         stored,
         result.seconds,
         result.error,
@@ -157,6 +207,11 @@ def _report(pair: tuple[ItemResult, int]) -> ItemReport:
 def _row_tuples(pair: tuple[ItemResult, int]):
     result, _ = pair
     return [tuple(row[name] for name, _ in COLUMNS) for row in result.rows]
+
+
+def _track_tuples(pair: tuple[ItemResult, int]):
+    result, _ = pair
+    return [tuple(row[name] for name, _ in TRACK_COLUMNS) for row in result.tracks]
 
 
 class ProgressLogger(threading.Thread):
@@ -220,6 +275,8 @@ def run_batch(spark, options: BatchOptions) -> BatchReport:
         options.threads,
         options.face_margin,
         options.min_face_size,
+        false_accept_rate=options.false_accept_rate,
+        match_threshold=options.match_threshold,
     )
     log.info(
         "%d inputs -> %d segments, model %s", len({i.path for i in items}), len(items), version
@@ -240,8 +297,10 @@ def run_batch(spark, options: BatchOptions) -> BatchReport:
     finally:
         progress.stop()
     context.setJobDescription("facerec-batch: write parquet")
-    frame = spark.createDataFrame(results.flatMap(_row_tuples), SCHEMA)
+    frame = spark.createDataFrame(results.flatMap(_row_tuples), _schema(COLUMNS))
     frame.write.mode("overwrite").parquet(options.output)
+    tracks = spark.createDataFrame(results.flatMap(_track_tuples), _schema(TRACK_COLUMNS))
+    tracks.write.mode("overwrite").parquet(tracks_path(options.output))
     results.unpersist()
     for report in reports:
         if report.error:

@@ -1,4 +1,5 @@
-"""One work item -> its rows: what a Spark task runs (plain Python, testable without Spark)."""
+"""One work item -> its rows and tracks: what a Spark task runs (plain Python, testable without
+Spark)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,19 @@ from datetime import UTC, datetime, timedelta
 from batch.frames import image_frame, video_frames
 from batch.inputs import WorkItem
 from batch.recognizer import FrameRecognizer
+from batch.tracks import segment_tracker, track_rows
+from edge.quality import face_patch
+from recognition.tracks import crop_quality
 
 
 @dataclass
 class ItemResult:
-    """An item's rows, how many frames it sampled, and why it failed (if it did)."""
+    """An item's rows (one per crop), its tracks, how many frames it sampled, and why it failed
+    (if it did)."""
 
     item: WorkItem
     rows: list[dict] = field(default_factory=list)
+    tracks: list[dict] = field(default_factory=list)
     frames: int = 0
     seconds: float = 0.0
     error: str | None = None
@@ -33,9 +39,8 @@ def _frames(item: WorkItem, fps: float):
         yield from video_frames(item.path, item.start, item.end, fps)
 
 
-def _row(
-    item: WorkItem, timestamp: float, frame: int, sighting, recognizer: FrameRecognizer
-) -> dict:
+def _row(item: WorkItem, timestamp: float, frame: int, named, recognizer: FrameRecognizer) -> dict:
+    sighting, grey = named
     left, top, right, bottom = sighting.box
     return {
         "source": item.path,
@@ -56,7 +61,26 @@ def _row(
         "bundle_version": recognizer.analyzer.bundle_version,
         "embedding_space": recognizer.analyzer.embedding_space,
         "embedding": [float(v) for v in sighting.embedding],
+        # The crop's quality as the service measures it (its evidence order) and whether it is
+        # grey (infrared: the track is judged on the grey table); track_id is set by the caller.
+        "quality": crop_quality(sighting.box, sighting.probability),
+        "grey": grey,
     }
+
+
+def _track_frames(item: WorkItem, fps: float, recognizer: FrameRecognizer, result: ItemResult):
+    """Follow the faces across the item's sampled frames; a row per face MTCNN confirms."""
+    tracker = segment_tracker(item, fps)
+    for ordinal, (timestamp, index, frame) in enumerate(_frames(item, fps)):
+        result.frames += 1
+        detections = recognizer.detect(frame)
+        patches = [face_patch(frame, detection.box) for detection in detections]
+        seen, _ = tracker.update(ordinal, detections, patches)
+        for track, detection in seen:
+            named = recognizer.name(frame, detection)
+            if named is not None:
+                row = _row(item, timestamp, index, named, recognizer)
+                result.rows.append({**row, "track_id": track.id})
 
 
 def process_item(item: WorkItem, recognizer_factory, fps: float) -> ItemResult:
@@ -70,14 +94,10 @@ def process_item(item: WorkItem, recognizer_factory, fps: float) -> ItemResult:
     recognizer = recognizer_factory()
     began = time.perf_counter()
     try:
-        for timestamp, index, frame in _frames(item, fps):
-            result.frames += 1
-            result.rows.extend(
-                _row(item, timestamp, index, sighting, recognizer)
-                for sighting in recognizer.recognize(frame)
-            )
+        _track_frames(item, fps, recognizer, result)
+        result.tracks = track_rows(result.rows, recognizer.judge)
     except Exception as error:  # reported per item; the rest of the job goes on
         result.error = f"{type(error).__name__}: {error}"
-        result.rows = []
+        result.rows, result.tracks = [], []
     result.seconds = time.perf_counter() - began
     return result

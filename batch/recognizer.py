@@ -1,5 +1,6 @@
-"""Frame -> recognised faces, as the deployed system does it: UltraFace finds the face in the
-frame (the edge's job), then the service's own recognition step runs on the crop."""
+"""Frame -> recognised faces, as the deployed system does it: UltraFace finds the faces in the
+frame (the edge's job; the edge's tracker follows them, batch/tracks.py), then the service's own
+recognition step runs on each crop, and the service's TrackJudge decides each track."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import cv2
 import numpy as np
 
 from edge.crops import crop_face
-from edge.detector import UltraFaceDetector
+from edge.detector import Detection, UltraFaceDetector
 from recognition import FaceAnalyzer, FaceClassifier, sighting
 from recognition.sighting import Sighting
+from recognition.tracks import TrackJudge, is_grey
 from storage.model_store import ModelStore
 
 ULTRAFACE_FILE = Path("ultraface") / "version-RFB-320.onnx"
@@ -34,6 +36,8 @@ class RecognizerSpec:
     face_margin: float = 32.0
     min_face_size: int = 40
     crop_margin: float = 0.25
+    false_accept_rate: float = 0.01  # what a track's decision allows (FACEREC_FALSE_ACCEPT_RATE)
+    match_threshold: float | None = None  # FACEREC_MATCH_THRESHOLD: fixed, for tracks too
 
 
 def _nearest_to_centre(faces, width: int, height: int):
@@ -63,6 +67,7 @@ class FrameRecognizer:
         analyzer: FaceAnalyzer,
         classifier: FaceClassifier,
         model_version: str,
+        judge: TrackJudge,
         crop_margin: float = 0.25,
     ):
         self.detector = detector
@@ -70,6 +75,8 @@ class FrameRecognizer:
         self.classifier = classifier
         self.model_version = model_version
         self.crop_margin = crop_margin
+        # Decides each track over its best crops, as the service does (recognition.tracks).
+        self.judge = judge
 
     @classmethod
     def from_spec(cls, spec: RecognizerSpec) -> FrameRecognizer:
@@ -86,24 +93,28 @@ class FrameRecognizer:
             ),
             classifier,
             spec.model_version,
+            TrackJudge(classifier, spec.false_accept_rate, spec.match_threshold),
             spec.crop_margin,
         )
 
-    def recognize(self, bgr: np.ndarray) -> list[Sighting]:
-        """Every face UltraFace finds and MTCNN confirms, named (or "unknown"), its box in
-        frame pixels: the service's recognition step (recognition.sighting) on each crop."""
-        found = []
-        for detection in self.detector.detect(bgr):
-            pixels, (left, top, _, _) = crop_face(bgr, detection.box, self.crop_margin)
-            rgb = np.ascontiguousarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB))
-            seen = sighting.recognize(self.analyzer, self.classifier, rgb).sightings
-            if not seen:
-                continue  # MTCNN disagrees with UltraFace: the API would answer "no face" too
-            face = _nearest_to_centre(seen, rgb.shape[1], rgb.shape[0])
-            x1, y1, x2, y2 = face.box
-            box = _clipped((x1 + left, y1 + top, x2 + left, y2 + top), bgr.shape)
-            found.append(replace(face, box=tuple(round(float(v), 1) for v in box)))
-        return found
+    def detect(self, bgr: np.ndarray) -> list[Detection]:
+        """The faces UltraFace finds in the frame (what the edge detects and tracks)."""
+        return self.detector.detect(bgr)
+
+    def name(self, bgr: np.ndarray, detection: Detection) -> tuple[Sighting, bool] | None:
+        """The face MTCNN confirms in the detection's crop, named (or "unknown"), its box in
+        frame pixels: the service's recognition step (recognition.sighting) on the crop; and
+        whether the crop is grey (infrared). None when MTCNN sees no face there (the API would
+        answer "no face" too)."""
+        pixels, (left, top, _, _) = crop_face(bgr, detection.box, self.crop_margin)
+        rgb = np.ascontiguousarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB))
+        seen = sighting.recognize(self.analyzer, self.classifier, rgb).sightings
+        if not seen:
+            return None
+        face = _nearest_to_centre(seen, rgb.shape[1], rgb.shape[0])
+        x1, y1, x2, y2 = face.box
+        box = _clipped((x1 + left, y1 + top, x2 + left, y2 + top), bgr.shape)
+        return replace(face, box=tuple(round(float(v), 1) for v in box)), is_grey(rgb)
 
 
 _cache: dict[RecognizerSpec, FrameRecognizer] = {}

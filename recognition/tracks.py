@@ -47,6 +47,20 @@ def crop_quality(box, probability: float) -> float:
     return float(np.clip(side / FULL_QUALITY_SIDE, 0.0, 1.0) * probability)
 
 
+def track_threshold(
+    embedder: str, people: int, frames: int, grey: bool, false_accept_rate: float
+) -> float:
+    """The similarity a mean of `frames` faces needs against a gallery of `people` (1: a search
+    by face) for `false_accept_rate`, from the stranger-track tables."""
+    try:
+        tail = track_tail(embedder, "grey" if grey else "colour", frames)
+    except KeyError:
+        tail = None
+    if tail is None:  # no table for this embedder: the single-face rule, as strict as before
+        return decision_threshold(embedder, people, false_accept_rate)
+    return threshold_from_tail(tail, people, false_accept_rate)
+
+
 class TrackJudge:
     """Decides tracks with one serving model: `decide(embeddings, grey)`."""
 
@@ -69,13 +83,7 @@ class TrackJudge:
             return self.fixed_threshold
         if frames <= 1 and not grey:
             return classifier.threshold
-        try:
-            tail = track_tail(classifier.embedder, "grey" if grey else "colour", frames)
-        except KeyError:
-            tail = None
-        if tail is None:  # no table for this embedder: the single-face rule, as strict as before
-            return decision_threshold(classifier.embedder, people, self.false_accept_rate)
-        return threshold_from_tail(tail, people, self.false_accept_rate)
+        return track_threshold(classifier.embedder, people, frames, grey, self.false_accept_rate)
 
     def decide(
         self, embeddings: np.ndarray, grey: bool, forgotten: frozenset[str] = frozenset()

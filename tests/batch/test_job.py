@@ -11,7 +11,7 @@ import pytest
 
 from api.config import Settings
 from batch import cli, search
-from batch.job import BatchOptions, run_batch
+from batch.job import BatchOptions, run_batch, tracks_path
 from recognition.networks import DEFAULT_EMBEDDER
 from tests.batch.conftest import CLIP, SCENES
 from tests.conftest import BUNDLE, people_images
@@ -45,6 +45,11 @@ def finished(spark, model_dir, broken_video, archive):
     )
     report = run_batch(spark, options)
     return report, pq.read_table(output).to_pylist()
+
+
+@pytest.fixture(scope="module")
+def tracks(finished, archive):
+    return pq.read_table(tracks_path(str(archive))).to_pylist()
 
 
 def test_the_clip_is_split_and_every_segment_done(finished):
@@ -94,17 +99,55 @@ def test_the_corrupt_video_is_reported_and_skipped(finished, broken_video):
     assert report.rows == len(rows) > 20
 
 
-def test_search_by_face_finds_lin_manuel_miranda_in_the_archive(spark, finished, archive):
+def test_each_crop_belongs_to_a_track_and_the_clip_has_few_tracks(finished, tracks):
+    """Issue #22: one row per track. The edge sees 8 people-appearances in the whole clip
+    (tests/edge/test_daemon.py); here the clip is cut into 3 segments, which may split a track."""
+    report, rows = finished
+    keys = [(t["source"], t["track_id"]) for t in tracks]
+    assert len(keys) == len(set(keys)) == report.tracks
+    assert {(r["source"], r["track_id"]) for r in rows} == set(keys)
+    clip_rows = [r for r in rows if r["source"] == str(CLIP)]
+    clip_tracks = [t for t in tracks if t["source"] == str(CLIP)]
+    assert 4 <= len(clip_tracks) <= 12 and 2 * len(clip_tracks) <= len(clip_rows)
+    for track in clip_tracks:
+        crops = [r for r in clip_rows if r["track_id"] == track["track_id"]]
+        assert track["crops"] == len(crops) and 1 <= track["faces"] <= min(len(crops), 8)
+        assert track["first_timestamp"] == min(r["timestamp"] for r in crops)
+        assert track["last_timestamp"] == max(r["timestamp"] for r in crops)
+        assert track["best_quality"] == max(r["quality"] for r in crops)
+        assert len(track["embedding"]) == 256
+    # Lin-Manuel Miranda's seconds on stage are his tracks (one per segment he is in).
+    lin = [
+        t for t in clip_tracks if t["label"] == "lin_manuel_miranda" and t["last_timestamp"] >= 3
+    ]
+    assert (
+        min(t["first_timestamp"] for t in lin) <= 3.0
+        and max(t["last_timestamp"] for t in lin) >= 7.0
+    )
+    assert all(t["score"] >= t["threshold"] for t in lin)
+    assert {t["label"] for t in clip_tracks} <= {"lin_manuel_miranda", "obama", "unknown"}
+
+
+def test_search_by_face_ranks_tracks_and_finds_lin_manuel_miranda(spark, finished, archive):
     settings = replace(Settings(), bundle_dir=BUNDLE)
     photo = people_images()["lin_manuel_miranda"][0]
-    space, embedding, threshold = search.face_query(photo, settings, DEFAULT_EMBEDDER)
+    space, embedding = search.face_query(photo, settings, DEFAULT_EMBEDDER)
     rows = search.search(spark, str(archive), space, embedding, top=5)
     assert len(rows) == 5 and [r.score for r in rows] == sorted(
         (r.score for r in rows), reverse=True
     )
+    # One result per track, each with its crop most like the photo.
+    assert len({(r.source, r.track_id) for r in rows}) == len(rows)
+    assert all(r.first_timestamp <= r.crop_timestamp <= r.last_timestamp for r in rows)
+    threshold = search.match_threshold(settings, DEFAULT_EMBEDDER, rows[0].faces)
     assert rows[0].score >= threshold
-    matches = [r for r in rows if r.score >= threshold]
-    assert all(r.timestamp in LIN_SECONDS for r in matches), matches
+    matches = [
+        r for r in rows if r.score >= search.match_threshold(settings, DEFAULT_EMBEDDER, r.faces)
+    ]
+    # Every matching track is one its crops' decision named him too (the clip opens on a wide
+    # shot of him singing, 0.0-0.5 s); the best is his close-up on stage.
+    assert all(r.label == "lin_manuel_miranda" for r in matches)
+    assert rows[0].crop_timestamp in LIN_SECONDS
     _, rows_written = finished
     assert all(len(r["embedding"]) == 256 and r["embedding_space"] == space for r in rows_written)
 
