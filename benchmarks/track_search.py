@@ -14,7 +14,6 @@ is dropped at the end. A planted identity's PLANTED tracks must come back first.
 from __future__ import annotations
 
 import argparse
-import secrets
 import statistics
 import sys
 import time
@@ -27,28 +26,16 @@ import pymysql
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.sightings import MARIADB, drop, scratch_database  # noqa: E402
 from recognition.gallery import encode  # noqa: E402
 from storage import Database  # noqa: E402
 
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 IDENTITIES, PLANTED, SPACE = 20_000, 20, "bench-space"
 INSERT_ROWS = 5_000
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=-1, keepdims=True)
-
-
-def scratch_database() -> tuple[str, str]:
-    name = f"facerec_bench_tracks_{secrets.token_hex(4)}"
-    with pymysql.connect(**MARIADB, autocommit=True) as admin, admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-    return name, f"mysql+pymysql://root@127.0.0.1:3306/{name}"
-
-
-def drop(name: str) -> None:
-    with pymysql.connect(**MARIADB, autocommit=True) as admin, admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 INSERTS = {
@@ -143,7 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(1)
     target = unit(rng.standard_normal(args.dim).astype(np.float32))
-    name, url = scratch_database()
+    name, url = scratch_database("tracks")
     try:
         db = Database(url)
         db.create_schema()
