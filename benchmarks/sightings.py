@@ -1,4 +1,4 @@
-"""Sightings at scale on the real MariaDB: search by face over N stored sightings, what keeping a
+"""Sightings at scale on the real MariaDB (search by face ranks tracks: track_search.py): what keeping a
 face (thumbnail + embedding) adds to a store-results, and the bytes a sighting takes.
 
     .venv/bin/python benchmarks/sightings.py                 # 1,000,000 sightings
@@ -41,8 +41,8 @@ THUMBNAIL_ROWS = 20_000
 PEOPLE = ROOT / "tests" / "data" / "people"
 
 
-def scratch_database() -> tuple[str, str]:
-    name = f"facerec_bench_sightings_{secrets.token_hex(4)}"
+def scratch_database(purpose: str = "sightings") -> tuple[str, str]:
+    name = f"facerec_bench_{purpose}_{secrets.token_hex(4)}"
     with pymysql.connect(**MARIADB, autocommit=True) as admin, admin.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
     return name, f"mysql+pymysql://root@127.0.0.1:3306/{name}"
@@ -103,26 +103,6 @@ def fill(name: str, count: int, target: np.ndarray, jpegs: list[bytes], rng) -> 
     connection.close()
     print(f"inserted {count:,} sightings in {time.perf_counter() - began:.0f} s")
     return planted
-
-
-def bench_search(db: Database, target: np.ndarray, planted: set[int], repeats: int) -> dict:
-    since = datetime.now(UTC) - timedelta(days=30)
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        ranked, searched = db.search_sightings(target, SPACE, since=since, limit=PLANTED)
-        times.append(time.perf_counter() - began)
-    found = {row["id"] for row in ranked}
-    began = time.perf_counter()
-    camera, _ = db.search_sightings(target, SPACE, camera_id="cam-7", since=since, limit=20)
-    camera_seconds = time.perf_counter() - began
-    return {
-        "searched": searched,
-        "seconds": times,
-        "planted_found": len(found & planted),
-        "camera_seconds": camera_seconds,
-        "camera_results": len(camera),
-    }
 
 
 def table_bytes(name: str) -> dict[str, tuple[int, int]]:
@@ -189,26 +169,10 @@ def bench_store(url: str, scenes: list, rounds: int) -> dict:
     }
 
 
-def buffer_pool(size: int | None = None) -> int:
-    """InnoDB's buffer pool in bytes (set it first when `size` is given)."""
-    with pymysql.connect(**MARIADB, autocommit=True) as admin, admin.cursor() as cursor:
-        if size is not None:
-            cursor.execute("SET GLOBAL innodb_buffer_pool_size = %s", (size,))
-            time.sleep(2)  # resized online, in the background
-        cursor.execute("SELECT @@innodb_buffer_pool_size")
-        return int(cursor.fetchone()[0])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sightings", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--store-rounds", type=int, default=10)
-    parser.add_argument(
-        "--buffer-pool-mb",
-        type=int,
-        help="also search with InnoDB's buffer pool this large (restored afterwards)",
-    )
     args = parser.parse_args()
     rng = np.random.default_rng(12)
     target = unit(rng.standard_normal((1, DIM)).astype(np.float32))[0]
@@ -217,24 +181,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         sqlite = bench_store(f"sqlite:///{folder}/facerec.db", scenes, args.store_rounds)
     name, url = scratch_database()
-    pool = buffer_pool()
-    searches = {}
     try:
         mariadb = bench_store(url, scenes, args.store_rounds)
         with pymysql.connect(**MARIADB, database=name, autocommit=True) as c, c.cursor() as cur:
             cur.execute("DELETE FROM recognitions")
         jpegs = [s.thumbnail for _, seen in scenes for s in seen]
-        planted = fill(name, args.sightings, target, jpegs, rng)
-        db = Database(url)
-        searches[pool] = bench_search(db, target, planted, args.repeats)
-        if args.buffer_pool_mb:
-            try:
-                larger = buffer_pool(args.buffer_pool_mb * 1024 * 1024)
-                searches[larger] = bench_search(db, target, planted, args.repeats)
-            finally:
-                buffer_pool(pool)
+        fill(name, args.sightings, target, jpegs, rng)
         sizes = table_bytes(name)
-        db.close()
     finally:
         drop(name)
     row_bytes = sizes["recognitions"][0] / max(sizes["recognitions"][1], 1)
@@ -244,16 +197,6 @@ def main() -> None:
     print(f"\n{args.sightings:,} sightings in MariaDB, {DIM}-d int8 codes")
     print("| measure | value |")
     print("|---|---|")
-    for size, search in searches.items():
-        print(
-            f"| search all {search['searched']:,}, top {PLANTED}, buffer pool {size >> 20} MB | "
-            + ", ".join(f"{s:.2f} s" for s in search["seconds"])
-            + f" (planted found {search['planted_found']}/{PLANTED}) |"
-        )
-        print(
-            f"| search one camera of 50, buffer pool {size >> 20} MB | "
-            f"{search['camera_seconds']:.2f} s |"
-        )
     for backend, store in (("MariaDB", mariadb), ("SQLite", sqlite)):
         for figure, key in (("median", ""), ("p10", "_p10")):
             with_face, row = store[f"record{key}_ms"], store[f"row_only{key}_ms"]

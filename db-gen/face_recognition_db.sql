@@ -182,6 +182,22 @@ CREATE TABLE IF NOT EXISTS track_events (
     INDEX ix_track_events_camera_id_id (camera_id, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- A track's face for search and grouping: the int8 codes of the mean of its best crops. A track's
+-- row is replaced each time it is decided again, so id (a change id) only grows.
+CREATE TABLE IF NOT EXISTS track_codes (
+    id BIGINT NOT NULL AUTO_INCREMENT,
+    track_id BIGINT NOT NULL,
+    embedding_space VARCHAR(64) NOT NULL,
+    last_seen_at DATETIME(6) NOT NULL,
+    camera_id VARCHAR(64) NOT NULL,
+    location_id VARCHAR(64) NULL,
+    code VARBINARY(512) NOT NULL,
+    CONSTRAINT pk_track_codes PRIMARY KEY (id),
+    CONSTRAINT fk_track_codes_track_id FOREIGN KEY (track_id)
+        REFERENCES tracks (id) ON DELETE CASCADE,
+    CONSTRAINT uq_track_codes_track_id UNIQUE (track_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- Unknown faces that look like one person, grouped one at a time by the service (api/unknowns.py).
 CREATE TABLE IF NOT EXISTS unknown_groups (
     id INTEGER NOT NULL AUTO_INCREMENT,

@@ -13,6 +13,7 @@ from .events import EventQueries
 from .people import PeopleQueries
 from .recognitions import RecognitionQueries
 from .sightings import SightingStore
+from .track_search import TrackSearch
 from .tracks import TrackStore
 from .training_jobs import TrainingQueries
 from .unknowns import UnknownStore
@@ -25,6 +26,7 @@ class Database(
     ApiKeyQueries,
     SightingStore,
     TrackStore,
+    TrackSearch,
     UnknownStore,
     EventQueries,
 ):

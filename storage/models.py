@@ -256,6 +256,27 @@ class TrackEvent(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class TrackCode(Base):
+    """A track's face for search and grouping: the normalised mean of its best crops' embeddings
+    as int8 codes, one row per track. Re-deciding a track replaces its row, so `id` only grows:
+    a replica's in-memory index (storage/track_index.py) catches up by reading the ids above the
+    last it saw. Time, camera and location are copies, so a search reads this table alone."""
+
+    __tablename__ = "track_codes"
+    __table_args__ = (
+        UniqueConstraint("track_id"),
+        {**MARIADB_TABLE_OPTIONS, "sqlite_autoincrement": True},  # SQLite never reuses an id
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)  # change id
+    track_id: Mapped[int] = mapped_column(BigId, ForeignKey("tracks.id", ondelete="CASCADE"))
+    embedding_space: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    camera_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    location_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    code: Mapped[bytes] = mapped_column(Code)
+
+
 class UnknownGroup(Base):
     """Faces nobody could name that look like one person (workers/grouper.py groups them)."""
 

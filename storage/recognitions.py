@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, func, select
 
 from .errors import NotFound
-from .models import Person, Recognition
+from .models import Person, Recognition, Track
 from .rows import sighting_dict
 from .sightings import known_people, recognition_values
 from .transactions import Transactions, retry_deadlocks, utc_now
@@ -108,11 +108,12 @@ class RecognitionQueries(Transactions):
         return rows, total
 
     def last_known_location(self, person_id: str) -> dict | None:
-        """Where the person was last seen at a known location, or None if never."""
+        """Where the person's most recent track was (its camera, location and last-seen time),
+        or None if they were never tracked."""
         query = (
-            select(Recognition.location_id, Recognition.camera_id, Recognition.recognized_at)
-            .where(Recognition.person_id == person_id, Recognition.location_id.is_not(None))
-            .order_by(Recognition.recognized_at.desc(), Recognition.id.desc())
+            select(Track.location_id, Track.camera_id, Track.last_seen_at)
+            .where(Track.person_id == person_id)
+            .order_by(Track.last_seen_at.desc(), Track.id.desc())
             .limit(1)
         )
         with self._transaction() as session:

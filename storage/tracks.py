@@ -24,6 +24,7 @@ from recognition.tracks import TRACK_EVIDENCE, TrackDecision, decide_enrolled
 from .errors import NotFound
 from .models import Person, SightingEmbedding, SightingThumbnail, Track, TrackCrop, TrackEvent
 from .sightings import insert_sightings
+from .track_codes import store_track_code
 from .transactions import retry_deadlocks
 from .validation import aware, check_id, listing_filters
 
@@ -213,6 +214,10 @@ class TrackStore:
                 lambda label: label in seen.enrolled or session.get(Person, label) is not None,
             )
             kinds = _kinds(track, decision.label)
+            store_track_code(
+                session, track.id, embeddings, seen.embedding_space, camera_id=camera_id,
+                location_id=track.location_id, last_seen_at=max(track.last_seen_at, at),
+            )  # fmt: skip
             _update_track(session, track, decision, seen.model_version, at, crop.single)
             events = [_write_event(session, track, kind, decision.label, at) for kind in kinds]
             return ids, self._track_row(session, track.id), track_events(session, events)

@@ -1,18 +1,58 @@
-"""Unknown groups: the strangers' sightings that look like one person, and what operators do
+"""Unknown groups: the strangers' tracks that look like one person, and what operators do
 with them (look, enrol, dismiss). The grouping itself is workers/grouper.py; this is its storage."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, select, update
 
 from .errors import NotFound
-from .models import Recognition, SightingEmbedding, SightingThumbnail, UnknownGroup
+from .models import (
+    Recognition,
+    SightingEmbedding,
+    SightingThumbnail,
+    Track,
+    TrackCode,
+    TrackCrop,
+    UnknownGroup,
+)
 from .rows import sighting_dict
 from .sightings import UNKNOWN
 
-FACES_PER_PAGE = 1_000
+
+class UnknownTrack(NamedTuple):
+    change_id: int  # its track_codes row: the grouper's cursor
+    track_id: int
+    code: bytes  # the mean of its best crops
+    group_id: int | None
+    loose: int  # its sightings not in a group yet
+
+
+def _ungrouped():
+    """A sighting a stranger's group can take: in no group, named after no one enrolled."""
+    return Recognition.unknown_group_id.is_(None), Recognition.person_id.is_(None)
+
+
+def _of_track():
+    return (
+        select(func.count())
+        .select_from(Recognition)
+        .join(TrackCrop, TrackCrop.recognition_id == Recognition.id)
+        .where(TrackCrop.track_id == TrackCode.track_id)
+    )
+
+
+def _track_group():
+    """A track's group: the group its sightings are in (correlated with `track_codes`)."""
+    query = _of_track().with_only_columns(func.max(Recognition.unknown_group_id))
+    return query.scalar_subquery().label("group_id")
+
+
+def _loose():
+    """How many of a track's sightings no group has yet (correlated with `track_codes`)."""
+    return _of_track().where(*_ungrouped()).scalar_subquery().label("loose")
 
 
 def _group_dict(group: UnknownGroup, cameras: list[str]) -> dict:
@@ -29,63 +69,54 @@ def _group_dict(group: UnknownGroup, cameras: list[str]) -> dict:
 class UnknownStore:
     """The unknown-groups part of `Database` (a mixin: it uses the facade's `_transaction`)."""
 
-    def _unknown_faces(self, space: str, grouped: bool, after: int, limit: int):
-        """Strangers' faces of `space`, grouped or not yet, after id `after`, oldest first."""
-        group = Recognition.unknown_group_id
-        return (
-            select(Recognition.id, group, SightingEmbedding.code)
-            .join(SightingEmbedding, SightingEmbedding.recognition_id == Recognition.id)
-            .where(Recognition.label == UNKNOWN, SightingEmbedding.embedding_space == space)
-            .where(group.is_not(None) if grouped else group.is_(None), Recognition.id > after)
-            .order_by(Recognition.id)
+    def unknown_tracks(self, space: str, after: int, limit: int) -> list[UnknownTrack]:
+        """The strangers' tracks of `space` whose code changed after change id `after`, in
+        change order: each with its group (None: not grouped yet) and whether some of its
+        sightings are not in it yet (crops that came after it was grouped)."""
+        query = (
+            select(TrackCode.id, TrackCode.track_id, TrackCode.code, _track_group(), _loose())
+            .join(Track, Track.id == TrackCode.track_id)
+            .where(Track.label == UNKNOWN, TrackCode.embedding_space == space)
+            .where(TrackCode.id > after)
+            .order_by(TrackCode.id)
             .limit(limit)
         )
-
-    def grouped_unknown_faces(self, space: str) -> Iterator[tuple[int, int, bytes]]:
-        """(sighting id, group id, int8 codes) of every grouped stranger's face, oldest first,
-        read in pages."""
-        after = 0
-        while True:
-            query = self._unknown_faces(space, True, after, FACES_PER_PAGE)
-            with self._transaction() as session:
-                rows = session.execute(query).all()
-            yield from ((r.id, r.unknown_group_id, r.code) for r in rows)
-            if len(rows) < FACES_PER_PAGE:
-                return
-            after = rows[-1].id
-
-    def ungrouped_unknown_faces(
-        self, space: str, after: int, limit: int
-    ) -> list[tuple[int, bytes]]:
-        """(sighting id, int8 codes) of strangers' faces not grouped yet, after id `after`."""
-        query = self._unknown_faces(space, False, after, limit)
         with self._transaction() as session:
-            return [(r.id, r.code) for r in session.execute(query).all()]
+            return [UnknownTrack(*row) for row in session.execute(query).all()]
 
-    def assign_unknown_groups(
+    def assign_unknown_tracks(
         self, space: str, assignments: Sequence[tuple[int, int | None]]
-    ) -> list[int]:
-        """Put each sighting in its group (None: a new group, which it founds); the group ids."""
+    ) -> list[int | None]:
+        """Put each track's ungrouped sightings in its group (None: a new group, which the
+        track founds, its best crop the cover); the group ids (None: nothing left to group)."""
         groups = []
         with self._transaction(write=True) as session:
-            for sighting_id, group_id in assignments:
-                seen = session.get(Recognition, sighting_id)
-                if seen is None:  # purged or deleted meanwhile
+            for track_id, group_id in assignments:
+                seen = session.execute(
+                    select(Recognition.id, Recognition.recognized_at)
+                    .join(TrackCrop, TrackCrop.recognition_id == Recognition.id)
+                    .where(TrackCrop.track_id == track_id, *_ungrouped())
+                    .order_by(TrackCrop.quality.desc(), Recognition.id)
+                ).all()
+                if not seen:  # purged, deleted or named meanwhile
                     groups.append(group_id)
                     continue
-                if group_id is None or (group := session.get(UnknownGroup, group_id)) is None:
+                group = None if group_id is None else session.get(UnknownGroup, group_id)
+                if group is None:
                     group = UnknownGroup(
-                        embedding_space=space,
-                        size=0,
-                        first_seen_at=seen.recognized_at,
-                        last_seen_at=seen.recognized_at,
-                        cover_id=sighting_id,
-                    )
+                        embedding_space=space, size=0, first_seen_at=seen[0].recognized_at,
+                        last_seen_at=seen[0].recognized_at, cover_id=seen[0].id,
+                    )  # fmt: skip
                     session.add(group)
                     session.flush()
-                group.size += 1
-                group.last_seen_at = max(group.last_seen_at, seen.recognized_at)
-                seen.unknown_group_id = group.id
+                group.size += len(seen)
+                group.first_seen_at = min(group.first_seen_at, *(r.recognized_at for r in seen))
+                group.last_seen_at = max(group.last_seen_at, *(r.recognized_at for r in seen))
+                session.execute(
+                    update(Recognition)
+                    .where(Recognition.id.in_([r.id for r in seen]))
+                    .values(unknown_group_id=group.id)
+                )
                 groups.append(group.id)
         return groups
 
@@ -129,19 +160,18 @@ class UnknownStore:
     def best_unknown_faces(
         self, group_id: int, space: str, count: int
     ) -> list[tuple[int, bytes, bytes]]:
-        """(sighting id, JPEG, int8 codes) of the group's largest faces: the best to enrol."""
-        area = (Recognition.box_right - Recognition.box_left) * (
-            Recognition.box_bottom - Recognition.box_top
-        )
+        """(sighting id, JPEG, int8 codes) of the group's best-quality faces (track_crops'
+        quality: size and detector confidence): the best to enrol."""
         query = (
             select(Recognition.id, SightingThumbnail.jpeg, SightingEmbedding.code)
             .join(SightingThumbnail, SightingThumbnail.recognition_id == Recognition.id)
             .join(SightingEmbedding, SightingEmbedding.recognition_id == Recognition.id)
+            .join(TrackCrop, TrackCrop.recognition_id == Recognition.id)
             .where(
                 Recognition.unknown_group_id == group_id,
                 SightingEmbedding.embedding_space == space,
             )
-            .order_by(area.desc(), Recognition.id)
+            .order_by(TrackCrop.quality.desc(), Recognition.id)
             .limit(count)
         )
         with self._transaction() as session:

@@ -1,10 +1,14 @@
-"""Unknown faces become groups: one grouper for the whole cluster, a second or so behind.
+"""Unknown tracks become groups: one grouper for the whole cluster, a second or so behind.
 
-Grouping must be order-stable and the same on every replica, so it is not done in the request:
-the worker holding the database lease `unknown-grouping` reads the unknown sightings recorded
-since its cursor, assigns each to a group (`recognition.grouping.FaceGroups`: the group of the
-nearest earlier unknown face above the join threshold, else a new group) and writes the group
-ids back. A new holder (after a restart) rebuilds its FaceGroups from the faces already grouped.
+A track is one person by construction (an edge followed them past its camera), so the grouper
+groups whole strangers' TRACKS, each by its one code (the mean of its best crops, kept in
+`track_codes`), and every sighting of a track joins the track's group. Grouping must be
+order-stable and the same on every replica, so it is not done in the request: the worker
+holding the database lease `unknown-grouping` reads the strangers' tracks changed since its
+cursor (a change id), assigns each new one to a group (`recognition.grouping.FaceGroups`: the
+group of the nearest earlier track above the join threshold, else a new group), adds a grouped
+track's later crops to its group, and writes the group ids back. A new holder (after a restart)
+rebuilds its FaceGroups from the tracks already grouped.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = "unknown-grouping"
 BATCH = 500
+PAGE = 5_000  # tracks read at once while rebuilding
 
 
 class UnknownGrouper(Periodic):
-    """`db` provides `grouped_unknown_faces(space)`, `ungrouped_unknown_faces(space, after,
-    limit)` and `assign_unknown_groups(space, assignments)`; `space()` and `join_threshold()`
+    """`db` provides `unknown_tracks(space, after, limit)` and `assign_unknown_tracks(space,
+    assignments)`; `space()` and `join_threshold()`
     come from the loaded analyzer (None until the networks are in)."""
 
     def __init__(self, db, space, join_threshold, lease_seconds: float = 30.0, poll: float = 1.0):
@@ -56,34 +61,45 @@ class UnknownGrouper(Periodic):
             self._groups = None
 
     def _load(self, space: str, threshold: float) -> None:
-        """FaceGroups as the database has them (faces already grouped, oldest first)."""
+        """FaceGroups as the database has them (tracks already grouped, in change order); the
+        cursor just before the first track with sightings left to group."""
         groups = FaceGroups(threshold)
-        self._ids, self._cursor = [], 0
-        index_of: dict[int, int] = {}
-        for sighting_id, group_id, code in self.db.grouped_unknown_faces(space):
-            if group_id not in index_of:
-                index_of[group_id] = len(self._ids)
-                self._ids.append(group_id)
-            groups.add(decode_one(code), index_of[group_id])
-            self._cursor = max(self._cursor, sighting_id)
+        self._ids, index_of = [], {}
+        after, first_loose, last = 0, None, 0
+        while rows := self.db.unknown_tracks(space, after, PAGE):
+            for row in rows:
+                if row.group_id is not None:
+                    if row.group_id not in index_of:
+                        index_of[row.group_id] = len(self._ids)
+                        self._ids.append(row.group_id)
+                    groups.add(decode_one(row.code), index_of[row.group_id])
+                if first_loose is None and (row.group_id is None or row.loose):
+                    first_loose = row.change_id
+            after = last = rows[-1].change_id
+        self._cursor = last if first_loose is None else first_loose - 1
         self._groups = groups
 
     def group_new_faces(self) -> int:
-        """Group the unknown faces recorded since the cursor; returns how many were grouped."""
+        """Group the strangers' tracks changed since the cursor; how many tracks were read."""
         space, threshold = self.space(), self.join_threshold()
         if space is None or threshold is None:
             return 0
         if self._groups is None or self._groups.join_threshold != threshold:
             self._load(space, threshold)
-        rows = self.db.ungrouped_unknown_faces(space, self._cursor, BATCH)
+        rows = self.db.unknown_tracks(space, self._cursor, BATCH)
         assignments = []
-        for sighting_id, code in rows:
-            index, _ = self._groups.assign(decode_one(code))
-            if index < len(self._ids):
-                assignments.append((sighting_id, self._ids[index]))
-            else:  # a new group: the database numbers it now, later faces may join it
-                self._ids.append(self.db.assign_unknown_groups(space, [(sighting_id, None)])[0])
-            self._cursor = sighting_id
+        for row in rows:
+            if row.group_id is not None:  # grouped: its later crops join its group
+                if row.loose:
+                    assignments.append((row.track_id, row.group_id))
+            else:
+                index, _ = self._groups.assign(decode_one(row.code))
+                if index < len(self._ids):
+                    assignments.append((row.track_id, self._ids[index]))
+                else:  # a new group: the database numbers it now, later tracks may join it
+                    founded = self.db.assign_unknown_tracks(space, [(row.track_id, None)])[0]
+                    self._ids.append(founded)
+            self._cursor = row.change_id
         if assignments:
-            self.db.assign_unknown_groups(space, assignments)
+            self.db.assign_unknown_tracks(space, assignments)
         return len(rows)

@@ -29,7 +29,7 @@ class LastKnownLocation(Resource):
     @ns.response(200, "Where the person was last seen (nulls if never)", schemas.location)
     @schemas.errors(ns, 400, 401, 403, 404, 503)
     def get(self, person_id):
-        """The location of the person's latest recognition."""
+        """Where the person's most recent track was: its camera, location and last-seen time."""
         found = current_service().db.last_known_location(params.person_id(person_id)) or {}
         return {
             "id_name": person_id,

@@ -18,6 +18,7 @@ from flask_restx import Namespace, Resource, fields, reqparse
 from api import params, schemas
 from api.auth import RECOGNIZE, REVIEW, requires
 from api.rendering import face_url, page_json, recognition_json
+from api.routes.tracks import track_json
 from api.service import current_service
 from api.subjects import photo_subject
 from recognition import load_image
@@ -37,36 +38,51 @@ filters.add_argument("page", type=int, location="args", default=1, help="from 1"
 filters.add_argument("per_page", type=int, location="args", default=50, help="1 to 1000")
 
 search_form = schemas.image_form(
-    ("camera_id", str, False, "only sightings of this camera"),
-    ("location_id", str, False, "only sightings at this location"),
-    ("since", str, False, "ISO 8601, inclusive (UTC if no zone)"),
-    ("until", str, False, "ISO 8601, exclusive (UTC if no zone)"),
+    ("camera_id", str, False, "only tracks of this camera"),
+    ("location_id", str, False, "only tracks at this location"),
+    ("since", str, False, "last seen at or after, ISO 8601 (UTC if no zone)"),
+    ("until", str, False, "last seen before, ISO 8601 (UTC if no zone)"),
     ("limit", int, False, f"results, 1 to {MAX_RESULTS} (default {DEFAULT_RESULTS})"),
 )
-found = ns.model(
-    "FoundSighting",
+found = ns.clone(
+    "FoundTrack",
+    schemas.track,
     {
-        "id": fields.Integer(required=True, description="the recognition's id"),
-        "score": fields.Float(required=True, description="cosine similarity to the photo's face"),
-        "match": fields.Boolean(required=True, description="score >= threshold"),
-        "label": fields.String(required=True, description="what the model said then"),
-        "person_id": schemas.nullable(fields.String, required=True),
-        "camera_id": schemas.nullable(fields.String, required=True),
-        "location_id": schemas.nullable(fields.String, required=True),
-        "recognized_at": fields.DateTime(required=True),
-        "bounding_box": fields.Nested(schemas.stored_box, required=True),
-        "face_url": schemas.nullable(fields.String, required=True),
+        "similarity": fields.Float(
+            required=True, description="cosine of the photo's face and the track's closest crop"
+        ),
+        "match": fields.Boolean(required=True, description="similarity >= threshold"),
+        "sighting_id": schemas.nullable(
+            fields.Integer, required=True, description="the recognition of that closest crop"
+        ),
+        "sighting_face_url": schemas.nullable(fields.String, required=True),
+        "track_similarity": fields.Float(
+            required=True, description="cosine of the photo's face and the track's mean face"
+        ),
     },
 )
 search_result = ns.model(
-    "SightingSearch",
+    "TrackSearch",
     {
         "results": fields.List(fields.Nested(found), required=True, description="best first"),
         "threshold": fields.Float(required=True, description="the 1:1 similarity threshold"),
-        "searched": fields.Integer(required=True, description="sightings compared"),
+        "searched": fields.Integer(required=True, description="tracks compared"),
         "face": fields.Nested(schemas.box, required=True, description="the face searched for"),
     },
 )
+
+
+def found_json(row: dict, threshold: float, quiet_seconds: float) -> dict:
+    """A track found by face: as GET /tracks shows it, with its closest crop."""
+    sighting = row["sighting_id"]
+    return {
+        **track_json(row, quiet_seconds),
+        "similarity": row["similarity"],
+        "match": row["similarity"] >= threshold,
+        "sighting_id": sighting,
+        "sighting_face_url": face_url(sighting) if row["sighting_has_thumbnail"] else None,
+        "track_similarity": row["track_similarity"],
+    }
 
 
 def retention_start(retention_days: float) -> datetime | None:
@@ -97,10 +113,11 @@ class SightingFace(Resource):
 class SightingSearch(Resource):
     @requires(REVIEW)
     @ns.expect(search_form)
-    @ns.response(200, "Sightings ranked by similarity to the photo's face", search_result)
+    @ns.response(200, "Tracks ranked by similarity to the photo's face", search_result)
     @schemas.errors(ns, 400, 401, 403, 413, 422, 503)
     def post(self):
-        """Past sightings of the person in the photo, enrolled or not, best first."""
+        """Past tracks of the person in the photo, enrolled or not, best first: each a
+        person passing a camera, with the crop of it most like the photo."""
         service, form = current_service(), request.form
         camera_id = params.optional_id(form, "camera_id")
         location_id = params.optional_id(form, "location_id")
@@ -116,7 +133,7 @@ class SightingSearch(Resource):
         threshold = decision_threshold(
             analyzer.embedder.name, 1, settings.false_accept_rate, settings.match_threshold
         )
-        ranked, searched = service.db.search_sightings(
+        ranked, searched = service.db.search_tracks(
             embedding,
             analyzer.embedding_space,
             camera_id=camera_id,
@@ -125,22 +142,9 @@ class SightingSearch(Resource):
             until=until,
             limit=limit,
         )
+        quiet = settings.track_quiet_seconds
         return {
-            "results": [
-                {
-                    "id": row["id"],
-                    "score": row["score"],
-                    "match": row["score"] >= threshold,
-                    "label": row["label"],
-                    "person_id": row["person_id"],
-                    "camera_id": row["camera_id"],
-                    "location_id": row["location_id"],
-                    "recognized_at": params.iso(row["recognized_at"]),
-                    "bounding_box": dict(zip(schemas.SIDES, row["box"], strict=True)),
-                    "face_url": face_url(row["id"]) if row["has_thumbnail"] else None,
-                }
-                for row in ranked
-            ],
+            "results": [found_json(row, threshold, quiet) for row in ranked],
             "threshold": threshold,
             "searched": searched,
             "face": face,

@@ -1,6 +1,6 @@
 """Sightings through the HTTP API on real faces, on SQLite and the real MariaDB: store-results
-keeps each face (a thumbnail to fetch, an embedding to search), search by face finds a person
-who was never enrolled, retention purges old sightings, deleting a person removes their faces."""
+keeps each face (a thumbnail to fetch, an embedding to search), search by face finds the tracks
+of a person who was never enrolled, retention purges old sightings, deleting a person removes their faces."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import cv2
 import numpy as np
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from api.service import service_of
-from storage.models import Recognition, SightingEmbedding
+from storage.models import Recognition, SightingEmbedding, Track, TrackCode, TrackCrop
 from tests.api.conftest import ADMIN, RECOGNIZE, settings_for, upload
 from tests.conftest import people_images
 from workers.retention import RetentionPurger
@@ -37,10 +37,10 @@ def client(app):
     return app.test_client()
 
 
-def store(client, image, camera: str, location: str = "hall") -> dict:
+def store(client, image, camera: str, location: str = "hall", **track) -> dict:
     response = client.post(
         "/face-recognition/store-results",
-        data=upload(image, camera_id=camera, location_id=location),
+        data=upload(image, camera_id=camera, location_id=location, **track),
         headers=RECOGNIZE,
     )
     assert response.status_code == 200, response.get_json()
@@ -75,35 +75,37 @@ def test_store_results_keeps_a_face_to_look_at(client):
     assert missing.status_code == 404 and missing.get_json()["error"] == "not_found"
 
 
-def test_search_finds_a_person_never_enrolled(client):
+def test_search_finds_the_tracks_of_a_person_never_enrolled(client):
     people = people_images()
     obama, biden = people["obama"], people["biden"]
     store(client, obama[0], "door")
     store(client, obama[1], "garage", "yard")
-    for photo in biden:
-        store(client, photo, "door")
+    for photo in biden:  # one passage of biden: both crops are one track
+        store(client, photo, "door", track_id="biden-walk")
     rows = {row["id"]: row for row in listed(client)}
     assert len(rows) == 4 and {row["label"] for row in rows.values()} == {"unknown"}
 
     response = client.post("/recognitions/search", data=upload(obama[2]), headers=REVIEW)
     body = response.get_json()
     assert response.status_code == 200, body
-    assert body["searched"] == 4 and len(body["results"]) == 4
-    first, second, *others = body["results"]
-    assert {rows[first["id"]]["camera_id"], rows[second["id"]]["camera_id"]} == {"door", "garage"}
-    assert min(first["score"], second["score"]) >= body["threshold"] > 0
-    assert first["match"] and second["match"]
-    assert all(not r["match"] and r["score"] < body["threshold"] for r in others)
-    assert [r["score"] for r in body["results"]] == sorted(
-        (r["score"] for r in body["results"]), reverse=True
-    )
-    assert first["face_url"] == f"/recognitions/{first['id']}/face"
-    assert first["recognized_at"] and set(first["bounding_box"]) == {
-        "left",
-        "top",
-        "right",
-        "bottom",
+    assert body["searched"] == 3 and len(body["results"]) == 3  # tracks, not sightings
+    first, second, other = body["results"]
+    assert {first["camera_id"], second["camera_id"]} == {"door", "garage"}
+    assert {rows[first["sighting_id"]]["camera_id"], rows[second["sighting_id"]]["camera_id"]} == {
+        "door",
+        "garage",
     }
+    assert min(first["similarity"], second["similarity"]) >= body["threshold"] > 0
+    assert first["match"] and second["match"]
+    assert other["id"] == "biden-walk" and other["crops"] == 2 and other["faces"] == 2
+    assert not other["match"] and other["similarity"] < body["threshold"]
+    assert other["sighting_id"] in rows and other["track_similarity"] < body["threshold"]
+    assert [r["similarity"] for r in body["results"]] == sorted(
+        (r["similarity"] for r in body["results"]), reverse=True
+    )
+    assert first["sighting_face_url"] == f"/recognitions/{first['sighting_id']}/face"
+    assert first["face_url"] == first["sighting_face_url"]  # a one-crop track's best face
+    assert first["last_seen_at"] and first["label"] == "unknown" and first["crops"] == 1
 
     # Filters narrow what is compared.
     garage = client.post(
@@ -112,6 +114,10 @@ def test_search_finds_a_person_never_enrolled(client):
         headers=REVIEW,
     ).get_json()
     assert garage["searched"] == 1 and [r["camera_id"] for r in garage["results"]] == ["garage"]
+    yard = client.post(
+        "/recognitions/search", data=upload(obama[2], location_id="yard"), headers=REVIEW
+    ).get_json()
+    assert yard["searched"] == 1 and yard["results"][0]["location_id"] == "yard"
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     later = client.post(
         "/recognitions/search", data=upload(obama[2], since=future), headers=REVIEW
@@ -141,20 +147,20 @@ def test_retention_purges_old_sightings_with_their_faces(client, app):
     db = service_of(app).db
     old, recent = sorted(row["id"] for row in listed(client))
     with db.engine.begin() as connection:  # as if it had been stored 40 days ago
+        long_ago = datetime.now(UTC) - timedelta(days=40)
         for table, key in (
             (Recognition, Recognition.id),
             (SightingEmbedding, SightingEmbedding.recognition_id),
         ):
-            connection.execute(
-                update(table)
-                .where(key == old)
-                .values(recognized_at=datetime.now(UTC) - timedelta(days=40))
-            )
+            connection.execute(update(table).where(key == old).values(recognized_at=long_ago))
+        track = select(TrackCrop.track_id).where(TrackCrop.recognition_id == old).scalar_subquery()
+        for table, key in ((Track, Track.id), (TrackCode, TrackCode.track_id)):
+            connection.execute(update(table).where(key == track).values(last_seen_at=long_ago))
     assert client.get(f"/recognitions/{old}/face", headers=REVIEW).status_code == 200
 
     # Search never reaches past the retention window, even before the purge ran.
     found = client.post("/recognitions/search", data=upload(obama[2]), headers=REVIEW).get_json()
-    assert [r["id"] for r in found["results"]] == [recent]
+    assert [r["sighting_id"] for r in found["results"]] == [recent]
 
     purger = RetentionPurger(db, retention_days=30)
     assert purger.purge_once() == 1

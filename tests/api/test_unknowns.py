@@ -72,3 +72,25 @@ def test_strangers_seen_again_are_grouped_named_and_dismissed(app, client):  # n
 def test_a_group_cannot_be_named_with_a_bad_id(client, person):  # noqa: F811
     response = client.post("/unknowns/1/enrol", data={"person_id": person}, headers=ADMIN)
     assert response.status_code == 400
+
+
+def test_the_crops_of_one_unknown_track_form_exactly_one_group(app, client):  # noqa: F811
+    """A track is one person by construction: the grouper groups it whole, by its mean face,
+    even where single crops of it would fall apart; later crops join its group."""
+    walk = AI[:3] + AHMED[:1]  # one 'track' whose crops are not all alike: still one group
+    for photo in walk:
+        store(client, photo, camera="door", track_id="walk-1")
+    store(client, LONE[0], camera="door")
+    groups = _wait_until_grouped(app, len(walk) + 1)
+    assert sorted(g["size"] for g in groups) == [1, len(walk)] and len(groups) == 2
+    store(client, AI[3], camera="door", track_id="walk-1")  # a later crop of the same track
+    groups = _wait_until_grouped(app, len(walk) + 2)
+    assert sorted(g["size"] for g in groups) == [1, len(walk) + 1] and len(groups) == 2
+    walk_group = max(groups, key=lambda g: g["size"])
+    faces = client.get(f"/unknowns/{walk_group['id']}", headers=REVIEW).get_json()["faces"]
+    assert len(faces) == len(walk) + 1
+
+    named = client.post(
+        f"/unknowns/{walk_group['id']}/enrol", data={"person_id": "walker"}, headers=ADMIN
+    ).get_json()
+    assert named["images_added"] == len(walk) + 1 and named["sightings_named"] == len(walk) + 1

@@ -10,10 +10,19 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 
-from storage import AlreadyExists, Database, DatabaseUnavailable, ImageTooLarge, NotFound
+from recognition.tracks import TrackDecision
+from storage import (
+    AlreadyExists,
+    Database,
+    DatabaseUnavailable,
+    ImageTooLarge,
+    NotFound,
+    TrackCropInfo,
+)
 from storage.models import ApiKey, Embedding, Image, Recognition
 
 from .conftest import unit_vector
+from .test_tracks import crop_of, unit
 
 BUNDLE = "bundle-a"
 
@@ -251,17 +260,25 @@ def test_recognition_of_a_deleted_person_is_kept_as_a_stranger(db):
     assert rows[0]["label"] == "deleted_since_training"
 
 
-def test_last_known_location(db):
+HOUR = timedelta(hours=1)
+
+
+def test_last_known_location_is_the_most_recent_track(db):
+    """The person's latest track, not a later recognition without a track."""
     db.add_person("biden")
     assert db.last_known_location("biden") is None
     noon = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    db.store_recognitions(
-        [
-            recognition("biden", location_id="lobby", camera_id="cam-7", recognized_at=noon),
-            recognition("biden", location_id="garage", recognized_at=noon - timedelta(hours=1)),
-            recognition("biden", location_id=None, recognized_at=noon + timedelta(hours=1)),
-        ]
-    )
+    biden = unit(np.ones(256))
+
+    def decide(embeddings, grey, forgotten):
+        return TrackDecision("biden", 0.9, 0.5, len(embeddings))
+
+    for camera, location, at in (("cam-7", "lobby", noon), ("cam-2", "garage", noon - HOUR)):
+        db.record_track_sightings(
+            crop_of(biden), TrackCropInfo(key="t", subject=0, quality=0.5, grey=False), decide,
+            camera_id=camera, location_id=location, recognized_at=at,
+        )  # fmt: skip
+    db.store_recognitions([recognition("biden", location_id="gate", recognized_at=noon + HOUR)])
     assert db.last_known_location("biden") == {
         "location_id": "lobby",
         "camera_id": "cam-7",

@@ -113,6 +113,7 @@ def test_the_schema_has_what_the_service_relies_on(from_models):
         ("track_crops", "recognitions"): "CASCADE",
         ("track_crops", "tracks"): "CASCADE",
         ("track_events", "tracks"): "CASCADE",
+        ("track_codes", "tracks"): "CASCADE",
     }
     assert all(d["options"]["mysql_engine"] == "InnoDB" for d in from_models.values())
 
