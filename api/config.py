@@ -140,6 +140,9 @@ class Settings:
     false_accept_rate: float = 0.01
     # A fixed similarity threshold instead (None: calibrated from false_accept_rate).
     match_threshold: float | None = None
+    # False accepts per stranger TRACK of 2+ crops (None: the measured defaults per condition,
+    # recognition.tracks.TRACK_FALSE_ACCEPT_RATES: colour 0.25%, grey 0.5%).
+    track_false_accept_rate: float | None = None
     # Enrolled faces above which the gallery is searched through an HNSW graph, not exactly.
     hnsw_threshold: int = 50_000
     # Pixels of context around the MTCNN box in the 160 px crop (calibrated: docs/recognition.md).
@@ -229,6 +232,9 @@ class Settings:
             raise ValueError("FACEREC_WEBHOOK_URL needs FACEREC_WEBHOOK_SECRET (16+ characters)")
         if not 0 <= self.retention_days < 100_000:
             raise ValueError("FACEREC_RETENTION_DAYS must be from 0 (keep forever) to 99999")
+        rate = self.track_false_accept_rate
+        if rate is not None and not 0 < rate < 1:
+            raise ValueError("FACEREC_TRACK_FALSE_ACCEPT_RATE must be above 0 and below 1")
         if not 0 <= self.min_crop_quality < 1:
             raise ValueError("FACEREC_MIN_CROP_QUALITY must be from 0 to below 1")
         if not 0 <= self.crop_min_face_fraction < 1:
@@ -253,6 +259,7 @@ class Settings:
             embedder=_env("FACEREC_EMBEDDER", networks.default_embedder(backend)),
             false_accept_rate=_env_float("FACEREC_FALSE_ACCEPT_RATE", 0.01),
             match_threshold=_env_optional_float("FACEREC_MATCH_THRESHOLD"),
+            track_false_accept_rate=_env_optional_float("FACEREC_TRACK_FALSE_ACCEPT_RATE"),
             hnsw_threshold=_env_int("FACEREC_HNSW_THRESHOLD", 50_000),
             face_margin=_env_float("FACEREC_FACE_MARGIN", 32.0),
             min_face_size=_env_int("FACEREC_MIN_FACE_SIZE", 40),

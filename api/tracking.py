@@ -68,7 +68,12 @@ def decider(service, snapshot, space: str):
     if classifier is None or classifier.embedding_space != space:
         return lambda embeddings, _grey, _forgotten=frozenset(): undecided(len(embeddings))
     settings = service.settings
-    judge = TrackJudge(classifier, settings.false_accept_rate, settings.match_threshold)
+    judge = TrackJudge(
+        classifier,
+        settings.false_accept_rate,
+        settings.match_threshold,
+        settings.track_false_accept_rate,
+    )
     return judge.decide
 
 

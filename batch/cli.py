@@ -107,6 +107,7 @@ def options_from_args(args: argparse.Namespace, settings: Settings) -> BatchOpti
         min_face_size=settings.min_face_size,
         false_accept_rate=settings.false_accept_rate,
         match_threshold=settings.match_threshold,
+        track_false_accept_rate=settings.track_false_accept_rate,
     )
 
 

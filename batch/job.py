@@ -102,6 +102,7 @@ class BatchOptions:
     min_face_size: int = 40  # the service's MTCNN setting (FACEREC_MIN_FACE_SIZE)
     false_accept_rate: float = 0.01  # tracks are decided as the service does (FACEREC_...)
     match_threshold: float | None = None
+    track_false_accept_rate: float | None = None
 
 
 @dataclass
@@ -277,6 +278,7 @@ def run_batch(spark, options: BatchOptions) -> BatchReport:
         options.min_face_size,
         false_accept_rate=options.false_accept_rate,
         match_threshold=options.match_threshold,
+        track_false_accept_rate=options.track_false_accept_rate,
     )
     log.info(
         "%d inputs -> %d segments, model %s", len({i.path for i in items}), len(items), version

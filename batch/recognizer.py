@@ -38,6 +38,7 @@ class RecognizerSpec:
     crop_margin: float = 0.25
     false_accept_rate: float = 0.01  # what a track's decision allows (FACEREC_FALSE_ACCEPT_RATE)
     match_threshold: float | None = None  # FACEREC_MATCH_THRESHOLD: fixed, for tracks too
+    track_false_accept_rate: float | None = None  # FACEREC_TRACK_FALSE_ACCEPT_RATE
 
 
 def _nearest_to_centre(faces, width: int, height: int):
@@ -93,7 +94,12 @@ class FrameRecognizer:
             ),
             classifier,
             spec.model_version,
-            TrackJudge(classifier, spec.false_accept_rate, spec.match_threshold),
+            TrackJudge(
+                classifier,
+                spec.false_accept_rate,
+                spec.match_threshold,
+                spec.track_false_accept_rate,
+            ),
             spec.crop_margin,
         )
 

@@ -70,6 +70,7 @@ CONDITIONS = ("colour", "grey")
 SHARES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5)
 MEASURABLE = 5  # a share q is kept when q x pairs reaches this many pairs
 FALSE_ACCEPT = 0.01
+TRACK_RATES = (0.01, 0.005, 0.0025)  # false accepts per track the track rule is shown at
 SIZES = (100, 1000)
 DRAWS = 3
 REPORT_FRAMES = (1, 2, 4, 8)
@@ -263,14 +264,29 @@ def best_per_person(queries: np.ndarray, gallery: dict[str, np.ndarray]) -> np.n
     return best.T
 
 
+def person_means(gallery: dict[str, np.ndarray]) -> np.ndarray:
+    """[people, d]: each person's unit mean enrolled face, people in np.unique order."""
+    found = ~np.isnan(gallery["embeddings"][:, 0])
+    people, owner = np.unique(gallery["people"][found], return_inverse=True)
+    sums = np.zeros((len(people), gallery["embeddings"].shape[1]), np.float32)
+    np.add.at(sums, owner, gallery["embeddings"][found])
+    return normalize(sums)
+
+
 def tails(strangers: list[str], seed: int, gallery: dict) -> dict:
-    """{condition: {bucket: ((q, similarity), ...)}} from the stranger tracks of each bucket."""
+    """{condition: {bucket: ((q, similarity), ...)}} from the stranger tracks of each bucket: one
+    frame against each person's nearest face (a single face), more against each person's mean
+    face (as recognition.tracks.TrackJudge scores them)."""
     table: dict = {}
+    means_of_people = person_means(gallery)
     for condition in CONDITIONS:
         tracks = [track([p], seed, condition) for p in strangers]
         for label, low, high in BUCKETS:
-            means = [mean_of(t, high) for t in tracks if len(t) >= low]
-            scores = best_per_person(np.array(means), gallery).ravel()
+            means = np.array([mean_of(t, high) for t in tracks if len(t) >= low])
+            if high == 1:
+                scores = best_per_person(means, gallery).ravel()
+            else:
+                scores = (means @ means_of_people.T).ravel()
             kept = [q for q in SHARES if q * len(scores) >= MEASURABLE]
             table.setdefault(condition, {})[label] = tuple(
                 (q, round(float(np.quantile(scores, 1 - q)), 4)) for q in kept
@@ -309,7 +325,8 @@ def predict(classifier: FaceClassifier, queries: list) -> tuple[list[str], np.nd
 
 def judge(frame_predictions, mean_predictions, truth, k_list, thresholds) -> dict:
     """{(rule, k index): True when the track is decided right} for one track, from the
-    classifier's (person, score) for each of its frames and for its mean at each k."""
+    classifier's (person, score) for each of its frames and (person, nearest-face score,
+    mean-face score, frames) for its mean at each k."""
     single, track_t = thresholds
     labels, scores = frame_predictions
     out = {}
@@ -323,9 +340,11 @@ def judge(frame_predictions, mean_predictions, truth, k_list, thresholds) -> dic
             for rule in ["mean @ single", *track_t]:
                 out[rule, i] = truth is None
             continue
-        label, score = mean_predictions[i]
-        rules = [("mean @ single", single)] + [(rule, t(k)) for rule, t in track_t.items()]
-        for rule, threshold in rules:
+        label, nearest, template, frames = mean_predictions[i]
+        rules = [("mean @ single", nearest, single)] + [
+            (rule, nearest if frames == 1 else template, t(frames)) for rule, t in track_t.items()
+        ]
+        for rule, score, threshold in rules:
             out[rule, i] = (
                 score < threshold if truth is None else (score >= threshold and label == truth)
             )
@@ -341,36 +360,45 @@ def predicted_cases(classifier, cases, seed: int, condition: str):
         mixed = int(np.random.default_rng([seed, zlib.crc32(paths[0].encode())]).integers(1, 9))
         k_list = [*REPORT_FRAMES, mixed]
         means = [mean_of(frames, k) for k in k_list]
-        prepared.append((truth, k_list, len(queries), len(frames), means))
+        counts = [min(k, len(frames)) for k in k_list]
+        prepared.append((truth, k_list, len(queries), len(frames), means, counts))
         queries += list(frames) + [m for m in means if m is not None]
     labels, scores = predict(classifier, queries)
-    for truth, k_list, start, count, means in prepared:
+    for truth, k_list, start, count, means, counts in prepared:
         position, mean_predictions = start + count, []
-        for mean in means:
+        for mean, frames in zip(means, counts, strict=True):
             if mean is None:
                 mean_predictions.append(None)
                 continue
-            mean_predictions.append((labels[position], scores[position]))
+            label = labels[position]
+            template = classifier.mean_similarity(mean, label)
+            mean_predictions.append((label, scores[position], template, frames))
             position += 1
         frames = (labels[start : start + count], scores[start : start + count])
         yield truth, k_list, frames, mean_predictions
 
 
-def track_rules(table: dict, size: int) -> dict:
-    """{rule: frames -> threshold}: the track tables at 1% and 0.5% false accepts per track."""
-    return {
-        f"mean @ track {rate:.1%}": lambda k, rate=rate: threshold_from_tail(
-            bucket(table, k), size, rate
-        )
-        for rate in (FALSE_ACCEPT, FALSE_ACCEPT / 2)
-    }
+def track_rules(table: dict, size: int, single: float, grey: bool) -> dict:
+    """{rule: frames -> threshold}: the service's track rule (recognition.tracks.TrackJudge) at
+    several false-accept rates per track: one frame is a single face (colour: the single-face
+    threshold; grey: the grey one-frame table at 1%), more frames the track tables."""
+
+    def rule(rate: float):
+        def threshold(frames: int) -> float:
+            if frames == 1:
+                return threshold_from_tail(table["1"], size, FALSE_ACCEPT) if grey else single
+            return threshold_from_tail(bucket(table, frames), size, rate)
+
+        return threshold
+
+    return {f"track rule @ {rate:.2%}": rule(rate) for rate in TRACK_RATES}
 
 
 def evaluate(tracks, reported, seed, gallery, table, condition, size) -> dict:
     """{(rule, k index): [known right, known, strangers unknown, strangers]} over the draws."""
     counts: dict = {}
     single = threshold_for(EMBEDDER, size, FALSE_ACCEPT)
-    thresholds = (single, track_rules(table[condition], size))
+    thresholds = (single, track_rules(table[condition], size, single, condition == "grey"))
     for draw in range(DRAWS if size < len(tracks) else 1):
         take, classifier = draw_gallery(tracks, gallery, size, seed + 100 * size + draw)
         cases = [(tracks[p], p) for p in take] + [([s], None) for s in reported]
@@ -412,7 +440,8 @@ def print_report(tracks, reported, seed, gallery, table) -> None:
             counts = evaluate(tracks, reported, seed, gallery, table, condition, size)
             single = threshold_for(EMBEDDER, size, FALSE_ACCEPT)
             named_rules = [("single frames", f"{single:.3f}"), ("mean @ single", f"{single:.3f}")]
-            for rule, threshold in track_rules(table[condition], size).items():
+            rules = track_rules(table[condition], size, single, condition == "grey")
+            for rule, threshold in rules.items():
                 named_rules.append((rule, "/".join(f"{threshold(k):.3f}" for k in REPORT_FRAMES)))
             for rule, threshold in named_rules:
                 cells = []

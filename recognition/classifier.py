@@ -125,6 +125,14 @@ class FaceClassifier:
             )
         return predictions
 
+    def mean_similarity(self, embedding: np.ndarray, person: str) -> float:
+        """Cosine of `embedding` to the unit mean of `person`'s enrolled faces (-inf when the
+        person is not enrolled in this model)."""
+        if person not in self.labels:
+            return float("-inf")
+        query = np.asarray(embedding, np.float32).reshape(self.dim)
+        return self.gallery.class_mean_similarity(query, self.labels.index(person))
+
     def without(self, people: Iterable[str]) -> FaceClassifier:
         """This classifier with every trace of `people` removed: their enrolled faces leave the
         gallery and their hyperplanes the SVM (the rest of the model is unchanged)."""

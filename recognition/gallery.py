@@ -196,6 +196,15 @@ class Gallery:
             )
         return result.reshape(class_ids.shape)
 
+    def class_mean_similarity(self, query: np.ndarray, class_id: int) -> float:
+        """Cosine of `query` to the unit mean of one class's faces: a template of the person,
+        steadier than its nearest face (what a track's mean face is judged against)."""
+        starts, order = self._class_members()
+        if not 0 <= class_id < len(starts) - 1 or starts[class_id] == starts[class_id + 1]:
+            return float("-inf")
+        mean = self._vectors(order[starts[class_id] : starts[class_id + 1]]).mean(axis=0)
+        return float(unit_rows(mean[None], self.dim)[0] @ unit_rows(query[None], self.dim)[0])
+
     def _class_members(self) -> tuple[np.ndarray, np.ndarray]:
         """(starts [classes + 1], faces sorted by class): class c owns order[starts[c]:starts[c+1]]."""
         if self._members is None:
