@@ -12,8 +12,8 @@ from api.auth import HEADER
 from api.config import Settings
 from api.errors import register_error_handlers
 from api.ops_port import metrics_view, separate_ops_port
+from api.routes import audit as audit_routes
 from api.routes import (
-    audit as audit_routes,
     dataset,
     events,
     face_recognition,
