@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from .models import ApiKey, ApiKeyName
 from .transactions import Transactions, retry_deadlocks, utc_now
@@ -40,8 +40,3 @@ class ApiKeyQueries(Transactions):
                 session.add(ApiKey(key_sha256=digest, scope=scope, created_at=now))
                 if name:
                     session.add(ApiKeyName(key_sha256=digest, name=name[0]))
-
-    def api_key_names(self) -> dict[str, str]:
-        """Key digest -> name, for the keys stored with one."""
-        with self._transaction() as session:
-            return dict(session.execute(select(ApiKeyName.key_sha256, ApiKeyName.name)).all())
