@@ -7,11 +7,12 @@ import logging
 from flask import Flask
 from flask_restx import Api
 
-from api import console, metrics, schemas
+from api import audit, console, metrics, schemas
 from api.auth import HEADER
 from api.config import Settings
 from api.errors import register_error_handlers
 from api.ops_port import metrics_view, separate_ops_port
+from api.routes import audit as audit_routes
 from api.routes import (
     dataset,
     events,
@@ -78,11 +79,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         recognitions,
         unknowns,
         events,
+        audit_routes,
     ):
         api.add_namespace(routes.ns)
     api.add_namespace(health.ns)
     register_error_handlers(app, api)
     metrics.install(app)
+    audit.install(app)
     app.before_request(separate_ops_port)
     app.add_url_rule("/metrics", "metrics", metrics_view)
     console.install(app, api)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import request
+from flask import g, request
 
 from .errors import Forbidden, Unauthorized
 from .keys import KeyChecker
@@ -27,16 +27,21 @@ def scope_allows(scope: str, needed: str) -> bool:
 
 
 def _check(keys: KeyChecker, needed: str) -> None:
-    """Raise 401 (no or unknown key) or 403 (key without the scope)."""
+    """Raise 401 (no or unknown key) or 403 (key without the scope). The key's name, and
+    whether it was refused, are left in `g` for the audit trail (api/audit.py)."""
     if not keys.enabled:
         return
     key = request.headers.get(HEADER, "")
     if not key:
+        g.audit_refused = True
         raise Unauthorized(f"send an API key in the {HEADER} header", code="missing_api_key")
-    scope = keys.scope_of(key)
-    if scope is None:
+    found = keys.identify(key)
+    if found is None:
+        g.audit_refused, g.audit_who = True, "invalid-key"
         raise Unauthorized("the API key is not valid", code="invalid_api_key")
+    scope, g.audit_who = found
     if not scope_allows(scope, needed):
+        g.audit_refused = True
         raise Forbidden(f"this needs a key with the {needed!r} scope", code="forbidden")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,11 @@ from storage.api_keys import API_KEY_SCOPES
 # 24 characters of `openssl rand -hex` are 96 bits: beyond any online guessing.
 MIN_API_KEY_LENGTH = 24
 MIN_KEY_SECRET_LENGTH = 32
+# A key's name, as the audit trail shows it (FACEREC_API_KEYS `scope:name:key`).
+KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+KEY_NAME_RULE = (
+    "1-64 characters: letters, digits, '_', '.', '@', '-', starting with a letter or digit"
+)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -27,30 +33,37 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
-def _env_api_keys(name: str) -> tuple[tuple[str, str], ...]:
-    """`scope:key,scope:key` -> ((scope, key), ...): the whole set of keys the service accepts.
+def _env_api_keys(name: str) -> tuple[tuple[str, ...], ...]:
+    """`scope:name:key` or the older `scope:key`, comma-separated -> ((scope, key[, name]), ...):
+    the whole set of keys the service accepts. An entry without a name gets one derived from
+    the key (api/keys.py `key_name`); a key holding `:` needs the named form.
 
-    A malformed entry stops the start-up, as do a key shorter than MIN_API_KEY_LENGTH and a key
-    listed twice (Settings checks both). Messages name the entry's scope, never the key."""
-    pairs = []
+    A malformed entry stops the start-up, as do a key shorter than MIN_API_KEY_LENGTH, a key
+    listed twice and a name used twice (Settings checks them). Messages never show a key."""
+    entries = []
     for entry in os.environ.get(name, "").split(","):
         entry = entry.strip()
         if not entry:
             continue
-        scope, separator, key = entry.partition(":")
+        scope, separator, rest = entry.partition(":")
+        key_name, named, key = rest.partition(":") if rest.count(":") else ("", "", rest)
         if not separator or scope not in API_KEY_SCOPES or not key:
             raise ValueError(
-                f"{name}: {scope or '<empty>'!r} is not `scope:key` with a scope in "
-                f"{API_KEY_SCOPES}"
+                f"{name}: {scope or '<empty>'!r} is not `scope:name:key` or `scope:key` with a "
+                f"scope in {API_KEY_SCOPES}"
             )
-        pairs.append((scope, key))
-    return tuple(pairs)
+        if named and not KEY_NAME.fullmatch(key_name):
+            raise ValueError(f"{name}: a {scope!r} key's name is not {KEY_NAME_RULE}")
+        entries.append((scope, key, key_name) if named else (scope, key))
+    return tuple(entries)
 
 
-def _check_api_keys(pairs: tuple[tuple[str, str], ...], name: str = "FACEREC_API_KEYS") -> None:
-    """Refuse guessable keys and keys whose scope would be ambiguous."""
+def _check_api_keys(pairs: tuple[tuple[str, ...], ...], name: str = "FACEREC_API_KEYS") -> None:
+    """Refuse guessable keys, keys whose scope would be ambiguous and names an audit could not
+    tell apart."""
     seen: dict[str, str] = {}
-    for scope, key in pairs:
+    names: set[str] = set()
+    for scope, key, *key_name in pairs:
         if len(key) < MIN_API_KEY_LENGTH:
             raise ValueError(
                 f"{name}: a {scope!r} key has {len(key)} characters; at least "
@@ -62,6 +75,9 @@ def _check_api_keys(pairs: tuple[tuple[str, str], ...], name: str = "FACEREC_API
                 "give every scope its own key"
             )
         seen[key] = scope
+        if key_name and key_name[0] in names:
+            raise ValueError(f"{name}: the key name {key_name[0]!r} is used twice")
+        names.update(key_name)
 
 
 def bind_port(bind: str) -> int:
@@ -169,8 +185,9 @@ class Settings:
     # Faces embedded and named per image, the largest first; the rest are counted, not processed.
     max_faces: int = 20
     log_level: str = "INFO"
-    # (scope, key) pairs from FACEREC_API_KEYS: the whole set of accepted keys (api/keys.py).
-    api_keys: tuple[tuple[str, str], ...] = ()
+    # (scope, key) or (scope, key, name) from FACEREC_API_KEYS: the whole set of accepted keys
+    # (api/keys.py); a key without a name gets a derived one.
+    api_keys: tuple[tuple[str, ...], ...] = ()
     # HMAC-SHA256 key for the digests of API keys in the database; None: keys stay in memory
     # only and the database holds none (api/keys.py).
     key_secret: str | None = None
@@ -201,6 +218,8 @@ class Settings:
     # A track nobody sent a crop for in this many seconds counts as ended (the edge also ends
     # its tracks explicitly, POST /tracks/<camera>/<track>/end).
     track_quiet_seconds: float = 10.0
+    # Days an audit row is kept (api/audit.py); 0 keeps them forever.
+    audit_retention_days: float = 400.0
     # Live streams (GET /events). In the container and the pod they are served by
     # `facerec-events` (api/events_server.py), one asyncio process: an open stream costs a socket
     # and a little memory there. Where the proxy sends /events to it:
@@ -235,6 +254,8 @@ class Settings:
         rate = self.track_false_accept_rate
         if rate is not None and not 0 < rate < 1:
             raise ValueError("FACEREC_TRACK_FALSE_ACCEPT_RATE must be above 0 and below 1")
+        if not 0 <= self.audit_retention_days < 100_000:
+            raise ValueError("FACEREC_AUDIT_RETENTION_DAYS must be from 0 (keep forever) to 99999")
         if not 0 <= self.min_crop_quality < 1:
             raise ValueError("FACEREC_MIN_CROP_QUALITY must be from 0 to below 1")
         if not 0 <= self.crop_min_face_fraction < 1:
@@ -290,6 +311,7 @@ class Settings:
             webhook_url=_env_optional("FACEREC_WEBHOOK_URL"),
             webhook_secret=_env_optional("FACEREC_WEBHOOK_SECRET"),
             track_quiet_seconds=_env_float("FACEREC_TRACK_QUIET_SECONDS", 10.0),
+            audit_retention_days=_env_float("FACEREC_AUDIT_RETENTION_DAYS", 400.0),
             **_events_and_proxy_from_env(),
         )
 

@@ -41,7 +41,9 @@ class Service:
         self.settings = settings
         self.db = Database(settings.database_url, timeout=settings.database_timeout_seconds)
         self.db_monitor = DatabaseMonitor(self.db, self._prepare_database)
-        self.retention = RetentionPurger(self.db, settings.retention_days)
+        self.retention = RetentionPurger(
+            self.db, settings.retention_days, audit_days=settings.audit_retention_days
+        )
         self.store = ModelStore(settings.model_dir, keep=settings.keep_models)
         self.watcher = ModelWatcher(self.store, poll_seconds=settings.model_poll_seconds)
         self.keys = KeyChecker(

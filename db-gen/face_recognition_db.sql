@@ -219,3 +219,41 @@ CREATE TABLE IF NOT EXISTS api_keys (
     CONSTRAINT pk_api_keys PRIMARY KEY (id),
     CONSTRAINT uq_api_keys_key_sha256 UNIQUE (key_sha256)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- The name an audit shows for each configured key (api/keys.py); its own table, so api_keys
+-- rows written before keys had names stay valid.
+CREATE TABLE IF NOT EXISTS api_key_names (
+    key_sha256 VARCHAR(64) NOT NULL,
+    name VARCHAR(64) NOT NULL,
+    CONSTRAINT pk_api_key_names PRIMARY KEY (key_sha256),
+    CONSTRAINT uq_api_key_names_name UNIQUE (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- The audit trail (api/audit.py): every read of biometric data, every change, every refused
+-- key. Append-only: no route changes a row; retention (FACEREC_AUDIT_RETENTION_DAYS) deletes.
+CREATE TABLE IF NOT EXISTS audit_log (
+    id BIGINT NOT NULL AUTO_INCREMENT,
+    at DATETIME(6) NOT NULL,
+    who VARCHAR(64) NOT NULL,
+    address VARCHAR(64) NOT NULL,
+    method VARCHAR(8) NOT NULL,
+    route VARCHAR(255) NOT NULL,
+    kind VARCHAR(8) NOT NULL,
+    status INTEGER NOT NULL,
+    outcome VARCHAR(64) NOT NULL,
+    CONSTRAINT pk_audit_log PRIMARY KEY (id),
+    INDEX ix_audit_log_at (at),
+    INDEX ix_audit_log_who_at (who, at),
+    INDEX ix_audit_log_route_at (route, at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- What each audited request was about (person_id obama, group_id 3), one row each.
+CREATE TABLE IF NOT EXISTS audit_targets (
+    audit_id BIGINT NOT NULL,
+    name VARCHAR(32) NOT NULL,
+    value VARCHAR(64) NOT NULL,
+    CONSTRAINT pk_audit_targets PRIMARY KEY (audit_id, name),
+    CONSTRAINT fk_audit_targets_audit_id FOREIGN KEY (audit_id)
+        REFERENCES audit_log (id) ON DELETE CASCADE,
+    INDEX ix_audit_targets_value (value)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

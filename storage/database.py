@@ -2,13 +2,14 @@
 
 The queries live by area, each a class over the shared plumbing in transactions.py: people.py
 (people, images, embeddings), recognitions.py, sightings.py, tracks.py, unknowns.py, training_jobs.py
-(jobs and leases) and api_keys.py.
+(jobs and leases), api_keys.py and audit.py.
 `Database` is all of them at once, so callers hold one object: `db.add_person("obama")`.
 """
 
 from __future__ import annotations
 
 from .api_keys import ApiKeyQueries
+from .audit import AuditStore
 from .events import EventQueries
 from .people import PeopleQueries
 from .recognitions import RecognitionQueries
@@ -29,5 +30,6 @@ class Database(
     TrackSearch,
     UnknownStore,
     EventQueries,
+    AuditStore,
 ):
     """The storage facade. `url` is any SQLAlchemy URL: a SQLite file or mysql+pymysql://..."""
