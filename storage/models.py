@@ -280,3 +280,55 @@ class ApiKey(Base):
     key_sha256: Mapped[str] = mapped_column(String(64))
     scope: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PersonTag(Base):
+    """A label an operator puts on a person (a watchlist), for alert rules to match on."""
+
+    __tablename__ = "person_tags"
+    __table_args__ = _table_args(Index(None, "tag"))
+
+    person_id: Mapped[str] = mapped_column(
+        String(MAX_ID_LENGTH), ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+
+
+class AlertRule(Base):
+    """Who, where and when raises an alert (`spec`: JSON, storage/alert_rules.py), where it is
+    POSTed, and how long one (person or unknown, camera) stays quiet after an alert."""
+
+    __tablename__ = "alert_rules"
+    __table_args__ = _table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128))
+    spec: Mapped[str] = mapped_column(Text)
+    destination: Mapped[str | None] = mapped_column(String(2048))
+    cooldown_seconds: Mapped[float] = mapped_column(Double)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Alert(Base):
+    """A rule matched a track: at most one per (rule, track). Its `track_events` row (kind
+    'alert') puts it in the one ordered stream of /events; a deleted rule leaves its alerts."""
+
+    __tablename__ = "alerts"
+    __table_args__ = _table_args(
+        UniqueConstraint("event_id"),
+        UniqueConstraint("rule_id", "track_id"),
+        Index(None, "rule_id", "subject", "camera_id", "at"),  # the cooldown's question
+        Index(None, "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(BigId, ForeignKey("track_events.id", ondelete="CASCADE"))
+    rule_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("alert_rules.id", ondelete="SET NULL")
+    )
+    rule_name: Mapped[str] = mapped_column(String(128))
+    track_id: Mapped[int] = mapped_column(BigId, ForeignKey("tracks.id", ondelete="CASCADE"))
+    camera_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    subject: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))  # the person id, or 'unknown'
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -113,6 +113,10 @@ def test_the_schema_has_what_the_service_relies_on(from_models):
         ("track_crops", "recognitions"): "CASCADE",
         ("track_crops", "tracks"): "CASCADE",
         ("track_events", "tracks"): "CASCADE",
+        ("person_tags", "people"): "CASCADE",
+        ("alerts", "track_events"): "CASCADE",
+        ("alerts", "tracks"): "CASCADE",
+        ("alerts", "alert_rules"): "SET NULL",  # a deleted rule leaves its alerts
     }
     assert all(d["options"]["mysql_engine"] == "InnoDB" for d in from_models.values())
 
