@@ -8,6 +8,7 @@ The queries live by area, each a class over the shared plumbing in transactions.
 
 from __future__ import annotations
 
+from .alerts import AlertStore
 from .api_keys import ApiKeyQueries
 from .events import EventQueries
 from .people import PeopleQueries
@@ -27,5 +28,6 @@ class Database(
     TrackStore,
     UnknownStore,
     EventQueries,
+    AlertStore,
 ):
     """The storage facade. `url` is any SQLAlchemy URL: a SQLite file or mysql+pymysql://..."""
