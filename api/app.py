@@ -13,12 +13,14 @@ from api.config import Settings
 from api.errors import register_error_handlers
 from api.ops_port import metrics_view, separate_ops_port
 from api.routes import (
+    alerts,
     dataset,
     events,
     face_recognition,
     health,
     last_seen,
     model,
+    person_tags,
     recognitions,
     tracks,
     unknowns,
@@ -78,6 +80,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         recognitions,
         unknowns,
         events,
+        alerts,
+        person_tags,
     ):
         api.add_namespace(routes.ns)
     api.add_namespace(health.ns)
