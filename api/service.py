@@ -15,7 +15,7 @@ from api.config import Settings
 from recognition.calibration import threshold_for
 from storage import Database
 from storage.model_store import ModelStore, ModelWatcher
-from workers.alerts import AlertSender
+from workers.alert_webhooks import AlertSender
 from workers.database_monitor import DatabaseMonitor
 from workers.grouper import UnknownGrouper
 from workers.retention import RetentionPurger

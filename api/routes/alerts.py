@@ -3,7 +3,7 @@
 A rule is checked in the transaction that writes a track's 'start' or 'label' event (on the
 replica that received the crop, storage/alerts.py), so it fires once per track, never once per
 frame; its alert is an `event: alert` on /events, a signed POST to the rule's destination
-(workers/alerts.py, which refuses loopback, link-local and private destinations unless they
+(workers/alert_webhooks.py, which refuses loopback, link-local and private destinations unless they
 are allowed) and a row here until someone acknowledges it.
 """
 
@@ -18,7 +18,7 @@ from api.errors import BadRequest, Conflict, Unprocessable
 from api.rendering import alert_json, track_json
 from api.service import current_service
 from storage.alert_rules import MAX_COOLDOWN_SECONDS, parse_spec
-from workers.alerts import RefusedDestination, check_destination
+from workers.alert_webhooks import RefusedDestination, check_destination
 
 ns = Namespace("alerts", description="Alert rules and the alerts they raised", path="/alerts")
 
