@@ -14,6 +14,7 @@ alert (never one per crop).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 import time
@@ -77,7 +78,9 @@ def measure(url: str, hooks: AlertReceiver, tracks: int, crops: int) -> list[flo
     return latencies(hooks, send_tracks(url, "walk", tracks, crops))
 
 
-def run(database_url: str, work: Path, tracks: int, crops: int) -> list[float]:
+@contextlib.contextmanager
+def alert_cluster(database_url: str, work: Path):
+    """Two gunicorn replicas behind nginx with alerts allowed to a local receiver: (url, receiver)."""
     env = replica_env(work, database_url) | {
         "FACEREC_WEBHOOK_SECRET": SECRET,
         "FACEREC_ALERT_ALLOWED_HOSTS": "127.0.0.1",
@@ -89,9 +92,14 @@ def run(database_url: str, work: Path, tracks: int, crops: int) -> list[float]:
     ):
         balancer = NginxBalancer(work / "nginx", [first.port, second.port]).start()
         try:
-            return measure(balancer.url, hooks, tracks, crops)
+            yield balancer.url, hooks
         finally:
             balancer.stop()
+
+
+def run(database_url: str, work: Path, tracks: int, crops: int) -> list[float]:
+    with alert_cluster(database_url, work) as (url, hooks):
+        return measure(url, hooks, tracks, crops)
 
 
 def report(seconds: list[float]) -> dict:
