@@ -12,18 +12,20 @@ from api.auth import HEADER
 from api.config import Settings
 from api.errors import register_error_handlers
 from api.ops_port import metrics_view, separate_ops_port
-from api.routes import audit as audit_routes
 from api.routes import (
+    alerts,
     dataset,
     events,
     face_recognition,
     health,
     last_seen,
     model,
+    person_tags,
     recognitions,
     tracks,
     unknowns,
 )
+from api.routes import audit as audit_routes
 from api.service import EXTENSION, Service
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         unknowns,
         events,
         audit_routes,
+        alerts,
+        person_tags,
     ):
         api.add_namespace(routes.ns)
     api.add_namespace(health.ns)

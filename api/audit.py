@@ -81,6 +81,13 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("DELETE", "/unknowns/{group_id}"): _change(),
     ("POST", "/unknowns/{group_id}/enrol"): _change("person_id"),
     ("GET", "/events"): _NONE,  # track events: labels, no faces
+    ("GET", "/alerts"): _NONE,  # alert rows and face URLs; the faces are read above
+    ("POST", "/alerts/{alert_id}/ack"): _change(),
+    ("GET", "/alerts/rules"): _NONE,
+    ("POST", "/alerts/rules"): _change(),
+    ("DELETE", "/alerts/rules/{rule_id}"): _change(),
+    ("GET", "/dataset/{person_id}/tags"): _NONE,
+    ("PUT", "/dataset/{person_id}/tags"): _change(),
     ("GET", "/audit"): _NONE,
     ("GET", "/console/config"): _NONE,
     ("GET", "/healthz"): _NONE,

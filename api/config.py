@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,6 +242,11 @@ class Settings:
     proxy_header_timeout_seconds: int = 10
     proxy_body_timeout_seconds: int = 20
     proxy_connections_per_client: int = 256
+    # Alert rules' weekdays and hours are read in this IANA time zone (zoneinfo).
+    site_timezone: str = "UTC"
+    # Alert destinations that may be plain http or resolve to a private, loopback or link-local
+    # address ("host" or "host:port"); every other destination must be https to a public one.
+    alert_allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_api_keys(self.api_keys)
@@ -266,6 +272,7 @@ class Settings:
             raise ValueError("FACEREC_EVENTS_MAX_STREAMS(_PER_KEY) must be at least 1")
         if self.events_thread_streams < 0:
             raise ValueError("FACEREC_EVENTS_THREAD_STREAMS must be 0 or more")
+        _check_time_zone(self.site_timezone)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -313,7 +320,23 @@ class Settings:
             track_quiet_seconds=_env_float("FACEREC_TRACK_QUIET_SECONDS", 10.0),
             audit_retention_days=_env_float("FACEREC_AUDIT_RETENTION_DAYS", 400.0),
             **_events_and_proxy_from_env(),
+            **_alerts_from_env(),
         )
+
+
+def _check_time_zone(name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"FACEREC_SITE_TIMEZONE {name!r} is not an IANA time zone") from None
+
+
+def _alerts_from_env() -> dict:
+    hosts = _env("FACEREC_ALERT_ALLOWED_HOSTS", "")
+    return {
+        "site_timezone": _env("FACEREC_SITE_TIMEZONE", "UTC"),
+        "alert_allowed_hosts": tuple(h.strip().lower() for h in hosts.split(",") if h.strip()),
+    }
 
 
 def _events_and_proxy_from_env() -> dict:

@@ -66,11 +66,25 @@ def track_json(track: dict, quiet_seconds: float) -> dict:
 
 def track_event_json(event: dict, quiet_seconds: float) -> dict:
     """A track event as /events sends it and webhooks POST it: what happened (`kind` 'start',
-    'label' or 'end'), when, the label it left, and the track as it is now."""
-    return {
+    'label', 'end' or 'alert'), when, the label it left, and the track as it is now; an
+    alert also its `alert` (api/routes/alerts.py)."""
+    body = {
         "id": event["id"],
         "kind": event["kind"],
         "at": params.iso(event["at"]),
         "label": event["label"],
         "track": track_json(event["track"], quiet_seconds),
+    }
+    if "alert" in event:
+        body["alert"] = alert_json(event["alert"])
+    return body
+
+
+def alert_json(alert: dict) -> dict:
+    """An alert without its track (never its rule's destination: streams are not admin's)."""
+    return {
+        **{key: alert[key] for key in ("id", "event_id", "rule_id", "rule_name")},
+        **{key: alert[key] for key in ("camera_id", "subject")},
+        "at": params.iso(alert["at"]),
+        "acked_at": params.iso(alert["acked_at"]),
     }

@@ -5,6 +5,7 @@ unknown grouping, retention, closing quiet tracks, webhooks)."""
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from threadpoolctl import threadpool_limits
@@ -14,6 +15,7 @@ from api.config import Settings
 from recognition.calibration import threshold_for
 from storage import Database
 from storage.model_store import ModelStore, ModelWatcher
+from workers.alert_webhooks import AlertSender
 from workers.database_monitor import DatabaseMonitor
 from workers.grouper import UnknownGrouper
 from workers.retention import RetentionPurger
@@ -40,6 +42,7 @@ class Service:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.db = Database(settings.database_url, timeout=settings.database_timeout_seconds)
+        self.db.site_timezone = ZoneInfo(settings.site_timezone)  # alert rules' clock
         self.db_monitor = DatabaseMonitor(self.db, self._prepare_database)
         self.retention = RetentionPurger(
             self.db, settings.retention_days, audit_days=settings.audit_retention_days
@@ -67,6 +70,7 @@ class Service:
             if settings.webhook_url
             else None
         )
+        self.alert_sender = AlertSender(settings.webhook_secret, settings.alert_allowed_hosts)
         self.track_closer = TrackCloser(
             self.db, settings.track_quiet_seconds, self.send_track_events
         )
@@ -116,12 +120,16 @@ class Service:
         return self
 
     def send_track_events(self, events: list[dict]) -> None:
-        """POST the track events this worker wrote to the webhook (as /events sends them)."""
-        if self.webhooks is None:
-            return
+        """POST the track events this worker wrote to the webhook (as /events sends them), and
+        each alert to its rule's destination (only there)."""
         for event in events:
             body = track_event_json(event, self.settings.track_quiet_seconds)
-            self.webhooks.send({"event": "track", **body})
+            destination = event.get("alert", {}).get("destination")
+            if event["kind"] == "alert":
+                if destination:
+                    self.alert_sender.send(destination, {"event": "alert", **body})
+            elif self.webhooks is not None:
+                self.webhooks.send({"event": "track", **body})
 
     def stop_jobs(self) -> None:
         """Refuse new training jobs and ask running ones to stop (cheap: fine in a signal handler)."""
@@ -140,6 +148,7 @@ class Service:
         self.track_closer.stop()
         if self.webhooks is not None:
             self.webhooks.close()
+        self.alert_sender.close()
         self.watcher.stop()
         self.db.close()
 

@@ -17,9 +17,11 @@ BATCH = 100
 
 
 def track_event(event: dict, quiet_seconds: float) -> str:
-    """`event: track`, `id: <track event id>`, data: api.rendering.track_event_json."""
+    """`event: track` (`event: alert` for an alert), `id: <track event id>`, data:
+    api.rendering.track_event_json."""
     body = json.dumps(track_event_json(event, quiet_seconds))
-    return f"id: {event['id']}\nevent: track\ndata: {body}\n\n"
+    name = "alert" if event["kind"] == "alert" else "track"
+    return f"id: {event['id']}\nevent: {name}\ndata: {body}\n\n"
 
 
 def parse_start_id(raw: str | None) -> int | None:

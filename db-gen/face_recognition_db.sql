@@ -257,3 +257,48 @@ CREATE TABLE IF NOT EXISTS audit_targets (
         REFERENCES audit_log (id) ON DELETE CASCADE,
     INDEX ix_audit_targets_value (value)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Labels an operator puts on people (watchlists), for alert rules to match on.
+CREATE TABLE IF NOT EXISTS person_tags (
+    person_id VARCHAR(64) NOT NULL,
+    tag VARCHAR(64) NOT NULL,
+    CONSTRAINT pk_person_tags PRIMARY KEY (person_id, tag),
+    CONSTRAINT fk_person_tags_person_id FOREIGN KEY (person_id)
+        REFERENCES people (id) ON DELETE CASCADE,
+    INDEX ix_person_tags_tag (tag)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Alert rules: who/where/when (spec, JSON), the webhook destination and the cooldown.
+CREATE TABLE IF NOT EXISTS alert_rules (
+    id INTEGER NOT NULL AUTO_INCREMENT,
+    name VARCHAR(128) NOT NULL,
+    spec TEXT NOT NULL,
+    destination VARCHAR(2048) NULL,
+    cooldown_seconds DOUBLE NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    CONSTRAINT pk_alert_rules PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- A rule matched a track (at most once per rule and track); event_id is its 'alert' track event.
+CREATE TABLE IF NOT EXISTS alerts (
+    id BIGINT NOT NULL AUTO_INCREMENT,
+    event_id BIGINT NOT NULL,
+    rule_id INTEGER NULL,
+    rule_name VARCHAR(128) NOT NULL,
+    track_id BIGINT NOT NULL,
+    camera_id VARCHAR(64) NOT NULL,
+    subject VARCHAR(64) NOT NULL,
+    at DATETIME(6) NOT NULL,
+    acked_at DATETIME(6) NULL,
+    CONSTRAINT pk_alerts PRIMARY KEY (id),
+    CONSTRAINT fk_alerts_event_id FOREIGN KEY (event_id)
+        REFERENCES track_events (id) ON DELETE CASCADE,
+    CONSTRAINT fk_alerts_rule_id FOREIGN KEY (rule_id)
+        REFERENCES alert_rules (id) ON DELETE SET NULL,
+    CONSTRAINT fk_alerts_track_id FOREIGN KEY (track_id)
+        REFERENCES tracks (id) ON DELETE CASCADE,
+    CONSTRAINT uq_alerts_event_id UNIQUE (event_id),
+    CONSTRAINT uq_alerts_rule_id_track_id UNIQUE (rule_id, track_id),
+    INDEX ix_alerts_rule_id_subject_camera_id_at (rule_id, subject, camera_id, at),
+    INDEX ix_alerts_at (at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import delete
 
-from .models import ApiKey, ApiKeyName
+from .operator_models import ApiKey, ApiKeyName
 from .transactions import Transactions, retry_deadlocks, utc_now
 
 # recognize: recognition and reads; review: also faces kept and search by face; admin: all.

@@ -10,7 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import delete, exists, func, select
 
-from .models import MAX_ID_LENGTH, AuditEntry, AuditTarget
+from .models import MAX_ID_LENGTH
+from .operator_models import AuditEntry, AuditTarget
 from .transactions import Transactions, retry_deadlocks, utc_now
 from .validation import aware
 

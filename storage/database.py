@@ -8,6 +8,7 @@ The queries live by area, each a class over the shared plumbing in transactions.
 
 from __future__ import annotations
 
+from .alerts import AlertStore
 from .api_keys import ApiKeyQueries
 from .audit import AuditStore
 from .events import EventQueries
@@ -31,5 +32,6 @@ class Database(
     UnknownStore,
     EventQueries,
     AuditStore,
+    AlertStore,
 ):
     """The storage facade. `url` is any SQLAlchemy URL: a SQLite file or mysql+pymysql://..."""

@@ -1,7 +1,8 @@
 """The tables, in SQLAlchemy 2 typed declarative style.
 
 `db-gen/face_recognition_db.sql` is the same schema written out for MariaDB; a test reflects both
-and demands they are identical, so change them together.
+and demands they are identical, so change them together. The operators' tables (API keys,
+the audit trail, alert rules) are in `operator_models.py`, on the same `Base`.
 """
 
 from __future__ import annotations
@@ -289,61 +290,3 @@ class UnknownGroup(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
     cover_id: Mapped[int | None] = mapped_column(BigId)  # the sighting that shows the group
-
-
-class ApiKey(Base):
-    """Only the key's sha256 is stored: a leaked table does not leak working keys."""
-
-    __tablename__ = "api_keys"
-    __table_args__ = _table_args(UniqueConstraint("key_sha256"))
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key_sha256: Mapped[str] = mapped_column(String(64))
-    scope: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
-class ApiKeyName(Base):
-    """The name an audit shows for a configured key (a table of its own: `api_keys` rows written
-    before keys had names stay valid without a migration)."""
-
-    __tablename__ = "api_key_names"
-    __table_args__ = _table_args(UniqueConstraint("name"))
-
-    key_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
-
-
-class AuditEntry(Base):
-    """One read of biometric data, one change or one refused key: who (a key's name, never the
-    key), when, from where, which route and the outcome. Append-only: no route changes a row;
-    only retention (FACEREC_AUDIT_RETENTION_DAYS) deletes them."""
-
-    __tablename__ = "audit_log"
-    __table_args__ = _table_args(
-        Index(None, "at"), Index(None, "who", "at"), Index(None, "route", "at")
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime())
-    who: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
-    address: Mapped[str] = mapped_column(String(64))
-    method: Mapped[str] = mapped_column(String(8))
-    route: Mapped[str] = mapped_column(String(255))  # the rule: /unknowns/<int:group_id>
-    kind: Mapped[str] = mapped_column(String(8))  # read, change or refused
-    status: Mapped[int] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))  # ok or the error's code
-
-
-class AuditTarget(Base):
-    """What an audited request was about (`person_id` obama, `group_id` 3), one row each, so
-    an audit can ask for everything done to one person."""
-
-    __tablename__ = "audit_targets"
-    __table_args__ = _table_args(Index(None, "value"))
-
-    audit_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True
-    )
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    value: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))

@@ -21,6 +21,7 @@ from recognition import UNKNOWN
 from recognition.gallery import decode
 from recognition.tracks import TRACK_EVIDENCE, TrackDecision, decide_enrolled
 
+from .alerts import attach_alerts, raise_alerts
 from .errors import NotFound
 from .models import Person, SightingEmbedding, SightingThumbnail, Track, TrackCrop, TrackEvent
 from .sightings import insert_sightings
@@ -163,7 +164,7 @@ def track_events(session, event_ids: list[int] | None = None, where=(), limit: i
         .order_by(TrackEvent.id)
     )
     rows = session.execute(query.limit(limit) if limit else query).all()
-    return [
+    events = [
         {
             "id": row.TrackEvent.id,
             "kind": row.TrackEvent.kind,
@@ -174,6 +175,7 @@ def track_events(session, event_ids: list[int] | None = None, where=(), limit: i
         }
         for row in rows
     ]
+    return attach_alerts(session, events)  # an 'alert' event gets its rule and ack
 
 
 class TrackStore:
@@ -193,7 +195,8 @@ class TrackStore:
         """Record a `Recognized` (as `record_sightings`) and add its subject's face to track
         `crop.key` of the camera, deciding the track again over its best crops with
         `decide(embeddings, grey, forgotten)`, in one transaction: (row ids, the track, the
-        track events it wrote: 'start' for a new or reopened track, 'label' for a new label)."""
+        track events it wrote: 'start' for a new or reopened track, 'label' for a new label,
+        'alert' for each alert rule it matched: storage/alerts.py)."""
         check_id(camera_id, "camera_id")
         check_id(crop.key, "track_id")
         at = recognized_at or datetime.now(UTC)
@@ -220,6 +223,7 @@ class TrackStore:
             )  # fmt: skip
             _update_track(session, track, decision, seen.model_version, at, crop.single)
             events = [_write_event(session, track, kind, decision.label, at) for kind in kinds]
+            events += raise_alerts(session, track.id, bool(kinds), at, self.site_timezone)
             return ids, self._track_row(session, track.id), track_events(session, events)
 
     def _track_row(self, session, track_id: int) -> dict:

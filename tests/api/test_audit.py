@@ -105,6 +105,8 @@ def _seed(app, client) -> dict:
         "job_id": 1,
         "camera_id": "door",
         "track_id": "walk-1",
+        "alert_id": 1,
+        "rule_id": 1,
     }
 
 

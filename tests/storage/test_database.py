@@ -19,7 +19,8 @@ from storage import (
     NotFound,
     TrackCropInfo,
 )
-from storage.models import ApiKey, Embedding, Image, Recognition
+from storage.models import Embedding, Image, Recognition
+from storage.operator_models import ApiKey
 
 from .conftest import unit_vector
 from .test_tracks import crop_of, unit

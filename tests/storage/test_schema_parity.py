@@ -116,6 +116,10 @@ def test_the_schema_has_what_the_service_relies_on(from_models):
         ("track_codes", "tracks"): "CASCADE",
         # Audit rows name their targets by value: deleting a person keeps what was done to them.
         ("audit_targets", "audit_log"): "CASCADE",
+        ("person_tags", "people"): "CASCADE",
+        ("alerts", "track_events"): "CASCADE",
+        ("alerts", "tracks"): "CASCADE",
+        ("alerts", "alert_rules"): "SET NULL",  # a deleted rule leaves its alerts
     }
     assert all(d["options"]["mysql_engine"] == "InnoDB" for d in from_models.values())
 
