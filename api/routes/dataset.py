@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import request
-from flask_restx import Model, Namespace, Resource
+from flask_restx import Namespace, Resource
 
-from api import lookalikes, params, schemas
+from api import look_alike_warnings as lookalikes
+from api import params, schemas
 from api.auth import ADMIN, RECOGNIZE, REVIEW, requires
 from api.errors import model_store_error
 from api.rendering import people_counts
@@ -18,7 +19,8 @@ ns = Namespace("dataset", description="People and their enrolment images", path=
 person_param = ns.param(
     "person_id", params.ID_RULE, pattern=params.ID_PATTERN.pattern, maxLength=64
 )
-added_image = Model.clone(
+lookalikes.register(ns)
+added_image = ns.clone(
     "AddedImageWithWarnings", schemas.added_image, {"warnings": lookalikes.warnings_field}
 )
 look_alikes_parser = ns.parser()

@@ -9,7 +9,8 @@ import numpy as np
 from flask import request
 from flask_restx import Namespace, Resource, fields
 
-from api import lookalikes, params, schemas
+from api import look_alike_warnings as lookalikes
+from api import params, schemas
 from api.auth import ADMIN, REVIEW, requires
 from api.errors import Conflict
 from api.rendering import face_url, recognition_json

@@ -39,13 +39,10 @@ warnings_field = fields.List(
     description="other people the face looks like (a duplicate enrolment?), best first; "
     "the enrolment is stored anyway",
 )
-checked = Model(
+checked = Model(  # what enrolment would answer, without what storing gives
     "LookAlikeCheck",
     {
-        "id_name": fields.String(required=True),
-        "face": fields.Nested(schemas.box, required=True, description="the face checked"),
-        "faces_found": fields.Integer(required=True, description="bystanders included"),
-        "quality": fields.Float(required=True, description="the face's quality (0-1)"),
+        **{k: schemas.added_image[k] for k in ("id_name", "face", "faces_found", "quality")},
         "warnings": warnings_field,
     },
 )
@@ -138,3 +135,9 @@ def of_person(service, analyzer, person_id: str, limit: int) -> dict:
         "warning_threshold": warn,
         "look_alikes": rows,
     }
+
+
+def register(namespace) -> None:
+    """This module's models go into the spec's definitions (through the namespace using them)."""
+    for model in (warning, checked, look_alike, person_look_alikes):
+        namespace.add_model(model.name, model)
