@@ -323,6 +323,8 @@ def test_enrolling_someone_a_second_time_asks_before_saving(browser, server, sho
     """Obama's photo enrolled under a new id: the console shows who it looks like and saves it
     only when the operator says so."""
     ensure_trained(server)
+    browser.get(server.url + "/console/config")
+    browser.execute_script("sessionStorage.clear()")  # signed in by an earlier test, maybe
     sign_in(browser, server, ADMIN_KEY)
     wait(browser, lambda: browser.find_element(By.ID, "app").is_displayed())
     go(browser, "#people")
