@@ -174,6 +174,10 @@ class Settings:
     # detector confidence) is below this names nobody, is no track's evidence and is refused
     # for enrolment (measured by benchmarks/quality_floor.py: docs/recognition.md).
     min_crop_quality: float = 0.2
+    # Enrolment warns when the face looks like another enrolled person: at the threshold that,
+    # for the model's size, at most this share of different people reaches (measured by
+    # benchmarks/lookalikes.py: 0.5% keeps both targets of issue 23, the 1:1 threshold does not).
+    lookalike_warning_rate: float = 0.005
     keep_models: int = 5
     model_poll_seconds: float = 1.0
     auth_enabled: bool = True
@@ -264,6 +268,8 @@ class Settings:
             raise ValueError("FACEREC_AUDIT_RETENTION_DAYS must be from 0 (keep forever) to 99999")
         if not 0 <= self.min_crop_quality < 1:
             raise ValueError("FACEREC_MIN_CROP_QUALITY must be from 0 to below 1")
+        if not 0 < self.lookalike_warning_rate < 1:
+            raise ValueError("FACEREC_LOOKALIKE_WARNING_RATE must be a share above 0, below 1")
         if not 0 <= self.crop_min_face_fraction < 1:
             raise ValueError("FACEREC_CROP_MIN_FACE_FRACTION must be from 0 to below 1")
         if self.ops_bind is not None and bind_port(self.ops_bind) == bind_port(self.bind):
@@ -293,6 +299,7 @@ class Settings:
             min_face_size=_env_int("FACEREC_MIN_FACE_SIZE", 40),
             crop_min_face_fraction=_env_float("FACEREC_CROP_MIN_FACE_FRACTION", 1 / 3),
             min_crop_quality=_env_float("FACEREC_MIN_CROP_QUALITY", 0.2),
+            lookalike_warning_rate=_env_float("FACEREC_LOOKALIKE_WARNING_RATE", 0.005),
             keep_models=_env_int("FACEREC_KEEP_MODELS", 5),
             model_poll_seconds=_env_float("FACEREC_MODEL_POLL_SECONDS", 1.0),
             auth_enabled=_env_auth("FACEREC_AUTH"),

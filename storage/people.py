@@ -234,3 +234,22 @@ class PeopleQueries(Transactions):
         with self._transaction() as session:
             rows = session.execute(query).all()
         return _embedding_matrix([vector for vector, _ in rows]), [person for _, person in rows]
+
+    def recent_faces(self, embedding_space: str, limit: int) -> tuple[np.ndarray, list[str], list]:
+        """The newest `limit` enrolled faces of one space: (vectors, person ids, when stored).
+        Newest first by image id, so the cost is bounded by `limit` whatever the table's size;
+        a caller keeps the ones a model does not hold yet."""
+        query = (
+            select(Embedding.vector, Image.person_id, Image.created_at)
+            .join(Image, Image.id == Embedding.image_id)
+            .where(Embedding.bundle_version == embedding_space)
+            .order_by(Image.id.desc())
+            .limit(limit)
+        )
+        with self._transaction() as session:
+            rows = session.execute(query).all()
+        return (
+            _embedding_matrix([row[0] for row in rows]),
+            [row[1] for row in rows],
+            [row[2] for row in rows],
+        )

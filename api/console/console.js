@@ -412,10 +412,14 @@ async function enrol(event) {
       h("span", { class: "file" }, file.name), h("span", { class: "reason" }, "uploading…"));
     results.append(row);
     try {
+      row.lastChild.textContent = "checking for look-alikes…";
+      if (!await lookAlikeCheck(personId, file, row)) continue;
+      row.lastChild.textContent = "uploading…";
       const body = await api(`/dataset/${encodeURIComponent(personId)}/image`, { method: "POST", body: form({ image: file }) });
       row.className = "accepted";
       const bystanders = body.faces_found > 1 ? ` (${body.faces_found} faces; the main one enrolled)` : "";
-      row.lastChild.textContent = (body.created ? "accepted" : "already enrolled") + bystanders + ` · quality ${body.quality.toFixed(2)}`;
+      row.lastChild.textContent = (body.created ? "accepted" : "already enrolled") + bystanders + ` · quality ${body.quality.toFixed(2)}` +
+        body.warnings.map((w) => ` · looks like ${w.looks_like} (${score(w.score)})`).join("");
     } catch (error) {
       row.className = "refused";
       row.lastChild.textContent = `refused: ${error.message} (${error.code})`;
@@ -424,6 +428,18 @@ async function enrol(event) {
   $("enrol-files").value = "";
   await showPeople();
   flash(`Enrolment of ${personId} done: train the model so it recognises them.`);
+}
+
+/** Before saving a photo: does its face look like someone else enrolled (the same person under
+ * another id?). Asks "Save anyway?"; false when the operator says no (the row says so). */
+async function lookAlikeCheck(personId, file, row) {
+  const body = await api(`/dataset/${encodeURIComponent(personId)}/look-alike-check`, { method: "POST", body: form({ image: file }) });
+  if (!body.warnings.length) return true;
+  const who = body.warnings.map((w) => `${w.looks_like} (score ${score(w.score)}, warning at ${score(w.threshold)})`).join(", ");
+  if (await confirmDialog(`${file.name} looks like ${who}, already enrolled. Is ${personId} the same person enrolled twice? Save anyway?`, "Save anyway")) return true;
+  row.className = "refused";
+  row.lastChild.textContent = `not saved: looks like ${body.warnings.map((w) => w.looks_like).join(", ")}`;
+  return false;
 }
 
 function timelineItem(s, extra = []) {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_restx import Namespace, Resource
 
+from api import look_alike_warnings as lookalikes
 from api import params, schemas
-from api.auth import ADMIN, RECOGNIZE, requires
+from api.auth import ADMIN, RECOGNIZE, REVIEW, requires
 from api.errors import model_store_error
 from api.rendering import people_counts
 from api.service import current_service
@@ -17,6 +19,12 @@ ns = Namespace("dataset", description="People and their enrolment images", path=
 person_param = ns.param(
     "person_id", params.ID_RULE, pattern=params.ID_PATTERN.pattern, maxLength=64
 )
+lookalikes.register(ns)
+added_image = ns.clone(
+    "AddedImageWithWarnings", schemas.added_image, {"warnings": lookalikes.warnings_field}
+)
+look_alikes_parser = ns.parser()
+look_alikes_parser.add_argument("limit", type=int, default=10, location="args", help="1-50")
 
 
 @ns.route("")
@@ -68,8 +76,8 @@ class Person(Resource):
 class PersonImage(Resource):
     @requires(ADMIN)
     @ns.expect(schemas.image_form())
-    @ns.response(201, "Stored with its embedding", schemas.added_image)
-    @ns.response(200, "The same image was already stored; nothing new", schemas.added_image)
+    @ns.response(201, "Stored with its embedding", added_image)
+    @ns.response(200, "The same image was already stored; nothing new", added_image)
     @schemas.errors(ns, 400, 401, 403, 404, 413, 422, 503)
     def post(self, person_id):
         """Add an image of the person: the face it is of is detected, embedded and stored.
@@ -77,7 +85,8 @@ class PersonImage(Resource):
         A photo with bystanders enrols the face that clearly dominates it (largest by a margin,
         else nearest the centre); the answer gives its box and quality. 422 when there is no
         face, when two faces are equally plausible, or when the face's quality is below
-        FACEREC_MIN_CROP_QUALITY (`low_quality`).
+        FACEREC_MIN_CROP_QUALITY (`low_quality`). `warnings`: other enrolled people the face
+        looks like (a duplicate enrolment?); the image is stored anyway.
         """
         service = current_service()
         params.person_id(person_id)
@@ -100,8 +109,48 @@ class PersonImage(Resource):
             "face": face,
             "faces_found": faces_found,
             "quality": quality,
+            "warnings": lookalikes.enrolment_warnings(service, analyzer, embedding, person_id),
         }
         return body, 201 if created else 200
+
+
+@ns.route("/<string:person_id>/look-alike-check")
+@person_param
+class LookAlikeCheck(Resource):
+    @requires(ADMIN)
+    @ns.expect(schemas.image_form())
+    @ns.response(200, "Checked; nothing stored", lookalikes.checked)
+    @schemas.errors(ns, 400, 401, 403, 413, 422, 503)
+    def post(self, person_id):
+        """What enrolling this photo for the person would warn, without storing it: the other
+        enrolled people its face looks like (a duplicate enrolment?). The person need not
+        exist yet; the face is refused (422) as enrolment would refuse it."""
+        service = current_service()
+        params.person_id(person_id)
+        rgb = load_image(params.uploaded_image(), service.settings.max_image_pixels)
+        analyzer = service.analyzers.get()
+        embedding, face, faces_found, quality = enrolment_subject(
+            analyzer, rgb, service.settings.min_crop_quality
+        )
+        warnings = lookalikes.enrolment_warnings(service, analyzer, embedding, person_id)
+        body = {"id_name": person_id, "face": face, "faces_found": faces_found}
+        return {**body, "quality": quality, "warnings": warnings}
+
+
+@ns.route("/<string:person_id>/look-alikes")
+@person_param
+class PersonLookAlikes(Resource):
+    @requires(REVIEW)
+    @ns.expect(look_alikes_parser)
+    @ns.response(200, "The people most like this one, best first", lookalikes.person_look_alikes)
+    @schemas.errors(ns, 400, 401, 403, 404, 503)
+    def get(self, person_id):
+        """The people the model most confuses with this one: for each, the best similarity
+        between a face of theirs and a face of this person's, with the 1:1 threshold."""
+        limit = params.integer(request.args, "limit", 10, 1, 50)
+        service = current_service()
+        analyzer = service.analyzers.get()
+        return lookalikes.of_person(service, analyzer, params.person_id(person_id), limit)
 
 
 @ns.route("/<string:person_id>/images")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
 from flask import request
 from flask_restx import Namespace, Resource, fields
 
+from api import look_alike_warnings as lookalikes
 from api import params, schemas
 from api.auth import ADMIN, REVIEW, requires
 from api.errors import Conflict
@@ -49,6 +51,7 @@ enrolled = ns.model(
         "person_id": fields.String(required=True),
         "images_added": fields.Integer(required=True),
         "sightings_named": fields.Integer(required=True),
+        "warnings": lookalikes.warnings_field,
     },
 )
 dismissed = ns.model(
@@ -128,10 +131,12 @@ class EnrolGroup(Resource):
     @schemas.errors(ns, 400, 401, 403, 404, 409, 503)
     def post(self, group_id):
         """Name a group: its largest faces become enrolment images of a new or existing person,
-        and its sightings become theirs. Train to make the model know them."""
+        and its sightings become theirs. Train to make the model know them. `warnings`: other
+        people the faces look like (a person enrolled twice?); the group is named anyway."""
         service = current_service()
         person_id = params.person_id(params.required_id(request.form, "person_id"))
-        space = service.analyzers.get().embedding_space
+        analyzer = service.analyzers.get()
+        space = analyzer.embedding_space
         faces = service.db.best_unknown_faces(_group_id(group_id), space, ENROL_FACES)
         if not faces:
             raise Conflict(
@@ -142,4 +147,7 @@ class EnrolGroup(Resource):
         for _, jpeg, code in faces:
             service.db.add_image(person_id, jpeg, decode_one(code), space)
         named = service.db.name_unknown_group(group_id, person_id)
-        return {"person_id": person_id, "images_added": len(faces), "sightings_named": named}
+        vectors = np.array([decode_one(code) for _, _, code in faces])
+        warnings = lookalikes.enrolment_warnings(service, analyzer, vectors, person_id)
+        body = {"person_id": person_id, "images_added": len(faces), "sightings_named": named}
+        return {**body, "warnings": warnings}

@@ -317,3 +317,44 @@ def test_live_shows_one_card_per_track_updated_in_place(browser, server, shots):
     wait(browser, lambda: len(cards(browser, camera)) == 2, 20)
     reloaded = css(browser, f'#live-grid .track[data-key="{camera}/{walk}"]')[0]
     assert "obama" in reloaded.text and "ended" in reloaded.text
+
+
+def test_enrolling_someone_a_second_time_asks_before_saving(browser, server, shots):
+    """Obama's photo enrolled under a new id: the console shows who it looks like and saves it
+    only when the operator says so."""
+    ensure_trained(server)
+    browser.get(server.url + "/console/config")
+    browser.execute_script("sessionStorage.clear()")  # signed in by an earlier test, maybe
+    sign_in(browser, server, ADMIN_KEY)
+    wait(browser, lambda: browser.find_element(By.ID, "app").is_displayed())
+    go(browser, "#people")
+    dialog, row = browser.find_element(By.ID, "confirm"), "#enrol-results li"
+    for answer in ("cancel", "ok"):
+        browser.find_element(By.ID, "enrol-id").clear()
+        browser.find_element(By.ID, "enrol-id").send_keys("obama_again")
+        browser.find_element(By.ID, "enrol-files").send_keys(str(PEOPLE["obama"][0]))
+        browser.find_element(By.CSS_SELECTOR, "#enrol-form button[type=submit]").click()
+        wait(browser, dialog.is_displayed, 60)
+        assert "looks like obama" in dialog.text and "Save anyway?" in dialog.text, dialog.text
+        if answer == "cancel":
+            browser.save_screenshot(str(shots / "console-look-alike.png"))
+        browser.find_element(By.CSS_SELECTOR, f'#confirm button[value="{answer}"]').click()
+        wait(
+            browser,
+            lambda: (
+                css(browser, row) and "pending" not in css(browser, row)[0].get_attribute("class")
+            ),
+            60,
+        )  # noqa: E501
+        images = requests.get(
+            f"{server.url}/dataset/obama_again/images", headers={"X-API-Key": ADMIN_KEY}, timeout=10
+        ).json()["images"]
+        if answer == "cancel":
+            assert "not saved: looks like obama" in css(browser, row)[0].text and images == []
+        else:
+            assert (
+                "accepted" in css(browser, row)[0].text
+                and "looks like obama" in css(browser, row)[0].text
+            )
+            assert len(images) == 1
+    browser.save_screenshot(str(shots / "console-look-alike-saved.png"))
