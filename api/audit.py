@@ -87,6 +87,9 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/alerts/rules"): _change(),
     ("DELETE", "/alerts/rules/{rule_id}"): _change(),
     ("GET", "/dataset/{person_id}/tags"): _NONE,
+    # Names of the people a face or a person resembles, with scores: who looks like whom.
+    ("POST", "/dataset/{person_id}/look-alike-check"): _read(),
+    ("GET", "/dataset/{person_id}/look-alikes"): _read(),
     ("PUT", "/dataset/{person_id}/tags"): _change(),
     ("GET", "/audit"): _NONE,
     ("GET", "/console/config"): _NONE,
