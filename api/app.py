@@ -13,6 +13,7 @@ from api.config import Settings
 from api.errors import register_error_handlers
 from api.ops_port import metrics_view, separate_ops_port
 from api.routes import (
+    corrections,
     dataset,
     events,
     face_recognition,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         recognitions,
         unknowns,
         events,
+        corrections,
     ):
         api.add_namespace(routes.ns)
     api.add_namespace(health.ns)

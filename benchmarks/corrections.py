@@ -231,7 +231,9 @@ def main() -> None:
     tally = Tally()
     for index in range(args.draws):
         draw(data, 23 + index, tally, set(args.kinds))
-        print(f"  draw {index + 1}/{args.draws} ({time.perf_counter() - started:.0f} s)", flush=True)
+        print(
+            f"  draw {index + 1}/{args.draws} ({time.perf_counter() - started:.0f} s)", flush=True
+        )
     report(tally, args.draws)
 
 

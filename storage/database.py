@@ -9,6 +9,7 @@ The queries live by area, each a class over the shared plumbing in transactions.
 from __future__ import annotations
 
 from .api_keys import ApiKeyQueries
+from .corrections import CorrectionStore
 from .events import EventQueries
 from .people import PeopleQueries
 from .recognitions import RecognitionQueries
@@ -27,5 +28,6 @@ class Database(
     TrackStore,
     UnknownStore,
     EventQueries,
+    CorrectionStore,
 ):
     """The storage facade. `url` is any SQLAlchemy URL: a SQLite file or mysql+pymysql://..."""

@@ -280,3 +280,74 @@ class ApiKey(Base):
     key_sha256: Mapped[str] = mapped_column(String(64))
     scope: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LabelChange(Base):
+    """An operator's correction of a track's or a sighting's label, kept forever (no foreign
+    keys: the history outlives retention). kind: 'is' (this is to_label), 'not' (this is not
+    from_label), 'undo' (reverted change `undoes`); a change reverted has `undone_by`."""
+
+    __tablename__ = "label_changes"
+    __table_args__ = _table_args(
+        Index(None, "camera_id", "track_key"), Index(None, "recognition_id"), Index(None, "at")
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    who: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(8))
+    target: Mapped[str] = mapped_column(String(16))  # 'track' or 'sighting'
+    camera_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    track_key: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    recognition_id: Mapped[int | None] = mapped_column(BigId)
+    from_label: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    to_label: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    undoes: Mapped[int | None] = mapped_column(BigId)
+    undone_by: Mapped[int | None] = mapped_column(BigId)
+
+
+class PersonNegative(Base):
+    """A face an operator said is NOT `person_id` ('not' change): training makes it a negative
+    of that person's SVM and the open-set rule refuses the person near it. int8 codes."""
+
+    __tablename__ = "person_negatives"
+    __table_args__ = _table_args(Index(None, "embedding_space"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    change_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("label_changes.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[str] = mapped_column(
+        String(MAX_ID_LENGTH), ForeignKey("people.id", ondelete="CASCADE")
+    )
+    embedding_space: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    code: Mapped[bytes] = mapped_column(Code)
+
+
+class LabelChangeSighting(Base):
+    """A sighting a change relabelled, and its label before: what undo puts back."""
+
+    __tablename__ = "label_change_sightings"
+    __table_args__ = _table_args()
+
+    change_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("label_changes.id", ondelete="CASCADE"), primary_key=True
+    )
+    recognition_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("recognitions.id", ondelete="CASCADE"), primary_key=True
+    )
+    from_label: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+
+
+class LabelChangeImage(Base):
+    """An enrolment image an 'is' change made from a track's good crops: undo deletes it."""
+
+    __tablename__ = "label_change_images"
+    __table_args__ = _table_args()
+
+    change_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("label_changes.id", ondelete="CASCADE"), primary_key=True
+    )
+    image_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )

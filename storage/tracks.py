@@ -21,6 +21,7 @@ from recognition import UNKNOWN
 from recognition.gallery import decode
 from recognition.tracks import TRACK_EVIDENCE, TrackDecision, decide_enrolled
 
+from .corrections import sticky_decision
 from .errors import NotFound
 from .models import Person, SightingEmbedding, SightingThumbnail, Track, TrackCrop, TrackEvent
 from .sightings import insert_sightings
@@ -212,6 +213,7 @@ class TrackStore:
                 grey,
                 lambda label: label in seen.enrolled or session.get(Person, label) is not None,
             )
+            decision = sticky_decision(session, track.id, decision)  # an operator's word stands
             kinds = _kinds(track, decision.label)
             _update_track(session, track, decision, seen.model_version, at, crop.single)
             events = [_write_event(session, track, kind, decision.label, at) for kind in kinds]
