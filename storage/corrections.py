@@ -11,7 +11,6 @@ never X again. "Not X" keeps the target's best faces as X's negatives for the ne
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from datetime import datetime
 
 import numpy as np
@@ -19,21 +18,17 @@ from sqlalchemy import delete, func, insert, select, update
 
 from recognition import UNKNOWN
 from recognition.gallery import decode
-from recognition.tracks import TRACK_EVIDENCE
 
+from .correction_faces import enrol_faces, keep_negatives, target_faces
 from .errors import NotFound, StorageError
 from .models import (
-    Embedding,
     Image,
-    ImageQuality,
     LabelChange,
     LabelChangeImage,
     LabelChangeSighting,
     Person,
     PersonNegative,
     Recognition,
-    SightingEmbedding,
-    SightingThumbnail,
     Track,
     TrackCrop,
     TrackEvent,
@@ -110,27 +105,6 @@ def _active(session, target: Target) -> LabelChange | None:
     ).first()
 
 
-def _crops(session, target: Target, track: Track | None, floor: float) -> list:
-    """The target's faces, best first: (recognition_id, quality, code, space), the best
-    TRACK_EVIDENCE of a track at or above `floor`; a sighting's own face."""
-    query = (
-        select(
-            SightingEmbedding.recognition_id,
-            TrackCrop.quality,
-            SightingEmbedding.code,
-            SightingEmbedding.embedding_space,
-        )
-        .join(TrackCrop, TrackCrop.recognition_id == SightingEmbedding.recognition_id, isouter=True)
-        .order_by(TrackCrop.quality.desc(), SightingEmbedding.recognition_id)
-    )
-    if track is None:
-        return session.execute(
-            query.where(SightingEmbedding.recognition_id == target.recognition_id)
-        ).all()
-    query = query.where(TrackCrop.track_id == track.id, TrackCrop.quality >= floor)
-    return session.execute(query.limit(TRACK_EVIDENCE)).all()
-
-
 def _relabel_sightings(session, change_id: int, ids: list[int], label: str) -> None:
     """Give these sightings `label`, keeping each one's label before for undo."""
     rows = session.execute(
@@ -150,53 +124,6 @@ def _relabel_sightings(session, change_id: int, ids: list[int], label: str) -> N
         .values(label=label, person_id=person)
         .execution_options(synchronize_session=False)
     )
-
-
-def _enrol(session, change_id: int, person: str, crops: list, floor: float) -> int:
-    """Make enrolment images of `person` from the crops at or above `floor` that have a kept
-    face (their thumbnail, their embedding): how many were new."""
-    good = {c.recognition_id: c for c in crops if c.quality is not None and c.quality >= floor}
-    thumbnails = session.execute(
-        select(SightingThumbnail.recognition_id, SightingThumbnail.jpeg).where(
-            SightingThumbnail.recognition_id.in_(list(good))
-        )
-    ).all()
-    made = 0
-    for recognition_id, jpeg in thumbnails:
-        crop, digest, now = good[recognition_id], hashlib.sha256(jpeg).hexdigest(), utc_now()
-        if session.scalar(
-            select(Image.id).where(Image.person_id == person, Image.sha256 == digest)
-        ):
-            continue
-        image_id = session.execute(
-            insert(Image).values(
-                person_id=person, sha256=digest, data=jpeg, size_bytes=len(jpeg), created_at=now
-            )
-        ).inserted_primary_key[0]
-        vector = decode(np.frombuffer(crop.code, np.int8)[None])[0].astype("<f4").tobytes()
-        session.execute(
-            insert(Embedding).values(
-                image_id=image_id, vector=vector, bundle_version=crop.embedding_space,
-                created_at=now,
-            )
-        )  # fmt: skip
-        session.execute(insert(ImageQuality).values(image_id=image_id, quality=crop.quality))
-        session.execute(insert(LabelChangeImage).values(change_id=change_id, image_id=image_id))
-        made += 1
-    return made
-
-
-def _negatives(session, change_id: int, person: str, crops: list) -> int:
-    if crops:
-        session.execute(
-            insert(PersonNegative),
-            [
-                {"change_id": change_id, "person_id": person, "code": c.code,
-                 "embedding_space": c.embedding_space}
-                for c in crops
-            ],
-        )  # fmt: skip
-    return len(crops)
 
 
 def _subject(session, target: Target) -> tuple[Track | None, Recognition | None, str]:
@@ -283,12 +210,12 @@ class CorrectionStore:
             if kind == "not":  # only the sightings that named X
                 ids = [i for i in ids if session.get(Recognition, i).label == before]
             _relabel_sightings(session, change.id, ids, after)
-            crops = _crops(session, target, track, floor if track is not None else 0.0)
+            crops = target_faces(session, target, track, floor if track is not None else 0.0)
             made = {"negatives": 0, "enrolled": 0}
             if kind == "not":
-                made["negatives"] = _negatives(session, change.id, before, crops)
+                made["negatives"] = keep_negatives(session, change.id, before, crops)
             elif enrol:
-                made["enrolled"] = _enrol(session, change.id, after, crops, floor)
+                made["enrolled"] = enrol_faces(session, change.id, after, crops, floor)
             events = _set_label(session, track, after, change.at)
             result = {**change_dict(change), **made}
             return result, self._target_row(session, track, row), track_events(session, events)
