@@ -220,8 +220,7 @@ CREATE TABLE IF NOT EXISTS label_changes (
     undone_by BIGINT NULL,
     CONSTRAINT pk_label_changes PRIMARY KEY (id),
     INDEX ix_label_changes_camera_id_track_key (camera_id, track_key),
-    INDEX ix_label_changes_recognition_id (recognition_id),
-    INDEX ix_label_changes_at (at)
+    INDEX ix_label_changes_recognition_id (recognition_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- Faces an operator said are NOT a person ('not' changes): negatives of that person at training.

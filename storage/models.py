@@ -283,13 +283,11 @@ class ApiKey(Base):
 
 
 class LabelChange(Base):
-    """An operator's correction of a track's or a sighting's label, kept forever (no foreign
-    keys: the history outlives retention). kind: 'is' (this is to_label), 'not' (this is not
-    from_label), 'undo' (reverted change `undoes`); a change reverted has `undone_by`."""
+    """A correction of a label ('is', 'not', 'undo'), kept forever: no foreign keys."""
 
     __tablename__ = "label_changes"
     __table_args__ = _table_args(
-        Index(None, "camera_id", "track_key"), Index(None, "recognition_id"), Index(None, "at")
+        Index(None, "camera_id", "track_key"), Index(None, "recognition_id")
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -307,8 +305,7 @@ class LabelChange(Base):
 
 
 class PersonNegative(Base):
-    """A face an operator said is NOT `person_id` ('not' change): training makes it a negative
-    of that person's SVM and the open-set rule refuses the person near it. int8 codes."""
+    """A face (int8 codes) an operator said is NOT `person_id`: a negative of theirs at training."""
 
     __tablename__ = "person_negatives"
     __table_args__ = _table_args(Index(None, "embedding_space"))
