@@ -14,6 +14,7 @@ from api.errors import register_error_handlers
 from api.ops_port import metrics_view, separate_ops_port
 from api.routes import (
     alerts,
+    corrections,
     dataset,
     events,
     face_recognition,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         audit_routes,
         alerts,
         person_tags,
+        corrections,
     ):
         api.add_namespace(routes.ns)
     api.add_namespace(health.ns)

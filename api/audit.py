@@ -81,6 +81,13 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("DELETE", "/unknowns/{group_id}"): _change(),
     ("POST", "/unknowns/{group_id}/enrol"): _change("person_id"),
     ("GET", "/events"): _NONE,  # track events: labels, no faces
+    ("POST", "/tracks/{camera_id}/{track_id}/label"): _change("kind", "person_id"),
+    ("POST", "/tracks/{camera_id}/{track_id}/label/undo"): _change(),
+    ("GET", "/tracks/{camera_id}/{track_id}/label"): _NONE,  # the label history, no face
+    ("POST", "/recognitions/{recognition_id}/label"): _change("kind", "person_id"),
+    ("POST", "/recognitions/{recognition_id}/label/undo"): _change(),
+    ("GET", "/recognitions/{recognition_id}/label"): _NONE,
+    ("GET", "/label-changes"): _NONE,
     ("GET", "/alerts"): _NONE,  # alert rows and face URLs; the faces are read above
     ("POST", "/alerts/{alert_id}/ack"): _change(),
     ("GET", "/alerts/rules"): _NONE,

@@ -302,3 +302,60 @@ CREATE TABLE IF NOT EXISTS alerts (
     INDEX ix_alerts_rule_id_subject_camera_id_at (rule_id, subject, camera_id, at),
     INDEX ix_alerts_at (at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Operators' corrections of a track's or sighting's label (kind: is | not | undo), kept forever.
+CREATE TABLE IF NOT EXISTS label_changes (
+    id BIGINT NOT NULL AUTO_INCREMENT,
+    at DATETIME(6) NOT NULL,
+    who VARCHAR(128) NOT NULL,
+    kind VARCHAR(8) NOT NULL,
+    target VARCHAR(16) NOT NULL,
+    camera_id VARCHAR(64) NULL,
+    track_key VARCHAR(64) NULL,
+    recognition_id BIGINT NULL,
+    from_label VARCHAR(64) NOT NULL,
+    to_label VARCHAR(64) NOT NULL,
+    undoes BIGINT NULL,
+    undone_by BIGINT NULL,
+    CONSTRAINT pk_label_changes PRIMARY KEY (id),
+    INDEX ix_label_changes_camera_id_track_key (camera_id, track_key),
+    INDEX ix_label_changes_recognition_id (recognition_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Faces an operator said are NOT a person ('not' changes): negatives of that person at training.
+CREATE TABLE IF NOT EXISTS person_negatives (
+    id BIGINT NOT NULL AUTO_INCREMENT,
+    change_id BIGINT NOT NULL,
+    person_id VARCHAR(64) NOT NULL,
+    embedding_space VARCHAR(64) NOT NULL,
+    code VARBINARY(512) NOT NULL,
+    CONSTRAINT pk_person_negatives PRIMARY KEY (id),
+    CONSTRAINT fk_person_negatives_change_id FOREIGN KEY (change_id)
+        REFERENCES label_changes (id) ON DELETE CASCADE,
+    CONSTRAINT fk_person_negatives_person_id FOREIGN KEY (person_id)
+        REFERENCES people (id) ON DELETE CASCADE,
+    INDEX ix_person_negatives_embedding_space (embedding_space)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- The sightings a label change relabelled, with their label before (undo puts it back).
+CREATE TABLE IF NOT EXISTS label_change_sightings (
+    change_id BIGINT NOT NULL,
+    recognition_id BIGINT NOT NULL,
+    from_label VARCHAR(64) NOT NULL,
+    CONSTRAINT pk_label_change_sightings PRIMARY KEY (change_id, recognition_id),
+    CONSTRAINT fk_label_change_sightings_change_id FOREIGN KEY (change_id)
+        REFERENCES label_changes (id) ON DELETE CASCADE,
+    CONSTRAINT fk_label_change_sightings_recognition_id FOREIGN KEY (recognition_id)
+        REFERENCES recognitions (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Enrolment images an 'is' change made from a track's good crops (undo deletes them).
+CREATE TABLE IF NOT EXISTS label_change_images (
+    change_id BIGINT NOT NULL,
+    image_id INTEGER NOT NULL,
+    CONSTRAINT pk_label_change_images PRIMARY KEY (change_id, image_id),
+    CONSTRAINT fk_label_change_images_change_id FOREIGN KEY (change_id)
+        REFERENCES label_changes (id) ON DELETE CASCADE,
+    CONSTRAINT fk_label_change_images_image_id FOREIGN KEY (image_id)
+        REFERENCES images (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

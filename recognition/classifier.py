@@ -5,7 +5,8 @@ Three parts:
   `hnsw_threshold` faces) proposes the people whose faces are nearest;
 - a one-vs-rest linear SVM (`OneVsRestSVM`) ranks those candidates;
 - open-set rejection: the SVM's choice is named only when the face's cosine similarity to that
-  person's nearest enrolled face reaches `threshold`. The threshold comes from
+  person's nearest enrolled face reaches `threshold`, and is not below its similarity to that
+  person's negatives (faces an operator said are not them: `negatives.py`). The threshold comes from
   `calibration.threshold_for`, which chose it on real strangers (LFW) for a false-accept rate at
   the gallery's size: a stranger compared with 1,000 people has 10x the chances to look like one
   of them than with 100, so a bigger gallery needs a stricter threshold.
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .gallery import DEFAULT_HNSW_THRESHOLD, Gallery
+from .negatives import Negatives
 from .svm import OneVsRestSVM
 
 UNKNOWN = "unknown"
@@ -50,12 +52,14 @@ class FaceClassifier:
         svm: OneVsRestSVM | None,
         threshold: float,
         embedding_space: str = "",
+        negatives: Negatives | None = None,
     ):
         self.labels = list(people)  # person ids; class i of the gallery and the SVM is labels[i]
         self.gallery = gallery
         self.svm = svm  # None with a single person: there is nothing to separate
         self.threshold = float(threshold)
         self.embedding_space = embedding_space
+        self.negatives = negatives if negatives is not None else Negatives.empty(gallery.dim)
 
     @classmethod
     def fit(
@@ -65,18 +69,27 @@ class FaceClassifier:
         threshold: float,
         embedding_space: str = "",
         hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
+        negatives: tuple[np.ndarray, Iterable[str]] | None = None,
     ) -> FaceClassifier:
-        """Train on [N, d] embeddings and their person ids (at least one person)."""
+        """Train on [N, d] embeddings and their person ids (at least one person).
+        `negatives`: ([K, d] faces, the person id each is NOT); those of people not trained
+        are dropped."""
         embeddings = np.asarray(embeddings, np.float32)
         labels = [str(label) for label in labels]
         if len(embeddings) == 0 or len(embeddings) != len(labels):
             raise ValueError("training needs at least one embedding, and one label per embedding")
         people, classes = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
         gallery = Gallery(embeddings, classes, hnsw_threshold)
+        refused = _negatives(negatives, people, gallery.dim)
         svm = None
         if len(people) > 1:
-            svm = OneVsRestSVM.fit(embeddings, classes, hnsw_threshold=hnsw_threshold)
-        return cls(people.tolist(), gallery, svm, threshold, embedding_space)
+            svm = OneVsRestSVM.fit(
+                embeddings,
+                classes,
+                hnsw_threshold=hnsw_threshold,
+                extra_negatives=(refused.vectors, refused.classes),
+            )
+        return cls(people.tolist(), gallery, svm, threshold, embedding_space, refused)
 
     @property
     def embedder(self) -> str:
@@ -107,6 +120,10 @@ class FaceClassifier:
             classes = np.where(gone, -1, classes)
         ranking = similarities if self.svm is None else self.svm.scores_for(embeddings, classes)
         ranking = np.where(classes >= 0, ranking, -np.inf)
+        if len(self.negatives):  # nearer a person's negatives than their own faces: not them
+            refused = self.negatives.similarity(embeddings, classes) >= similarities
+            ranking = np.where(refused, -np.inf, ranking)
+            classes = np.where(refused, -1, classes)
         predictions = []
         for row_similarities, row_classes, row_ranking in zip(
             similarities, classes, ranking, strict=True
@@ -153,7 +170,10 @@ class FaceClassifier:
         svm = None
         if self.svm is not None and len(kept_people) > 1:
             svm = OneVsRestSVM(self.svm.weights[keep_class], self.svm.bias[keep_class])
-        return FaceClassifier(kept_people, gallery, svm, self.threshold, self.embedding_space)
+        negatives = self.negatives.keep(keep_class, renumber)
+        return FaceClassifier(
+            kept_people, gallery, svm, self.threshold, self.embedding_space, negatives
+        )
 
     def to_bytes(self) -> bytes:
         meta = {
@@ -165,6 +185,8 @@ class FaceClassifier:
         arrays = dict(self.gallery.to_arrays())
         if self.svm is not None:
             arrays.update(self.svm.to_arrays())
+        if len(self.negatives):
+            arrays.update(self.negatives.to_arrays())
         buffer = io.BytesIO()
         np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
         return buffer.getvalue()
@@ -182,4 +204,21 @@ class FaceClassifier:
             raise ValueError(f"unsupported classifier format {meta.get('format')!r}: retrain")
         gallery = Gallery.from_arrays(arrays)
         svm = OneVsRestSVM.from_arrays(arrays) if "svm_weights" in arrays else None
-        return cls(meta["labels"], gallery, svm, meta["threshold"], meta["embedding_space"])
+        negatives = Negatives.from_arrays(arrays, gallery.dim)
+        if len(negatives) and negatives.classes.max() >= len(meta["labels"]):
+            raise ValueError("the classifier's negatives name a person it does not have")
+        return cls(
+            meta["labels"], gallery, svm, meta["threshold"], meta["embedding_space"], negatives
+        )
+
+
+def _negatives(negatives, people: np.ndarray, dim: int) -> Negatives:
+    """The (faces, not-whom) pairs of trained people as `Negatives` (class indices of `people`)."""
+    if negatives is None:
+        return Negatives.empty(dim)
+    faces = np.asarray(negatives[0], np.float32).reshape(-1, dim)
+    whom = np.asarray([str(label) for label in negatives[1]], dtype=str)
+    if len(faces) != len(whom):
+        raise ValueError("one person id per negative face")
+    known = np.isin(whom, people)
+    return Negatives.from_embeddings(faces[known], np.searchsorted(people, whom[known]), dim)

@@ -61,12 +61,15 @@ class OneVsRestSVM:
         newton_steps: int = 10,
         hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
         seed: int = 0,
+        extra_negatives: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> OneVsRestSVM:
         """Train on unit float [M, d] embeddings whose classes are 0..N-1 (each with >= 1 face).
 
         Each round solves every class, then mines the faces of the `neighbours` classes whose
         means score highest on its hyperplane, keeping at most `max_negatives` (plus
         `random_negatives` anchors); `hnsw_threshold` applies to the means gallery.
+        `extra_negatives`: (faces [K, d], class [K]) that are NOT that class (an operator's
+        corrections), in every round of that class's problem.
         """
         embeddings = np.asarray(embeddings, np.float32)
         classes = np.asarray(classes)
@@ -81,6 +84,7 @@ class OneVsRestSVM:
         anchors = np.random.default_rng(seed).integers(
             0, len(classes), (len(counts), random_negatives)
         )
+        anchors = np.concatenate([anchors, data.add_negatives(extra_negatives)], axis=1)
         negatives = data.mine(data.means, None, neighbours, max_negatives)
         weights = bias = None
         for round_ in range(max(1, rounds)):
@@ -132,6 +136,22 @@ class _TrainingSet:
             ef_search=_MINING_EF_SEARCH,
             ef_construction=_MINING_EF_CONSTRUCTION,
         )
+
+    def add_negatives(self, extra) -> np.ndarray:
+        """Append corrections' faces (owned by no class) and return [classes, k] indices of each
+        class's own, -1 padded."""
+        if extra is None or len(extra[1]) == 0:
+            return np.full((len(self.counts), 0), -1, np.int64)
+        faces, whom = np.asarray(extra[0], np.float32), np.asarray(extra[1], np.int64)
+        first = len(self.embeddings)
+        self.embeddings = np.concatenate([self.embeddings, faces])
+        self.classes = np.concatenate([self.classes, np.full(len(whom), len(self.counts))])
+        per_class = np.bincount(whom, minlength=len(self.counts))
+        table = np.full((len(self.counts), per_class.max()), -1, np.int64)
+        order = np.argsort(whom, kind="stable")
+        slot = np.arange(len(whom)) - (np.cumsum(per_class) - per_class)[whom[order]]
+        table[whom[order], slot] = first + order
+        return table
 
     def mine(self, directions, bias, neighbours: int, limit: int, keep=None) -> np.ndarray:
         """[classes, <= limit] negatives: of the faces of the `neighbours` other classes whose

@@ -11,6 +11,7 @@ from __future__ import annotations
 from .alerts import AlertStore
 from .api_keys import ApiKeyQueries
 from .audit import AuditStore
+from .corrections import CorrectionStore
 from .events import EventQueries
 from .people import PeopleQueries
 from .recognitions import RecognitionQueries
@@ -33,5 +34,6 @@ class Database(
     EventQueries,
     AuditStore,
     AlertStore,
+    CorrectionStore,
 ):
     """The storage facade. `url` is any SQLAlchemy URL: a SQLite file or mysql+pymysql://..."""

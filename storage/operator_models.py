@@ -1,5 +1,5 @@
 """The operators' tables: API keys and their names, the audit trail, watchlist tags and alert
-rules with their alerts. Same `Base` and conventions as `models.py` (one schema, one DDL file).
+rules with their alerts, label corrections and the negatives they keep. Same `Base` and conventions as `models.py` (one schema, one DDL file).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import MAX_ID_LENGTH, Base, _table_args
-from .types import BigId, UtcDateTime
+from .types import BigId, Code, UtcDateTime
 
 
 class ApiKey(Base):
@@ -129,3 +129,71 @@ class Alert(Base):
     subject: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))  # the person id, or 'unknown'
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class LabelChange(Base):
+    """A correction of a label ('is', 'not', 'undo'), kept forever: no foreign keys."""
+
+    __tablename__ = "label_changes"
+    __table_args__ = _table_args(
+        Index(None, "camera_id", "track_key"), Index(None, "recognition_id")
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    who: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(8))
+    target: Mapped[str] = mapped_column(String(16))  # 'track' or 'sighting'
+    camera_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    track_key: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    recognition_id: Mapped[int | None] = mapped_column(BigId)
+    from_label: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    to_label: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    undoes: Mapped[int | None] = mapped_column(BigId)
+    undone_by: Mapped[int | None] = mapped_column(BigId)
+
+
+class PersonNegative(Base):
+    """A face (int8 codes) an operator said is NOT `person_id`: a negative of theirs at training."""
+
+    __tablename__ = "person_negatives"
+    __table_args__ = _table_args(Index(None, "embedding_space"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    change_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("label_changes.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[str] = mapped_column(
+        String(MAX_ID_LENGTH), ForeignKey("people.id", ondelete="CASCADE")
+    )
+    embedding_space: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    code: Mapped[bytes] = mapped_column(Code)
+
+
+class LabelChangeSighting(Base):
+    """A sighting a change relabelled, and its label before: what undo puts back."""
+
+    __tablename__ = "label_change_sightings"
+    __table_args__ = _table_args()
+
+    change_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("label_changes.id", ondelete="CASCADE"), primary_key=True
+    )
+    recognition_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("recognitions.id", ondelete="CASCADE"), primary_key=True
+    )
+    from_label: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+
+
+class LabelChangeImage(Base):
+    """An enrolment image an 'is' change made from a track's good crops: undo deletes it."""
+
+    __tablename__ = "label_change_images"
+    __table_args__ = _table_args()
+
+    change_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("label_changes.id", ondelete="CASCADE"), primary_key=True
+    )
+    image_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )

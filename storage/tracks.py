@@ -22,6 +22,7 @@ from recognition.gallery import decode
 from recognition.tracks import TRACK_EVIDENCE, TrackDecision, decide_enrolled
 
 from .alerts import attach_alerts, raise_alerts
+from .corrections import sticky_decision
 from .errors import NotFound
 from .models import Person, SightingEmbedding, SightingThumbnail, Track, TrackCrop, TrackEvent
 from .sightings import insert_sightings
@@ -216,6 +217,7 @@ class TrackStore:
                 grey,
                 lambda label: label in seen.enrolled or session.get(Person, label) is not None,
             )
+            decision = sticky_decision(session, track.id, decision)  # an operator's word stands
             kinds = _kinds(track, decision.label)
             store_track_code(
                 session, track.id, embeddings, seen.embedding_space, camera_id=camera_id,

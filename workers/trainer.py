@@ -186,6 +186,7 @@ class Trainer:
             threshold=threshold,
             embedding_space=analyzer.embedding_space,
             hnsw_threshold=self.hnsw_threshold,
+            negatives=self.db.training_negatives(analyzer.embedding_space),  # "not X" corrections
         )
         check_lease()
         trained_at = datetime.now(UTC)
@@ -199,6 +200,7 @@ class Trainer:
                 "embedding_space": analyzer.embedding_space,
                 "images": len(labels),
                 "threshold": threshold,
+                "negatives": len(classifier.negatives),
                 # Search above FACEREC_HNSW_THRESHOLD faces is approximate: say which one serves.
                 "gallery_index": "hnsw" if classifier.gallery.uses_hnsw else "exact",
             },

@@ -209,6 +209,7 @@ const trackKey = (t) => (t.camera_id || "") + "/" + t.id;
 function trackCard(t) {
   const named = t.label !== "unknown";
   const verdict = t.threshold === null || t.threshold === undefined ? "no model yet"
+    : !named && t.score >= t.threshold ? `${score(t.score)}, unknown by an operator's correction`
     : `${score(t.score)} ${t.score >= t.threshold ? "≥" : "<"} ${score(t.threshold)}`;
   const frames = `decided from ${t.faces} frame${t.faces === 1 ? "" : "s"}`;
   return h("figure", { class: "track" + (named ? "" : " unknown") + (t.ended ? " ended" : " open"),
@@ -223,7 +224,52 @@ function trackCard(t) {
       h("span", { class: "meta crops" }, `${t.crops} crop${t.crops === 1 ? "" : "s"} · ${t.camera_id || "–"}`),
       h("time", { datetime: t.last_seen_at, title: `first seen ${when(t.first_seen_at)}, last seen ${when(t.last_seen_at)}` },
         clock(t.first_seen_at) === clock(t.last_seen_at) ? clock(t.first_seen_at)
-          : `${clock(t.first_seen_at)} – ${clock(t.last_seen_at)}`)));
+          : `${clock(t.first_seen_at)} – ${clock(t.last_seen_at)}`),
+      corrections(`/tracks/${encodeURIComponent(t.camera_id)}/${encodeURIComponent(t.id)}/label`, t.label,
+        (answer) => replaceCard(answer.track))));
+}
+
+/** A corrected track's card, redrawn in place (its 'label' event redraws it again, the same). */
+function replaceCard(t) {
+  const index = state.live.findIndex((known) => trackKey(known) === trackKey(t));
+  if (index >= 0) state.live[index] = t;
+  const old = [...$("live-grid").children].find((card) => card.dataset.key === trackKey(t));
+  if (old) old.replaceWith(trackCard(t));
+}
+
+// ---- Corrections: "not X", "is Y" (optionally enrolling its good faces), undo -----------------
+
+/** The correction controls of a track or a sighting (`path`: its .../label), for review keys.
+ * "Not X" when it names someone; "Is" a person; Undo walks its history back one change. */
+function corrections(path, label, after) {
+  const who = h("input", { class: "who", list: "people-ids", placeholder: "person id", "aria-label": "who it is",
+    pattern: "[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}" });
+  const enrolBox = h("input", { type: "checkbox", class: "enrol" });
+  const send = async (suffix, fields, message) => {
+    try {
+      const answer = await api(path + suffix, { method: "POST", body: form(fields) });
+      const c = answer.change;
+      flash(message(c));
+      after(answer);
+    } catch (error) {
+      flash(error.message, "error");
+    }
+  };
+  const named = label !== "unknown";
+  return h("div", { class: "correct", "data-review": true },
+    named ? h("button", { type: "button", class: "small not-x", title: `keep its faces as not ${label}`,
+      onclick: () => send("", { kind: "not", person_id: label },
+        (c) => `Not ${c.from}: ${c.negatives} face${c.negatives === 1 ? "" : "s"} kept as negatives; train to apply to new visits.`) },
+      "Not " + label) : null,
+    h("form", { class: "is-y", onsubmit: (e) => { e.preventDefault(); if (who.value.trim()) {
+      send("", { kind: "is", person_id: who.value.trim(), enrol: enrolBox.checked ? "true" : "" },
+        (c) => `Now ${c.to}` + (enrolBox.checked ? `: ${c.enrolled} good face${c.enrolled === 1 ? "" : "s"} enrolled.` : "."));
+    } } },
+      who,
+      h("label", { class: "meta", title: "enrol its faces that pass the quality floor" }, enrolBox, "enrol"),
+      h("button", { type: "submit", class: "small" }, "Is")),
+    h("button", { type: "button", class: "small link undo", title: "undo the last correction",
+      onclick: () => send("/undo", {}, (c) => `Undone: back to ${c.to}.`) }, "Undo"));
 }
 
 function addCameras(tracks) {
@@ -240,6 +286,7 @@ function addCameras(tracks) {
 async function showLive() {
   const query = new URLSearchParams({ per_page: LIVE_LIMIT });
   if (state.liveCamera) query.set("camera", state.liveCamera);
+  loadPeople().catch(() => []);  // the "Is" boxes suggest people
   const page = await api("/tracks?" + query);
   state.live = page.tracks;
   addCameras(state.live);
@@ -463,7 +510,9 @@ async function showPerson(personId) {
   $("person-location").textContent = where.recognized_at
     ? `Last seen ${ago(where.recognized_at)} (${when(where.recognized_at)}) at location ${where.location_id || "–"}, camera ${where.camera_id || "–"}.`
     : "Never seen by a camera.";
-  $("person-timeline").replaceChildren(...page.recognitions.map((s) => timelineItem(s)));
+  await loadPeople().catch(() => []);
+  $("person-timeline").replaceChildren(...page.recognitions.map((s) => timelineItem(s,
+    [corrections(`/recognitions/${s.id}/label`, s.label, () => showPerson(personId))])));
   $("person-empty").hidden = page.recognitions.length > 0;
 }
 

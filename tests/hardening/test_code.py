@@ -207,6 +207,7 @@ def test_no_function_is_over_60_lines():
 SHARED_MODULE_NAMES = {
     *("unknowns", "recognitions", "tracks", "events", "audit", "errors", "config", "cli"),
     "alerts",  # storage.alerts (rules, rows) and api.routes.alerts
+    "corrections",  # storage.corrections (label changes) and api.routes.corrections
 }
 
 

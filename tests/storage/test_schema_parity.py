@@ -120,6 +120,12 @@ def test_the_schema_has_what_the_service_relies_on(from_models):
         ("alerts", "track_events"): "CASCADE",
         ("alerts", "tracks"): "CASCADE",
         ("alerts", "alert_rules"): "SET NULL",  # a deleted rule leaves its alerts
+        ("person_negatives", "label_changes"): "CASCADE",
+        ("person_negatives", "people"): "CASCADE",
+        ("label_change_sightings", "label_changes"): "CASCADE",
+        ("label_change_sightings", "recognitions"): "CASCADE",
+        ("label_change_images", "label_changes"): "CASCADE",
+        ("label_change_images", "images"): "CASCADE",
     }
     assert all(d["options"]["mysql_engine"] == "InnoDB" for d in from_models.values())
 
