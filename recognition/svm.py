@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .gallery import DEFAULT_HNSW_THRESHOLD, Gallery
+from .gallery import DEFAULT_HNSW_THRESHOLD, Gallery, row_chunks
 
 # A batch solves at most this many float32 values of samples and Gram matrices: 64 MB.
 _BATCH_VALUES = 16 * 1024 * 1024
@@ -131,6 +131,7 @@ class _TrainingSet:
             hnsw_threshold,
             ef_search=_MINING_EF_SEARCH,
             ef_construction=_MINING_EF_CONSTRUCTION,
+            large="graph",  # mining wants near people fast, not the nearest exactly
         )
 
     def mine(self, directions, bias, neighbours: int, limit: int, keep=None) -> np.ndarray:
@@ -146,7 +147,9 @@ class _TrainingSet:
             faces = np.concatenate([keep, faces], axis=1)
         faces = _distinct(faces)
         scores = np.full(faces.shape, -np.inf, np.float32)
-        for rows in _chunks(len(faces), faces.shape[1] * self.embeddings.shape[1]):
+        for rows in row_chunks(
+            len(faces), faces.shape[1] * self.embeddings.shape[1], _BATCH_VALUES
+        ):
             x = self.embeddings[np.maximum(faces[rows], 0)]
             scores[rows] = np.einsum("bsd,bd->bs", x, directions[rows])
         if bias is not None:
@@ -178,12 +181,6 @@ class _TrainingSet:
                 new_weights[batch], new_bias[batch] = w, b
                 support[batch, : rows.shape[1]] = alpha[:, positives.shape[1] :] != 0
         return new_weights, new_bias, support
-
-
-def _chunks(rows: int, values_per_row: int):
-    step = max(1, _BATCH_VALUES // max(1, values_per_row))
-    for start in range(0, rows, step):
-        yield slice(start, start + step)
 
 
 def _distinct(faces: np.ndarray) -> np.ndarray:

@@ -199,8 +199,8 @@ class Trainer:
                 "embedding_space": analyzer.embedding_space,
                 "images": len(labels),
                 "threshold": threshold,
-                # Search above FACEREC_HNSW_THRESHOLD faces is approximate: say which one serves.
-                "gallery_index": "hnsw" if classifier.gallery.uses_hnsw else "exact",
+                # Above FACEREC_HNSW_THRESHOLD faces a search has two stages: say which one serves.
+                "gallery_index": classifier.gallery.index,
             },
         )
         if self.on_published is not None:
