@@ -2,13 +2,15 @@
 
 Up to `hnsw_threshold` faces a search is exact: one float32 matrix product (in chunks of queries,
 so memory stays bounded) and a partial sort, linear in the number of faces. Above it the search
-has two stages: an HNSW graph (hnswlib, inner product on unit vectors) over each person's MEAN
-face proposes the `shortlist` people nearest the query (cost ~ log(people)), then the faces of
-just those people are compared exactly. The graph holds one node per person, not per face, so it
-builds ~5x faster (5 faces a person) and holds the query's person far more reliably: on 512-d
-synthetic faces at 100,000 people (500,000 faces) the nearest person is found as exact search
-finds it for every probe measured, where a graph over all faces found it for 88%
-(docs/recognition.md, benchmarks/gallery.py).
+has two stages: the `SHORTLIST_PEOPLE` people whose MEAN face scores highest on the query (the
+means projected on their `PEOPLE_DIMS` principal directions: one exact product over people, not
+faces, in a quarter of the bytes at 512-d), then exactly the faces of just those people. Nothing
+is approximate but the shortlist, and there is no graph to build: at 100,000 synthetic 512-d
+people (500,000 faces) the gallery is ready in 7-34 s on 2 loaded cores where an HNSW graph over
+every face took 18 minutes, and it finds the probe's person for every probe where the graph
+found it for 88% (docs/recognition.md). A graph has nothing to navigate by between people with
+no structure, as these; a person's mean keeps what their faces share. The faces that resemble the query are found; which stranger's
+face comes 10th by chance is not (benchmarks/gallery.py's recall10 counts those too).
 
 Embeddings are kept as 8-bit codes (each row scaled so its largest component is +-127) and decoded
 to unit float32 vectors: a quarter of float32's bytes on the model volume, and cosine similarities
@@ -17,10 +19,10 @@ so a gallery read back from `to_arrays` searches bit for bit like the one that w
 the threshold the codes are decoded only for the faces a search compares.
 
 Serialisation is plain arrays (`to_arrays`/`from_arrays`, fit for np.savez/np.load with
-allow_pickle=False). The people graph travels as its own file's bytes with a sha256 that is
-checked before hnswlib parses them, so a worker never rebuilds the graph and never feeds it
-damaged bytes. A model written before the two stages (a graph over every face, no codes) still
-loads and searches that graph.
+allow_pickle=False), the first stage's among them, so a reader searches bit for bit alike. An
+HNSW graph over every face (`large="graph"`: the SVM's mining, and models written before the two
+stages) travels as its own file's bytes with a sha256 that is checked before hnswlib parses
+them, so a worker never rebuilds the graph and never feeds it damaged bytes.
 """
 
 from __future__ import annotations
