@@ -23,10 +23,13 @@ gallery search proposed.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .gallery import DEFAULT_HNSW_THRESHOLD, Gallery
+from .gallery import DEFAULT_HNSW_THRESHOLD, Gallery, row_chunks
 
 # A batch solves at most this many float32 values of samples and Gram matrices: 64 MB.
 _BATCH_VALUES = 16 * 1024 * 1024
@@ -36,6 +39,8 @@ _FACES_PER_NEIGHBOUR = 8
 # mining needs near people, not exactly the nearest, and searches once per person per round.
 _MINING_EF_SEARCH = 32
 _MINING_EF_CONSTRUCTION = 40
+# Batches of classes solved at once: one per core this process may run on.
+_CORES = max(1, len(os.sched_getaffinity(0)))
 
 
 class OneVsRestSVM:
@@ -135,6 +140,7 @@ class _TrainingSet:
             hnsw_threshold,
             ef_search=_MINING_EF_SEARCH,
             ef_construction=_MINING_EF_CONSTRUCTION,
+            large="graph",  # mining wants near people fast, not the nearest exactly
         )
 
     def add_negatives(self, extra) -> np.ndarray:
@@ -166,7 +172,9 @@ class _TrainingSet:
             faces = np.concatenate([keep, faces], axis=1)
         faces = _distinct(faces)
         scores = np.full(faces.shape, -np.inf, np.float32)
-        for rows in _chunks(len(faces), faces.shape[1] * self.embeddings.shape[1]):
+        for rows in row_chunks(
+            len(faces), faces.shape[1] * self.embeddings.shape[1], _BATCH_VALUES
+        ):
             x = self.embeddings[np.maximum(faces[rows], 0)]
             scores[rows] = np.einsum("bsd,bd->bs", x, directions[rows])
         if bias is not None:
@@ -180,30 +188,29 @@ class _TrainingSet:
 
     def solve(self, negatives, weights, bias, c, newton_steps):
         """Every class's hyperplane (warm-started from `weights`, `bias` if given); also which
-        of `negatives` (compact: faces, then -1) ended up support vectors. One BLAS thread: the
-        solves are thousands of small LAPACK calls, where OpenBLAS's threads only add waiting
-        (measured at 1,000 people on 2 busy cores: 7.8 s with them, 1.7 s without)."""
+        of `negatives` (compact: faces, then -1) ended up support vectors. The batches are
+        independent: one per core at a time, each with one BLAS thread (the solves are
+        thousands of small LAPACK calls, where OpenBLAS's threads only add waiting: measured at
+        1,000 people on 2 busy cores, 7.8 s with them, 1.7 s without). numpy releases the GIL
+        in them, so the results are those of one batch after another, in less time."""
         new_weights = np.zeros((len(self.counts), self.embeddings.shape[1]), np.float32)
         new_bias = np.zeros(len(self.counts), np.float32)
         support = np.zeros(negatives.shape, bool)
         sizes = self.counts + (negatives >= 0).sum(axis=1)
-        with threadpool_limits(limits=1, user_api="blas"):
-            for batch in _batches(sizes, self.embeddings.shape[1]):
-                positives = self.members[batch, : self.counts[batch].max()]
-                rows = negatives[batch, : max(1, int((negatives[batch] >= 0).sum(axis=1).max()))]
-                start = None if weights is None else (weights[batch], bias[batch])
-                w, b, alpha = _solve(
-                    self.embeddings, self.classes, batch, positives, rows, start, c, newton_steps
-                )
-                new_weights[batch], new_bias[batch] = w, b
-                support[batch, : rows.shape[1]] = alpha[:, positives.shape[1] :] != 0
+
+        def one(batch):
+            positives = self.members[batch, : self.counts[batch].max()]
+            rows = negatives[batch, : max(1, int((negatives[batch] >= 0).sum(axis=1).max()))]
+            start = None if weights is None else (weights[batch], bias[batch])
+            w, b, alpha = _solve(
+                self.embeddings, self.classes, batch, positives, rows, start, c, newton_steps
+            )
+            support[batch, : rows.shape[1]] = alpha[:, positives.shape[1] :] != 0
+            new_weights[batch], new_bias[batch] = w, b
+
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(_CORES) as pool:
+            list(pool.map(one, _batches(sizes, self.embeddings.shape[1])))
         return new_weights, new_bias, support
-
-
-def _chunks(rows: int, values_per_row: int):
-    step = max(1, _BATCH_VALUES // max(1, values_per_row))
-    for start in range(0, rows, step):
-        yield slice(start, start + step)
 
 
 def _distinct(faces: np.ndarray) -> np.ndarray:

@@ -201,8 +201,8 @@ class Trainer:
                 "images": len(labels),
                 "threshold": threshold,
                 "negatives": len(classifier.negatives),
-                # Search above FACEREC_HNSW_THRESHOLD faces is approximate: say which one serves.
-                "gallery_index": "hnsw" if classifier.gallery.uses_hnsw else "exact",
+                # Above FACEREC_HNSW_THRESHOLD faces a search has two stages: say which one serves.
+                "gallery_index": classifier.gallery.index,
             },
         )
         if self.on_published is not None:
