@@ -157,8 +157,8 @@ class Settings:
     false_accept_rate: float = 0.01
     # A fixed similarity threshold instead (None: calibrated from false_accept_rate).
     match_threshold: float | None = None
-    # False accepts per stranger TRACK of 2+ crops (None: the measured defaults per condition,
-    # recognition.tracks.TRACK_FALSE_ACCEPT_RATES: colour 0.25%, grey 0.5%).
+    # False accepts per stranger TRACK of 2+ crops (None: the measured default,
+    # recognition.tracks.TRACK_FALSE_ACCEPT_RATE, 0.25%).
     track_false_accept_rate: float | None = None
     # Enrolled faces above which the gallery is searched through an HNSW graph, not exactly.
     hnsw_threshold: int = 50_000

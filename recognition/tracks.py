@@ -10,7 +10,7 @@ whose maximum over a person's photos lifts look-alike strangers (at 1,000 people
 100% of known tracks named at 99.5% of strangers unknown, against 98.6%). Averaging frames lifts
 a stranger's score too, so the score is compared with a threshold calibrated on stranger
 *tracks* of as many frames (recognition/track_calibration.py) for a false-accept rate per track
-(`TRACK_FALSE_ACCEPT_RATES`), in colour or grey (infrared) as the crops are.
+(`TRACK_FALSE_ACCEPT_RATE`), in colour or grey (infrared) as the crops are.
 """
 
 from __future__ import annotations
@@ -27,13 +27,12 @@ from .track_calibration import track_tail
 TRACK_EVIDENCE = 8  # best crops a track's decision averages (benchmarks/tracks.py: up to 8 frames)
 GREY_SPREAD = 4.0  # mean |R-G| + |G-B| in grey levels below which a crop is infrared grey
 FULL_QUALITY_SIDE = 112.0  # px: a face this large (the embedders' chip) scores full size
-# False accepts per stranger track (2 crops or more) at the gallery's size, nominal, by
-# condition: the tables assume people independent, which strangers who resemble several people
-# are not, so the rate measured on held-out stranger tracks runs above the nominal one.
-# benchmarks/tracks.py chose these for >= 99.5% of stranger tracks unknown with >= 99% of known
-# tracks named right (grey scores lower for everyone, so its known tracks need the looser rate).
-# FACEREC_TRACK_FALSE_ACCEPT_RATE, when set, replaces both.
-TRACK_FALSE_ACCEPT_RATES = {"colour": 0.0025, "grey": 0.005}
+# False accepts per stranger track (2 crops or more) at the gallery's size, nominal: the tables
+# assume people independent, which strangers who resemble several people are not, so the rate
+# measured on held-out stranger tracks runs above the nominal one. benchmarks/tracks.py chose it
+# for >= 99.5% of stranger tracks unknown with >= 99% of known tracks named right, colour and
+# grey, pooled over two seeds. FACEREC_TRACK_FALSE_ACCEPT_RATE replaces it.
+TRACK_FALSE_ACCEPT_RATE = 0.0025
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,9 @@ class TrackJudge:
         self.classifier = classifier
         self.false_accept_rate = false_accept_rate
         self.fixed_threshold = fixed_threshold
-        self.track_false_accept_rate = track_false_accept_rate
+        self.track_false_accept_rate = (
+            TRACK_FALSE_ACCEPT_RATE if track_false_accept_rate is None else track_false_accept_rate
+        )
 
     def threshold(self, frames: int, grey: bool) -> float:
         """The similarity a track of `frames` crops needs to be named (FACEREC_MATCH_THRESHOLD
@@ -96,13 +97,8 @@ class TrackJudge:
             return self.fixed_threshold
         if frames <= 1 and not grey:
             return classifier.threshold
-        rate = self.false_accept_rate if frames <= 1 else self.track_rate(grey)
+        rate = self.false_accept_rate if frames <= 1 else self.track_false_accept_rate
         return track_threshold(classifier.embedder, len(classifier.labels), frames, grey, rate)
-
-    def track_rate(self, grey: bool) -> float:
-        if self.track_false_accept_rate is not None:
-            return self.track_false_accept_rate
-        return TRACK_FALSE_ACCEPT_RATES["grey" if grey else "colour"]
 
     def decide(
         self, embeddings: np.ndarray, grey: bool, forgotten: frozenset[str] = frozenset()
