@@ -135,6 +135,18 @@ def listing(args, max_per_page: int) -> dict:
         "camera": optional_id(args, "camera"),
         "since": timestamp(args, "since"),
         "until": timestamp(args, "until"),
+        **paging(args, max_per_page),
+    }
+
+
+def paging(args, max_per_page: int) -> dict:
+    """A page's query: `page` (from 1) and `per_page` (1 to `max_per_page`, 50 unless sent)."""
+    return {
         "page": integer(args, "page", 1, 1, 1_000_000),
         "per_page": integer(args, "per_page", 50, 1, max_per_page),
     }
+
+
+def window(args) -> tuple[int, int]:
+    """`limit` (1 to 500, 50 unless sent) and `offset` (from 0) of a listing read by offset."""
+    return integer(args, "limit", 50, 1, 500), integer(args, "offset", 0, 0, 10**9)

@@ -46,6 +46,23 @@ def errors(namespace, *statuses: int):
     return decorate
 
 
+def paging_arguments(parser, most: int) -> None:
+    """Document a listing's `page` and `per_page` (documentation; parsing is `params.paging`)."""
+    parser.add_argument("page", type=int, location="args", default=1, help="from 1")
+    parser.add_argument("per_page", type=int, location="args", default=50, help=f"1 to {most}")
+
+
+def listing_filters(since: str, until: str, most: int):
+    """A listing's query string (person, camera, time, page): `since` and `until` their help."""
+    parser = reqparse.RequestParser()
+    parser.add_argument("person", location="args", help="a person id, or 'unknown' for strangers")
+    parser.add_argument("camera", location="args", help="a camera id")
+    parser.add_argument("since", location="args", help=since)
+    parser.add_argument("until", location="args", help=until)
+    paging_arguments(parser, most)
+    return parser
+
+
 def image_form(*extra: tuple[str, type, bool, str]):
     """A multipart form with the file field `image` (documentation; parsing is in params)."""
     parser = reqparse.RequestParser()

@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from .alert_rules import RuleSpec, parse_spec, subject_of
 from .errors import NotFound
 from .models import Person, Recognition, Track, TrackCrop, TrackEvent
 from .operator_models import Alert, AlertRule, PersonTag
+from .paging import sliced
 from .transactions import retry_deadlocks
 from .validation import check_id
 
@@ -186,11 +187,10 @@ class AlertStore:
     def alerts(self, limit: int = 50, offset: int = 0, unacked: bool = False) -> tuple[list, int]:
         """The newest alerts first, each with its track (as GET /tracks/... has it); the total."""
         where = (Alert.acked_at.is_(None),) if unacked else ()
+        newest = select(Alert).order_by(Alert.id.desc())
         with self._transaction() as session:
-            total = session.scalar(select(func.count()).select_from(Alert).where(*where))
-            rows = session.scalars(
-                select(Alert).where(*where).order_by(Alert.id.desc()).limit(limit).offset(offset)
-            ).all()
+            result, total = sliced(session, newest, Alert, where, limit=limit, offset=offset)
+            rows = result.scalars().all()
             return [
                 {**_alert_dict(a), "track": self._track_row(session, a.track_id)} for a in rows
             ], total

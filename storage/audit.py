@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, select
 
 from .models import MAX_ID_LENGTH
 from .operator_models import AuditEntry, AuditTarget
+from .paging import paged
 from .transactions import Transactions, retry_deadlocks, utc_now
-from .validation import aware
+from .validation import aware, check_page
 
 AUDIT_KINDS = ("read", "change", "refused")
 MAX_AUDIT_PAGE = 500
@@ -70,18 +71,14 @@ class AuditStore(Transactions):
     ) -> tuple[list[dict], int]:
         """One page of the trail, newest first, and how many rows match in all. `route` is a
         prefix of the rule (`/unknowns` finds every unknowns route); `target` a target's value."""
-        if page < 1 or not 1 <= per_page <= MAX_AUDIT_PAGE:
-            raise ValueError(f"page starts at 1 and per_page is 1 to {MAX_AUDIT_PAGE}")
+        check_page(page, per_page, MAX_AUDIT_PAGE)
         conditions = _audit_filters(who, route, target, since, until)
+        newest = select(AuditEntry).order_by(AuditEntry.id.desc())
         with self._transaction() as session:
-            total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions))
-            entries = session.scalars(
-                select(AuditEntry)
-                .where(*conditions)
-                .order_by(AuditEntry.id.desc())
-                .limit(per_page)
-                .offset((page - 1) * per_page)
-            ).all()
+            result, total = paged(
+                session, newest, AuditEntry, conditions, page=page, per_page=per_page
+            )
+            entries = result.scalars().all()
             targets = _targets_of(session, [entry.id for entry in entries])
         return [_entry_dict(entry, targets.get(entry.id, {})) for entry in entries], total
 

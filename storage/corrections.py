@@ -14,7 +14,7 @@ import dataclasses
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from recognition import UNKNOWN
 from recognition.gallery import decode
@@ -23,6 +23,7 @@ from .correction_faces import enrol_faces, keep_negatives, target_faces
 from .errors import NotFound, StorageError
 from .models import Image, Person, Recognition, Track, TrackCrop, TrackEvent
 from .operator_models import LabelChange, LabelChangeImage, LabelChangeSighting, PersonNegative
+from .paging import paged
 from .transactions import retry_deadlocks, utc_now
 from .validation import check_id
 
@@ -260,13 +261,10 @@ class CorrectionStore:
         where = list(target.where()) if target is not None else []
         if person is not None:
             where.append((LabelChange.from_label == person) | (LabelChange.to_label == person))
+        newest = select(LabelChange).order_by(LabelChange.id.desc())
         with self._transaction() as session:
-            total = session.scalar(select(func.count()).select_from(LabelChange).where(*where))
-            rows = session.scalars(
-                select(LabelChange).where(*where).order_by(LabelChange.id.desc())
-                .limit(per_page).offset((page - 1) * per_page)
-            ).all()  # fmt: skip
-            return [change_dict(r) for r in rows], total
+            result, total = paged(session, newest, LabelChange, where, page=page, per_page=per_page)
+            return [change_dict(r) for r in result.scalars()], total
 
     def training_negatives(self, embedding_space: str) -> tuple[np.ndarray, list[str]]:
         """The corrections' negatives of one space as unit float32 [K, d], and whom each is not."""

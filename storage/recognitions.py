@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, delete, select
 
 from .errors import NotFound
 from .models import Person, Recognition, Track
+from .paging import paged
 from .rows import sighting_dict
 from .sightings import known_people, recognition_values
 from .transactions import Transactions, retry_deadlocks, utc_now
@@ -95,16 +96,14 @@ class RecognitionQueries(Transactions):
             Recognition, person=person, camera=camera, since=since, until=until, page=page,
             per_page=per_page, at="recognized_at",
         )  # fmt: skip
-        query = (
-            select(Recognition)
-            .where(*conditions)
-            .order_by(Recognition.recognized_at.desc(), Recognition.id.desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page)
+        newest = select(Recognition).order_by(
+            Recognition.recognized_at.desc(), Recognition.id.desc()
         )
         with self._transaction() as session:
-            total = session.scalar(select(func.count()).select_from(Recognition).where(*conditions))
-            rows = [sighting_dict(row) for row in session.scalars(query)]
+            result, total = paged(
+                session, newest, Recognition, conditions, page=page, per_page=per_page
+            )
+            rows = [sighting_dict(row) for row in result.scalars()]
         return rows, total
 
     def last_known_location(self, person_id: str) -> dict | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from recognition import UNKNOWN
@@ -25,6 +25,7 @@ from .alerts import attach_alerts, raise_alerts
 from .corrections import sticky_decision
 from .errors import NotFound
 from .models import Person, SightingEmbedding, SightingThumbnail, Track, TrackCrop, TrackEvent
+from .paging import paged
 from .sightings import insert_sightings
 from .track_codes import store_track_code
 from .transactions import retry_deadlocks
@@ -316,15 +317,12 @@ class TrackStore:
             Track, person=person, camera=camera, since=since, until=until, page=page,
             per_page=per_page, at="last_seen_at",
         )  # fmt: skip
+        latest = select(Track, _best_crop().label("best")).order_by(
+            Track.last_seen_at.desc(), Track.id.desc()
+        )
         with self._transaction() as session:
-            total = session.scalar(select(func.count()).select_from(Track).where(*conditions))
-            rows = session.execute(
-                select(Track, _best_crop().label("best"))
-                .where(*conditions)
-                .order_by(Track.last_seen_at.desc(), Track.id.desc())
-                .limit(per_page)
-                .offset((page - 1) * per_page)
-            ).all()
+            result, total = paged(session, latest, Track, conditions, page=page, per_page=per_page)
+            rows = result.all()
         return [track_dict(row.Track, row.best) for row in rows], total
 
     def purge_tracks(self, before: datetime) -> int:

@@ -18,6 +18,7 @@ from .models import (
     TrackCrop,
     UnknownGroup,
 )
+from .paging import sliced
 from .rows import sighting_dict
 from .sightings import UNKNOWN
 
@@ -28,6 +29,14 @@ class UnknownTrack(NamedTuple):
     code: bytes  # the mean of its best crops
     group_id: int | None
     loose: int  # its sightings not in a group yet
+
+
+def _group(session, group_id: int) -> UnknownGroup:
+    """The group; NotFound if there is no such group."""
+    group = session.get(UnknownGroup, group_id)
+    if group is None:
+        raise NotFound(f"no unknown group {group_id}")
+    return group
 
 
 def _ungrouped():
@@ -122,14 +131,12 @@ class UnknownStore:
 
     def unknown_groups(self, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
         """Groups, largest and most recent first, with the cameras that saw them; and the total."""
+        largest = select(UnknownGroup).order_by(
+            UnknownGroup.size.desc(), UnknownGroup.last_seen_at.desc()
+        )
         with self._transaction() as session:
-            total = session.scalar(select(func.count(UnknownGroup.id)))
-            groups = session.scalars(
-                select(UnknownGroup)
-                .order_by(UnknownGroup.size.desc(), UnknownGroup.last_seen_at.desc())
-                .limit(limit)
-                .offset(offset)
-            ).all()
+            result, total = sliced(session, largest, UnknownGroup, limit=limit, offset=offset)
+            groups = result.scalars().all()
             cameras: dict[int, list[str]] = {g.id: [] for g in groups}
             pairs = session.execute(
                 select(Recognition.unknown_group_id, Recognition.camera_id)
@@ -144,9 +151,7 @@ class UnknownStore:
     def unknown_group(self, group_id: int) -> tuple[dict, list[dict]]:
         """A group and its sightings, newest first; NotFound if there is no such group."""
         with self._transaction() as session:
-            group = session.get(UnknownGroup, group_id)
-            if group is None:
-                raise NotFound(f"no unknown group {group_id}")
+            group = _group(session, group_id)
             rows = session.scalars(
                 select(Recognition)
                 .where(Recognition.unknown_group_id == group_id)
@@ -175,16 +180,13 @@ class UnknownStore:
             .limit(count)
         )
         with self._transaction() as session:
-            if session.get(UnknownGroup, group_id) is None:
-                raise NotFound(f"no unknown group {group_id}")
+            _group(session, group_id)
             return [tuple(row) for row in session.execute(query).all()]
 
     def name_unknown_group(self, group_id: int, person_id: str) -> int:
         """The group's sightings become `person_id`'s, and the group goes; how many there were."""
         with self._transaction(write=True) as session:
-            group = session.get(UnknownGroup, group_id)
-            if group is None:
-                raise NotFound(f"no unknown group {group_id}")
+            group = _group(session, group_id)
             named = session.execute(
                 update(Recognition)
                 .where(Recognition.unknown_group_id == group_id)
@@ -196,9 +198,7 @@ class UnknownStore:
     def delete_unknown_group(self, group_id: int) -> int:
         """Dismiss a group: it and its sightings (with their faces) are deleted; how many."""
         with self._transaction(write=True) as session:
-            group = session.get(UnknownGroup, group_id)
-            if group is None:
-                raise NotFound(f"no unknown group {group_id}")
+            group = _group(session, group_id)
             gone = session.execute(
                 delete(Recognition).where(Recognition.unknown_group_id == group_id)
             ).rowcount

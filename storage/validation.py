@@ -43,14 +43,18 @@ def seen_filters(
 MAX_PER_PAGE = 1000
 
 
+def check_page(page: int, per_page: int, most: int = MAX_PER_PAGE) -> None:
+    if page < 1 or not 1 <= per_page <= most:
+        raise ValueError(f"page starts at 1 and per_page is 1 to {most}")
+
+
 def listing_filters(
     table, *, person=None, camera=None, since=None, until=None, page=1, per_page=50, at: str
 ) -> list:
     """The conditions of a page of a listing (recognitions, tracks): `person` matches the label,
     so "unknown" lists the strangers; `since` inclusive and `until` exclusive on column `at`.
     A page out of range is a ValueError."""
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise ValueError(f"page starts at 1 and per_page is 1 to {MAX_PER_PAGE}")
+    check_page(page, per_page)
     conditions = seen_filters(table, camera_id=camera, since=since, until=until, at=at)
     if person is not None:
         conditions.append(table.label == person)

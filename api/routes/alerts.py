@@ -181,8 +181,7 @@ class Alerts(Resource):
     @schemas.errors(ns, 400, 401, 403, 503)
     def get(self):
         """Alerts raised, with their tracks."""
-        limit = params.integer(request.args, "limit", 50, 1, 500)
-        offset = params.integer(request.args, "offset", 0, 0, 10**9)
+        limit, offset = params.window(request.args)
         unacked = params.boolean(request.args, "unacked")
         service = current_service()
         rows, total = service.db.alerts(limit, offset, unacked)

@@ -39,8 +39,7 @@ filters.add_argument("route", location="args", help="a route or its start, e.g. 
 filters.add_argument("target", location="args", help="a target's value: a person or group id")
 filters.add_argument("since", location="args", help="at or after (ISO 8601)")
 filters.add_argument("until", location="args", help="before (ISO 8601)")
-filters.add_argument("page", type=int, location="args", default=1, help="from 1")
-filters.add_argument("per_page", type=int, location="args", default=50, help="1 to 500")
+schemas.paging_arguments(filters, MAX_AUDIT_PAGE)
 
 
 def _text(name: str, longest: int) -> str | None:
@@ -57,8 +56,7 @@ def _query() -> dict:
         "target": _text("target", 64),
         "since": params.timestamp(request.args, "since"),
         "until": params.timestamp(request.args, "until"),
-        "page": params.integer(request.args, "page", 1, 1, 1_000_000),
-        "per_page": params.integer(request.args, "per_page", 50, 1, MAX_AUDIT_PAGE),
+        **params.paging(request.args, MAX_AUDIT_PAGE),
     }
 
 

@@ -118,10 +118,7 @@ def _track(camera_id: str, track_id: str) -> Target:
 
 
 def _page(target: Target | None) -> dict:
-    query = {
-        "page": params.integer(request.args, "page", 1, 1, 1_000_000),
-        "per_page": params.integer(request.args, "per_page", 50, 1, MAX_PER_PAGE),
-    }
+    query = params.paging(request.args, MAX_PER_PAGE)
     person = params.optional_id(request.args, "person")
     rows, total = current_service().db.label_changes(target, person, **query)
     return page_json("changes", [_change_json(r) for r in rows], query, total)

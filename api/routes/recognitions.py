@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import Response, request
-from flask_restx import Namespace, Resource, fields, reqparse
+from flask_restx import Namespace, Resource, fields
 
 from api import params, schemas
 from api.auth import RECOGNIZE, REVIEW, requires
@@ -29,13 +29,9 @@ from storage.validation import MAX_PER_PAGE
 ns = Namespace("recognitions", description="The recorded recognitions", path="/recognitions")
 DEFAULT_RESULTS, MAX_RESULTS = 20, 200
 
-filters = reqparse.RequestParser()
-filters.add_argument("person", location="args", help="a person id, or 'unknown' for strangers")
-filters.add_argument("camera", location="args", help="a camera id")
-filters.add_argument("since", location="args", help="ISO 8601, inclusive (UTC if no zone)")
-filters.add_argument("until", location="args", help="ISO 8601, exclusive (UTC if no zone)")
-filters.add_argument("page", type=int, location="args", default=1, help="from 1")
-filters.add_argument("per_page", type=int, location="args", default=50, help="1 to 1000")
+filters = schemas.listing_filters(
+    "ISO 8601, inclusive (UTC if no zone)", "ISO 8601, exclusive (UTC if no zone)", MAX_PER_PAGE
+)
 
 search_form = schemas.image_form(
     ("camera_id", str, False, "only tracks of this camera"),

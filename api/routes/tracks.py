@@ -14,13 +14,9 @@ from storage.validation import MAX_PER_PAGE
 
 ns = Namespace("tracks", description="People passing cameras, one record each", path="/tracks")
 
-filters = ns.parser()
-filters.add_argument("person", location="args", help="a person id, or 'unknown' for strangers")
-filters.add_argument("camera", location="args", help="a camera id")
-filters.add_argument("since", location="args", help="last seen at or after (ISO 8601)")
-filters.add_argument("until", location="args", help="last seen before (ISO 8601)")
-filters.add_argument("page", type=int, location="args", default=1, help="from 1")
-filters.add_argument("per_page", type=int, location="args", default=50, help="1 to 1000")
+filters = schemas.listing_filters(
+    "last seen at or after (ISO 8601)", "last seen before (ISO 8601)", MAX_PER_PAGE
+)
 
 
 def _one(camera_id: str, track_id: str) -> tuple:

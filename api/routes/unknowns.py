@@ -84,8 +84,7 @@ class UnknownGroups(Resource):
     @schemas.errors(ns, 400, 401, 403, 503)
     def get(self):
         """The groups of strangers' faces: size, first and last seen, cameras, a face."""
-        limit = params.integer(request.args, "limit", 50, 1, 500)
-        offset = params.integer(request.args, "offset", 0, 0, 10**9)
+        limit, offset = params.window(request.args)
         groups, total = current_service().db.unknown_groups(limit, offset)
         return {"groups": [_group_json(g) for g in groups], "total": total}
 
