@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask
 from flask_restx import Api
+from werkzeug.routing import IntegerConverter
 
 from api import audit, console, metrics, schemas
 from api.auth import HEADER
@@ -49,6 +50,15 @@ def _warn_if_open(settings: Settings) -> None:
         log.warning("FACEREC_API_KEYS is empty: every request that needs a key is refused")
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in a route is a row id: one past BIGINT (2**63 - 1) matches no route (404),
+    where the database driver would fail on it (a 500)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     logging.basicConfig(
@@ -57,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     _warn_if_open(settings)
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowIdConverter
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         RESTX_ERROR_404_HELP=False,

@@ -12,6 +12,7 @@ ERROR_DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict",
     413: "The upload is larger than the limit",
+    414: "The request line (path and query string) is longer than the server reads",
     422: "The image holds no face, or several, or its face is below the quality floor",
     429: "Too many open streams for this API key; see Retry-After",
     503: "Unavailable: the database is down or the networks are still loading; retry",
@@ -36,10 +37,11 @@ error = Model(
 
 
 def errors(namespace, *statuses: int):
-    """Document the JSON error answers an operation can give."""
+    """Document the JSON error answers an operation can give; 414 on every one, since the
+    server itself answers it for any request line over its limit (gunicorn.conf.py)."""
 
     def decorate(target):
-        for status in statuses:
+        for status in sorted({*statuses, 414}):
             target = namespace.response(status, ERROR_DESCRIPTIONS[status], error)(target)
         return target
 

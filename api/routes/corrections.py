@@ -139,7 +139,7 @@ class TrackLabel(Resource):
     @requires(REVIEW)
     @ns.expect(history)
     @ns.response(200, "The track's label history, newest first", change_page)
-    @schemas.errors(ns, 400, 401, 403, 503)
+    @schemas.errors(ns, 400, 401, 403, 404, 503)
     def get(self, camera_id: str, track_id: str):
         """The track's corrections and undos."""
         return _page(_track(camera_id, track_id))
@@ -170,7 +170,7 @@ class SightingLabel(Resource):
     @requires(REVIEW)
     @ns.expect(history)
     @ns.response(200, "The sighting's label history, newest first", change_page)
-    @schemas.errors(ns, 400, 401, 403, 503)
+    @schemas.errors(ns, 400, 401, 403, 404, 503)
     def get(self, recognition_id: int):
         """The sighting's corrections and undos."""
         return _page(Target(recognition_id=recognition_id))

@@ -270,3 +270,18 @@ def test_a_database_outage_is_503_but_recognition_and_readiness_go_on(tmp_path):
         assert "facerec_database_up 0.0" in client.get("/metrics").get_data(as_text=True)
     finally:
         service_of(app).close()  # its threads would retry the dead database for the session
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/alerts/32396582862962860032/ack"),
+        ("GET", "/recognitions/9223372036854775808/face"),
+        ("DELETE", "/unknowns/99999999999999999999"),
+        ("GET", "/model/jobs/18446744073709551616"),
+    ],
+)
+def test_an_id_past_bigint_is_404_json_not_a_driver_error(client, method, path):
+    """Row ids are BIGINT: one past it matches no route, before the database could choke."""
+    response = client.open(path, method=method, headers=ADMIN)
+    assert response.status_code == 404 and response.get_json()["error"] == "not_found"

@@ -200,7 +200,10 @@ def test_an_operator_enrols_trains_watches_searches_and_names(browser, server, s
     go(browser, "#live")
     set_viewport(browser, PHONE, mobile=True)
     wait(browser, lambda: faces_loaded(browser, "#live-grid .track:first-child"))
-    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
+    wide = browser.execute_script(
+        "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391).slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))"
+    )
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE[0], wide
     browser.save_screenshot(str(shots / "console-live-phone.png"))
     set_viewport(browser, (1366, 768))
     wait(browser, lambda: faces_loaded(browser, "#live-grid"))
