@@ -72,9 +72,7 @@ def measure(url: str, rounds: int) -> dict[str, list[float]]:
     db = Database(url)
     db.create_schema()
     timed(5, lambda _: db.record_sightings(seen, camera_id="warm", location_id="site"))
-    before = timed(
-        rounds, lambda _: db.record_sightings(seen, camera_id="cam", location_id="site")
-    )
+    before = timed(rounds, lambda _: db.record_sightings(seen, camera_id="cam", location_id="site"))
 
     def into_track(i: int):
         crop = TrackCropInfo(key=f"t-{i // CROPS_PER_TRACK}", subject=subject, quality=quality,
