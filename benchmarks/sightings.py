@@ -57,28 +57,45 @@ def unit(rows: np.ndarray) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
+def synthetic(count: int, dim: int, planted: int, target: np.ndarray, rng, batch: int):
+    """The planted ids, and batches of (ids, int8 codes, times over the last 29 days): unit
+    vectors around IDENTITIES random identities, the planted ids near `target`. The rows both
+    scale benchmarks (this one and track_search.py) insert."""
+    centres = unit(rng.standard_normal((IDENTITIES, dim)).astype(np.float32))
+    chosen = set(rng.choice(np.arange(1, count + 1), planted, replace=False).tolist())
+    now = datetime.now(UTC).replace(tzinfo=None)
+
+    def batches():
+        for start in range(1, count + 1, batch):
+            ids = list(range(start, min(start + batch, count + 1)))
+            noise = rng.standard_normal((len(ids), dim)).astype(np.float32)
+            vectors = centres[rng.integers(0, IDENTITIES, len(ids))] + noise * 0.06
+            for row, key in enumerate(ids):
+                if key in chosen:
+                    vectors[row] = target + noise[row] * 0.05
+            ages = rng.uniform(0, 29 * 86400, len(ids))
+            yield ids, encode(unit(vectors)), [now - timedelta(seconds=float(s)) for s in ages]
+
+    return chosen, batches()
+
+
+def bulk_connection(name: str):
+    """A connection to the scratch database, checks off for bulk inserts (the caller closes)."""
+    connection = pymysql.connect(**MARIADB, database=name)
+    with connection.cursor() as cursor:
+        cursor.execute("SET unique_checks = 0, foreign_key_checks = 0")
+    return connection
+
+
 def fill(name: str, count: int, target: np.ndarray, jpegs: list[bytes], rng) -> set[int]:
     """`count` sightings over the last 29 days; PLANTED of them near `target` (their ids); the
     first THUMBNAIL_ROWS with real thumbnails (`jpegs`, cycled)."""
-    centres = unit(rng.standard_normal((IDENTITIES, DIM)).astype(np.float32))
-    planted = set(rng.choice(np.arange(1, count + 1), PLANTED, replace=False).tolist())
-    now = datetime.now(UTC).replace(tzinfo=None)
-    connection = pymysql.connect(**MARIADB, database=name)
+    planted, batches = synthetic(count, DIM, PLANTED, target, rng, INSERT_ROWS)
+    connection = bulk_connection(name)
     began = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("SET unique_checks = 0, foreign_key_checks = 0")
-        for start in range(1, count + 1, INSERT_ROWS):
-            ids = np.arange(start, min(start + INSERT_ROWS, count + 1))
-            who = rng.integers(0, IDENTITIES, len(ids))
-            vectors = centres[who] + rng.standard_normal((len(ids), DIM)).astype(np.float32) * 0.06
-            for i, recognition_id in enumerate(ids):
-                if recognition_id in planted:
-                    vectors[i] = target + rng.standard_normal(DIM).astype(np.float32) * 0.05
-            codes = encode(unit(vectors))
-            seen = [
-                (int(i), f"cam-{i % 50}", now - timedelta(seconds=float(s)))
-                for i, s in zip(ids, rng.uniform(0, 29 * 86400, len(ids)), strict=True)
-            ]
+        for ids, codes, times in batches:
+            seen = [(i, f"cam-{i % 50}", at) for i, at in zip(ids, times, strict=True)]
             cursor.executemany(
                 "INSERT INTO recognitions (id, person_id, label, confidence, camera_id, "
                 "location_id, box_left, box_top, box_right, box_bottom, model_version, "
@@ -94,10 +111,10 @@ def fill(name: str, count: int, target: np.ndarray, jpegs: list[bytes], rng) -> 
                     for (i, camera, at), code in zip(seen, codes, strict=True)
                 ],
             )
-            if start <= THUMBNAIL_ROWS:  # enough for InnoDB's size figure to be right
+            if ids[0] <= THUMBNAIL_ROWS:  # enough for InnoDB's size figure to be right
                 cursor.executemany(
                     "INSERT INTO sighting_thumbnails (recognition_id, jpeg) VALUES (%s, %s)",
-                    [(int(i), jpegs[int(i) % len(jpegs)]) for i in ids],
+                    [(i, jpegs[i % len(jpegs)]) for i in ids],
                 )
             connection.commit()
     connection.close()
@@ -177,7 +194,9 @@ def main() -> None:
     rng = np.random.default_rng(12)
     target = unit(rng.standard_normal((1, DIM)).astype(np.float32))[0]
     scenes = real_sightings(FaceAnalyzer.from_bundle(ROOT / "models"))
-    thumbnail_bytes = statistics.mean(len(s.thumbnail) for _, seen in scenes for s in seen)
+    thumbnail_bytes = statistics.mean(
+        len(s.thumbnail) for _, seen in scenes for s in seen.sightings
+    )
     with tempfile.TemporaryDirectory() as folder:
         sqlite = bench_store(f"sqlite:///{folder}/facerec.db", scenes, args.store_rounds)
     name, url = scratch_database()
@@ -185,7 +204,7 @@ def main() -> None:
         mariadb = bench_store(url, scenes, args.store_rounds)
         with pymysql.connect(**MARIADB, database=name, autocommit=True) as c, c.cursor() as cur:
             cur.execute("DELETE FROM recognitions")
-        jpegs = [s.thumbnail for _, seen in scenes for s in seen]
+        jpegs = [s.thumbnail for _, seen in scenes for s in seen.sightings]
         fill(name, args.sightings, target, jpegs, rng)
         sizes = table_bytes(name)
     finally:

@@ -21,13 +21,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import pymysql
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.sightings import MARIADB, drop, scratch_database  # noqa: E402
-from recognition.gallery import encode  # noqa: E402
+from benchmarks.sightings import bulk_connection, drop, scratch_database, synthetic  # noqa: E402
 from storage import Database  # noqa: E402
 
 IDENTITIES, PLANTED, SPACE = 20_000, 20, "bench-space"
@@ -73,25 +71,12 @@ def batch_rows(ids, codes, seen_at) -> dict[str, list]:
 
 def fill(name: str, count: int, dim: int, target: np.ndarray, rng) -> set[int]:
     """`count` one-crop tracks last seen over the last 29 days; PLANTED near `target`."""
-    centres = unit(rng.standard_normal((IDENTITIES, dim)).astype(np.float32))
-    planted = set(rng.choice(np.arange(1, count + 1), PLANTED, replace=False).tolist())
-    now = datetime.now(UTC).replace(tzinfo=None)
-    connection = pymysql.connect(**MARIADB, database=name)
+    planted, batches = synthetic(count, dim, PLANTED, target, rng, INSERT_ROWS)
+    connection = bulk_connection(name)
     began = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("SET unique_checks = 0, foreign_key_checks = 0")
-        for start in range(1, count + 1, INSERT_ROWS):
-            ids = [int(i) for i in range(start, min(start + INSERT_ROWS, count + 1))]
-            who = rng.integers(0, IDENTITIES, len(ids))
-            noise = rng.standard_normal((len(ids), dim)).astype(np.float32)
-            vectors = centres[who] + noise * 0.06
-            for row, track_id in enumerate(ids):
-                if track_id in planted:
-                    vectors[row] = target + noise[row] * 0.05
-            seen_at = [
-                now - timedelta(seconds=float(s)) for s in rng.uniform(0, 29 * 86400, len(ids))
-            ]
-            rows = batch_rows(ids, encode(unit(vectors)), seen_at)
+        for ids, codes, seen_at in batches:
+            rows = batch_rows(ids, codes, seen_at)
             for table, statement in INSERTS.items():
                 cursor.executemany(statement, rows[table])
             connection.commit()
