@@ -55,6 +55,7 @@ class FaceClassifier:
         negatives: Negatives | None = None,
     ):
         self.labels = list(people)  # person ids; class i of the gallery and the SVM is labels[i]
+        self._classes = {label: i for i, label in enumerate(self.labels)}
         self.gallery = gallery
         self.svm = svm  # None with a single person: there is nothing to separate
         self.threshold = float(threshold)
@@ -142,13 +143,18 @@ class FaceClassifier:
             )
         return predictions
 
+    def class_of(self, person: str) -> int | None:
+        """The person's class index in this model (None: not trained), without a scan."""
+        return self._classes.get(person)
+
     def mean_similarity(self, embedding: np.ndarray, person: str) -> float:
         """Cosine of `embedding` to the unit mean of `person`'s enrolled faces (-inf when the
         person is not enrolled in this model)."""
-        if person not in self.labels:
+        index = self.class_of(person)
+        if index is None:
             return float("-inf")
         query = np.asarray(embedding, np.float32).reshape(self.dim)
-        return self.gallery.class_mean_similarity(query, self.labels.index(person))
+        return self.gallery.class_mean_similarity(query, index)
 
     def without(self, people: Iterable[str]) -> FaceClassifier:
         """This classifier with every trace of `people` removed: their enrolled faces leave the

@@ -44,9 +44,9 @@ def _gallery_scores(classifier, queries, exclude: str, limit: int, best: dict) -
     """Per other person, the best similarity of the queries' nearest gallery faces, into `best`;
     the search reaches past the excluded person's own faces."""
     gallery = classifier.gallery
-    own = 0
-    if exclude in classifier.labels:
-        own = int(np.count_nonzero(gallery.classes == classifier.labels.index(exclude)))
+    own, excluded = 0, classifier.class_of(exclude)
+    if excluded is not None:
+        own = int(np.count_nonzero(gallery.classes == excluded))
     similarities, classes = gallery.best_per_class(queries, own + max(CANDIDATE_FACES, 4 * limit))
     for row_similarities, row_classes in zip(similarities, classes, strict=True):
         for score, index in zip(row_similarities, row_classes, strict=True):
@@ -59,8 +59,9 @@ def _gallery_scores(classifier, queries, exclude: str, limit: int, best: dict) -
 
 def own_faces(classifier: FaceClassifier | None, person: str) -> np.ndarray:
     """The person's enrolled faces in the model's gallery ([0, d] when not trained)."""
-    if classifier is None or person not in classifier.labels:
+    index = classifier.class_of(person) if classifier is not None else None
+    if index is None:
         return np.zeros((0, classifier.dim if classifier else 0), np.float32)
     gallery = classifier.gallery
-    faces = np.flatnonzero(gallery.classes == classifier.labels.index(person))
+    faces = np.flatnonzero(gallery.classes == index)
     return gallery._vectors(faces)  # noqa: SLF001 (read back from the graph when there is one)
