@@ -24,6 +24,7 @@ from .errors import NotFound, StorageError
 from .models import Image, Person, Recognition, Track, TrackCrop, TrackEvent
 from .operator_models import LabelChange, LabelChangeImage, LabelChangeSighting, PersonNegative
 from .paging import paged
+from .track_rows import track_events
 from .transactions import retry_deadlocks, utc_now
 from .validation import check_id
 
@@ -73,10 +74,9 @@ def change_dict(row: LabelChange) -> dict:
     }
 
 
-def sticky_decision(session, track_id: int, decision):
+def sticky_decision(session, camera_id: str, track_key: str, decision):
     """`decision` (a TrackDecision) as the track's newest active correction allows it."""
-    track = session.get(Track, track_id)
-    change = _active(session, Target(track.camera_id, track.track_key))
+    change = _active(session, Target(camera_id, track_key))
     if change is None:
         return decision
     if change.kind == "is" and session.get(Person, change.to_label) is not None:
@@ -190,7 +190,6 @@ class CorrectionStore:
         label now), in one transaction: (the change, with `negatives` and `enrolled` counts;
         the target as it is now; the track events written). `enrol`: an 'is' change also
         enrols the target's faces at or above `floor` that have a kept face as images."""
-        from .tracks import track_events  # noqa: PLC0415 (tracks imports this module)
 
         check_id(who, "who")
         with self._transaction(write=True) as session:
@@ -216,7 +215,6 @@ class CorrectionStore:
         """Revert the target's newest correction not yet undone: its sightings' labels come
         back, its negatives and the images it enrolled go, the label is what it was before;
         (the undo row, the target now, the track events). NothingToUndo when none is left."""
-        from .tracks import track_events  # noqa: PLC0415
 
         check_id(who, "who")
         with self._transaction(write=True) as session:

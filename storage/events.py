@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from .models import TrackEvent
-from .tracks import track_events
+from .track_rows import track_events
 
 
 class EventQueries:
@@ -19,7 +19,7 @@ class EventQueries:
         self, after_id: int, limit: int = 100, camera_id: str | None = None
     ) -> list[dict]:
         """Track events with an id above `after_id`, oldest first (ids only grow), each with
-        its track as it is now (`storage.tracks.track_events`)."""
+        its track as it is now (`storage.track_rows.track_events`)."""
         where = [TrackEvent.id > after_id]
         if camera_id is not None:
             where.append(TrackEvent.camera_id == camera_id)

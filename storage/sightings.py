@@ -83,23 +83,22 @@ def insert_sightings(
     recognized_at = recognized_at or datetime.now(UTC)
     codes = [_checked_codes(s) for s in seen.sightings]
     where = {"camera_id": camera_id, "location_id": location_id}
-    ids = [
-        session.execute(
-            insert(Recognition).values(
-                **recognition_values(
-                    label=s.label,
-                    score=s.score,
-                    threshold=s.threshold,
-                    box=s.box,
-                    model_version=seen.model_version,
-                    recognized_at=recognized_at,
-                    known=seen.enrolled,
-                    **where,
-                )
-            )
-        ).inserted_primary_key[0]
+    rows = [
+        recognition_values(
+            label=s.label,
+            score=s.score,
+            threshold=s.threshold,
+            box=s.box,
+            model_version=seen.model_version,
+            recognized_at=recognized_at,
+            known=seen.enrolled,
+            **where,
+        )
         for s in seen.sightings
     ]
+    # One INSERT ... RETURNING for every face of the image (MariaDB 10.5+, SQLite 3.35+).
+    returning = insert(Recognition).returning(Recognition.id, sort_by_parameter_order=True)
+    ids = list(session.scalars(returning, rows)) if rows else []
     session.execute(
         insert(SightingEmbedding),
         [

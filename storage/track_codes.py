@@ -27,9 +27,7 @@ def store_track_code(
     if not len(embeddings):
         return
     code = encode(np.asarray(embeddings, np.float32).mean(axis=0)[None])[0].tobytes()
-    old = session.scalar(select(TrackCode.id).where(TrackCode.track_id == track_id))
-    if old is not None:
-        session.execute(delete(TrackCode).where(TrackCode.id == old))
+    session.execute(delete(TrackCode).where(TrackCode.track_id == track_id))
     session.execute(
         insert(TrackCode).values(
             track_id=track_id, embedding_space=space, last_seen_at=last_seen_at,

@@ -23,7 +23,7 @@ from recognition.tracks import TRACK_EVIDENCE
 from .models import SightingEmbedding, SightingThumbnail, Track, TrackCrop
 from .track_codes import _microseconds, read_changes
 from .track_index import RELOAD_SECONDS, REREAD_IDS, TrackIndex
-from .tracks import _best_crop, track_dict
+from .track_rows import best_crop, track_dict
 from .validation import aware
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class TrackSearch:
         ids = [track_id for track_id, _ in candidates]
         with self._transaction() as session:
             rows = session.execute(
-                select(Track, _best_crop().label("best")).where(Track.id.in_(ids))
+                select(Track, best_crop().label("best")).where(Track.id.in_(ids))
             ).all()
             crops = _evidence_codes(session, ids, space)
             matched = {i: _best_crop_of(crops.get(i, []), query) for i in ids}

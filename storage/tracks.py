@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import delete, insert, select, update
@@ -21,13 +22,15 @@ from recognition import UNKNOWN
 from recognition.gallery import decode
 from recognition.tracks import TRACK_EVIDENCE, TrackDecision, decide_enrolled
 
-from .alerts import attach_alerts, raise_alerts
+from .alerts import raise_alerts
 from .corrections import sticky_decision
 from .errors import NotFound
-from .models import Person, SightingEmbedding, SightingThumbnail, Track, TrackCrop, TrackEvent
+from .models import Person, SightingEmbedding, Track, TrackCrop
+from .operator_models import LabelChange
 from .paging import paged
 from .sightings import insert_sightings
 from .track_codes import store_track_code
+from .track_rows import best_crop, track_dict, track_events, write_event
 from .transactions import retry_deadlocks
 from .validation import aware, check_id, listing_filters
 
@@ -45,43 +48,37 @@ class TrackCropInfo:
     floor: float = 0.0  # crops of lower quality are recorded but are no evidence for naming
 
 
-def track_dict(track: Track, best: int | None) -> dict:
-    return {
-        "id": track.track_key,
-        "camera_id": track.camera_id,
-        "location_id": track.location_id,
-        "first_seen_at": track.first_seen_at,
-        "last_seen_at": track.last_seen_at,
-        "ended_at": track.ended_at,
-        "crops": track.crops,
-        "person_id": track.person_id,
-        "label": track.label,
-        "score": track.score,
-        "threshold": track.threshold,
-        "faces": track.faces,
-        "model_version": track.model_version,
-        "best_recognition_id": best,
-    }
+class LockedTrack(NamedTuple):
+    """A track's row as locked before a crop joins it, with what the crop's answer needs: its
+    best crop so far (id and quality) and whether an operator ever corrected it."""
+
+    track: Track
+    best: int | None
+    best_quality: float | None
+    corrected: bool
 
 
-def _best_crop():
-    """The id of a track's best crop that has a face kept (a correlated subquery)."""
+def _corrected():
+    """Whether the track has any correction (a correlated EXISTS): only then is its history
+    read again for the crop (storage/corrections.py `sticky_decision`)."""
     return (
-        select(TrackCrop.recognition_id)
-        .join(SightingThumbnail, SightingThumbnail.recognition_id == TrackCrop.recognition_id)
-        .where(TrackCrop.track_id == Track.id)
-        .order_by(TrackCrop.quality.desc(), TrackCrop.recognition_id)
-        .limit(1)
-        .scalar_subquery()
+        select(LabelChange.id)
+        .where(LabelChange.camera_id == Track.camera_id, LabelChange.track_key == Track.track_key)
+        .exists()
     )
 
 
-def _locked_track(session, camera_id: str, key: str, location_id, at: datetime) -> Track:
-    """The track's row, created if new, locked until the transaction ends (FOR UPDATE)."""
-    where = (Track.camera_id == camera_id, Track.track_key == key)
-    track = session.scalars(select(Track).where(*where).with_for_update()).first()
-    if track is not None:
-        return track
+def _locked_track(session, camera_id: str, key: str, location_id, at: datetime) -> LockedTrack:
+    """The track's row, created if new, locked until the transaction ends (FOR UPDATE; the
+    subqueries read without locking)."""
+    query = (
+        select(Track, best_crop(), best_crop(TrackCrop.quality), _corrected())
+        .where(Track.camera_id == camera_id, Track.track_key == key)
+        .with_for_update(of=Track)
+    )
+    row = session.execute(query).first()
+    if row is not None:
+        return LockedTrack(*row)
     try:
         with session.begin_nested():  # two replicas may create it at once: one insert wins
             session.execute(
@@ -93,7 +90,7 @@ def _locked_track(session, camera_id: str, key: str, location_id, at: datetime) 
             )  # fmt: skip
     except IntegrityError:
         pass
-    return session.scalars(select(Track).where(*where).with_for_update()).one()
+    return LockedTrack(*session.execute(query).one())
 
 
 def _evidence(session, track_id: int, space: str, floor: float) -> tuple[np.ndarray, bool]:
@@ -113,6 +110,15 @@ def _evidence(session, track_id: int, space: str, floor: float) -> tuple[np.ndar
     return decode(codes), 2 * sum(row.grey for row in rows) > len(rows)
 
 
+def _best_after(locked: LockedTrack, recognition_id: int, crop: TrackCropInfo, seen) -> int | None:
+    """The track's best crop once this crop joined it: the crop when it has a face kept and
+    beats the best so far (ties go to the older crop, as `best_crop` orders them)."""
+    kept = bool(seen.sightings[crop.subject].thumbnail)
+    if kept and (locked.best_quality is None or float(crop.quality) > locked.best_quality):
+        return recognition_id
+    return locked.best
+
+
 def _kinds(track: Track, label: str) -> list[str]:
     """The events a crop makes of `track` (as locked, before the crop): 'start' for a new track
     or one that had ended, else 'label' when the decided label changes."""
@@ -121,63 +127,28 @@ def _kinds(track: Track, label: str) -> list[str]:
     return ["label"] if label != track.label else []
 
 
-def _update_track(session, track: Track, decision, model_version, at, single: bool) -> None:
-    """The track after a crop: its decision, one more crop; a crop alone is ended at once."""
+def _update_track(session, track: Track, decision, model_version, at, single: bool) -> dict:
+    """The track after a crop: its decision, one more crop; a crop alone is ended at once.
+    The values written (exact: the row is locked)."""
     named = decision.label != UNKNOWN
+    values = {
+        "last_seen_at": max(track.last_seen_at, at),
+        "crops": track.crops + 1,
+        "ended_at": at if single else None,
+        "person_id": decision.label if named else None,
+        "label": decision.label,
+        "score": float(decision.score),
+        "threshold": decision.threshold,
+        "faces": decision.faces,
+        "model_version": model_version,
+    }
     session.execute(
         update(Track)
         .where(Track.id == track.id)
-        .values(
-            last_seen_at=max(track.last_seen_at, at),
-            crops=Track.crops + 1,
-            ended_at=at if single else None,
-            person_id=decision.label if named else None,
-            label=decision.label,
-            score=float(decision.score),
-            threshold=decision.threshold,
-            faces=decision.faces,
-            model_version=model_version,
-        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
-
-
-def _write_event(session, track: Track, kind: str, label: str, at: datetime) -> int:
-    """Append one track event (in the caller's transaction); its id."""
-    result = session.execute(
-        insert(TrackEvent).values(
-            track_id=track.id, camera_id=track.camera_id, kind=kind, label=label, at=at
-        )
-    )
-    return result.inserted_primary_key[0]
-
-
-def track_events(session, event_ids: list[int] | None = None, where=(), limit: int = 0) -> list:
-    """Track events as dicts, oldest first, each with its track as it is now:
-    `{"id", "kind", "at", "label", "camera_id", "track"}`. Either the given ids or those
-    matching `where` (at most `limit`)."""
-    if event_ids is not None:
-        if not event_ids:
-            return []
-        where = (TrackEvent.id.in_(event_ids),)
-    query = (
-        select(TrackEvent, Track, _best_crop().label("best"))
-        .join(Track, Track.id == TrackEvent.track_id)
-        .where(*where)
-        .order_by(TrackEvent.id)
-    )
-    rows = session.execute(query.limit(limit) if limit else query).all()
-    events = [
-        {
-            "id": row.TrackEvent.id,
-            "kind": row.TrackEvent.kind,
-            "at": row.TrackEvent.at,
-            "label": row.TrackEvent.label,
-            "camera_id": row.TrackEvent.camera_id,
-            "track": track_dict(row.Track, row.best),
-        }
-        for row in rows
-    ]
-    return attach_alerts(session, events)  # an 'alert' event gets its rule and ack
+    return values
 
 
 class TrackStore:
@@ -204,7 +175,8 @@ class TrackStore:
         at = recognized_at or datetime.now(UTC)
         with self._transaction(write=True) as session:
             ids = insert_sightings(session, seen, camera_id, location_id, at)
-            track = _locked_track(session, camera_id, crop.key, location_id, at)
+            locked = _locked_track(session, camera_id, crop.key, location_id, at)
+            track = locked.track
             session.execute(
                 insert(TrackCrop).values(
                     recognition_id=ids[crop.subject], track_id=track.id,
@@ -218,20 +190,25 @@ class TrackStore:
                 grey,
                 lambda label: label in seen.enrolled or session.get(Person, label) is not None,
             )
-            decision = sticky_decision(session, track.id, decision)  # an operator's word stands
+            if locked.corrected:  # an operator's word stands
+                decision = sticky_decision(session, camera_id, crop.key, decision)
             kinds = _kinds(track, decision.label)
             store_track_code(
                 session, track.id, embeddings, seen.embedding_space, camera_id=camera_id,
                 location_id=track.location_id, last_seen_at=max(track.last_seen_at, at),
             )  # fmt: skip
-            _update_track(session, track, decision, seen.model_version, at, crop.single)
-            events = [_write_event(session, track, kind, decision.label, at) for kind in kinds]
+            values = _update_track(session, track, decision, seen.model_version, at, crop.single)
+            events = [write_event(session, track, kind, decision.label, at) for kind in kinds]
             events += raise_alerts(session, track.id, bool(kinds), at, self.site_timezone)
-            return ids, self._track_row(session, track.id), track_events(session, events)
+            row = {
+                **track_dict(track, _best_after(locked, ids[crop.subject], crop, seen)),
+                **values,
+            }
+            return ids, row, track_events(session, events)
 
     def _track_row(self, session, track_id: int) -> dict:
         row = session.execute(
-            select(Track, _best_crop().label("best")).where(Track.id == track_id)
+            select(Track, best_crop().label("best")).where(Track.id == track_id)
         ).one()
         return track_dict(row.Track, row.best)
 
@@ -272,7 +249,7 @@ class TrackStore:
             events = []
             if track.ended_at is None:
                 session.execute(update(Track).where(Track.id == track.id).values(ended_at=at))
-                events.append(_write_event(session, track, "end", track.label, at))
+                events.append(write_event(session, track, "end", track.label, at))
             return self._track_row(session, track.id), track_events(session, events)
 
     @retry_deadlocks
@@ -299,7 +276,7 @@ class TrackStore:
                 ).rowcount
                 if closed == 1:
                     session.refresh(track)
-                    events.append(_write_event(session, track, "end", track.label, track.ended_at))
+                    events.append(write_event(session, track, "end", track.label, track.ended_at))
             return track_events(session, events)
 
     def tracks(
@@ -317,7 +294,7 @@ class TrackStore:
             Track, person=person, camera=camera, since=since, until=until, page=page,
             per_page=per_page, at="last_seen_at",
         )  # fmt: skip
-        latest = select(Track, _best_crop().label("best")).order_by(
+        latest = select(Track, best_crop().label("best")).order_by(
             Track.last_seen_at.desc(), Track.id.desc()
         )
         with self._transaction() as session:
