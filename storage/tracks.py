@@ -26,7 +26,7 @@ from .alerts import raise_alerts
 from .corrections import sticky_decision
 from .errors import NotFound
 from .models import Person, SightingEmbedding, Track, TrackCrop
-from .operator_models import LabelChange
+from .operator_models import AlertRule, LabelChange
 from .paging import paged
 from .sightings import insert_sightings
 from .track_codes import store_track_code
@@ -50,12 +50,14 @@ class TrackCropInfo:
 
 class LockedTrack(NamedTuple):
     """A track's row as locked before a crop joins it, with what the crop's answer needs: its
-    best crop so far (id and quality) and whether an operator ever corrected it."""
+    best crop so far (id and quality), whether an operator ever corrected it, and whether any
+    alert rule exists (a site without rules reads none per crop)."""
 
     track: Track
     best: int | None
     best_quality: float | None
     corrected: bool
+    any_rule: bool
 
 
 def _corrected():
@@ -72,7 +74,13 @@ def _locked_track(session, camera_id: str, key: str, location_id, at: datetime) 
     """The track's row, created if new, locked until the transaction ends (FOR UPDATE; the
     subqueries read without locking)."""
     query = (
-        select(Track, best_crop(), best_crop(TrackCrop.quality), _corrected())
+        select(
+            Track,
+            best_crop(),
+            best_crop(TrackCrop.quality),
+            _corrected(),
+            select(AlertRule.id).exists(),
+        )
         .where(Track.camera_id == camera_id, Track.track_key == key)
         .with_for_update(of=Track)
     )
@@ -199,7 +207,8 @@ class TrackStore:
             )  # fmt: skip
             values = _update_track(session, track, decision, seen.model_version, at, crop.single)
             events = [write_event(session, track, kind, decision.label, at) for kind in kinds]
-            events += raise_alerts(session, track.id, bool(kinds), at, self.site_timezone)
+            if locked.any_rule:
+                events += raise_alerts(session, track.id, bool(kinds), at, self.site_timezone)
             row = {
                 **track_dict(track, _best_after(locked, ids[crop.subject], crop, seen)),
                 **values,
