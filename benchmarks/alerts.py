@@ -2,13 +2,18 @@
 
 Two real gunicorn replicas (one worker each) on one MariaDB behind nginx, as
 tests/api/test_replica_tracks.py runs them (`make cluster` runs the same processes; this starts
-its own so it can set the alert settings). A rule for strangers at camera `dock` posts to a
+its own so it can set the alert settings), or, with `--url`, a `make cluster` already running with
+the alert settings in its environment. A rule for strangers at camera `dock` posts to a
 receiver on 127.0.0.1 (allowed by FACEREC_ALERT_ALLOWED_HOSTS). Each of `--tracks` tracks
 gets `--crops` crops of a real stranger's face, one after the other through nginx; the clock
 runs from the first crop's POST to the alert's arrival. Every track must raise exactly one
 alert (never one per crop).
 
     PYTHONPATH=$PWD .venv/bin/python -m benchmarks.alerts --tracks 60 --crops 4
+
+    FACEREC_WEBHOOK_SECRET=a-benchmark-alert-secret FACEREC_ALERT_ALLOWED_HOSTS=127.0.0.1 make cluster
+    PYTHONPATH=$PWD .venv/bin/python -m benchmarks.alerts --url http://127.0.0.1:<nginx port>
+    make cluster-down
 """
 
 from __future__ import annotations
@@ -114,7 +119,13 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=60)
     parser.add_argument("--crops", type=int, default=4)
     parser.add_argument("--database", default="facerec_bench_alerts")
+    parser.add_argument("--url", help="a running `make cluster` (its nginx) instead of our own")
     args = parser.parse_args()
+    if args.url:
+        with AlertReceiver(SECRET) as hooks:
+            seconds = measure(args.url.rstrip("/"), hooks, args.tracks, args.crops)
+        print(report(seconds), f"on {args.url} (first crop POST -> signed alert received)")
+        return
     import pymysql
 
     from tests.conftest import MARIADB
