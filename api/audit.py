@@ -36,7 +36,7 @@ NO_KEY, INVALID_KEY, AUTH_OFF = "no-key", "invalid-key", "auth-off"
 @dataclass(frozen=True)
 class Policy:
     kind: str
-    # Form or query fields recorded as targets, besides the route's own path parameters.
+    # Form, query or JSON fields recorded as targets, besides the route's own path parameters.
     fields: tuple[str, ...] = ()
     why: str = ""  # for EXEMPT: what records it instead
 
@@ -80,12 +80,17 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/unknowns/{group_id}"): _read(),
     ("DELETE", "/unknowns/{group_id}"): _change(),
     ("POST", "/unknowns/{group_id}/enrol"): _change("person_id"),
+    ("POST", "/unknowns/{group_id}/merge"): _change("groups"),
+    ("POST", "/unknowns/{group_id}/release"): _change("sightings"),
+    # Who the group's faces look like, as enrolling it would warn: names and scores.
+    ("POST", "/unknowns/{group_id}/look-alike-check"): _read("person_id"),
     ("GET", "/events"): _NONE,  # track events: labels, no faces
     ("POST", "/tracks/{camera_id}/{track_id}/label"): _change("kind", "person_id"),
     ("POST", "/tracks/{camera_id}/{track_id}/label/undo"): _change(),
     ("GET", "/tracks/{camera_id}/{track_id}/label"): _NONE,  # the label history, no face
     ("POST", "/recognitions/{recognition_id}/label"): _change("kind", "person_id"),
     ("POST", "/recognitions/{recognition_id}/label/undo"): _change(),
+    ("POST", "/corrections/bulk"): _change("person_id"),
     ("GET", "/recognitions/{recognition_id}/label"): _NONE,
     ("GET", "/label-changes"): _NONE,
     ("GET", "/alerts"): _NONE,  # alert rows and face URLs; the faces are read above
@@ -133,9 +138,21 @@ def client_address() -> str:
     return remote
 
 
+def _json_fields() -> dict[str, str]:
+    """A JSON object body's fields as targets: a list as its items joined by commas."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(body, dict):
+        return {}
+    return {
+        name: ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        for name, value in body.items()
+        if value is not None
+    }
+
+
 def _targets(policy: Policy, status: int) -> dict[str, str]:
     targets = {name: str(value) for name, value in (request.view_args or {}).items()}
-    sources = [request.args] if status == 413 else [request.args, request.form]
+    sources = [request.args] if status == 413 else [request.args, request.form, _json_fields()]
     for field in policy.fields:
         for source in sources:
             if source.get(field) is not None:

@@ -32,14 +32,21 @@ class FaceGroups:
         self.groups = np.append(self.groups, group)
         self.count = max(self.count, group + 1)
 
-    def assign(self, embedding: np.ndarray) -> tuple[int, float]:
-        """The group the face joins (new or existing) and its similarity to that group."""
+    def nearest(self, embedding: np.ndarray) -> tuple[int | None, float]:
+        """The earlier face this one resembles most (its index in the order they were added)
+        and the similarity, when it reaches `join_threshold`; (None, 1.0) otherwise. Adds
+        nothing."""
         embedding = np.asarray(embedding, np.float32).ravel()
-        group, similarity = self.count, 1.0
         if len(self.groups):
             similarities = self.faces @ embedding
-            nearest = int(np.argmax(similarities))
-            if similarities[nearest] >= self.join_threshold:
-                group, similarity = int(self.groups[nearest]), float(similarities[nearest])
+            index = int(np.argmax(similarities))
+            if similarities[index] >= self.join_threshold:
+                return index, float(similarities[index])
+        return None, 1.0
+
+    def assign(self, embedding: np.ndarray) -> tuple[int, float]:
+        """The group the face joins (new or existing) and its similarity to that group."""
+        index, similarity = self.nearest(embedding)
+        group = self.count if index is None else int(self.groups[index])
         self.add(embedding, group)
         return group, similarity

@@ -181,6 +181,28 @@ def _add_change(session, target: Target, **values) -> LabelChange:
 class CorrectionStore:
     """The corrections part of `Database` (a mixin over the facade's `_transaction`)."""
 
+    def _correct_in(
+        self, session, target: Target, kind: str, label: str | None, who: str, enrol: bool,
+        floor: float,
+    ) -> tuple[dict, dict, list[int]]:  # fmt: skip
+        """One correction in the caller's transaction: (the change, the target now, the ids
+        of the track events written)."""
+        track, row, current = _subject(session, target)
+        before, after = _checked(session, kind, label, current)
+        change = _add_change(session, target, who=who, kind=kind, from_label=current, to_label=after)  # fmt: skip
+        ids = _sighting_ids(session, track, row)
+        if kind == "not":  # only the sightings that named X
+            ids = [i for i in ids if session.get(Recognition, i).label == before]
+        _relabel_sightings(session, change.id, ids, after)
+        crops = target_faces(session, target, track, floor if track is not None else 0.0)
+        made = {"negatives": 0, "enrolled": 0}
+        if kind == "not":
+            made["negatives"] = keep_negatives(session, change.id, before, crops)
+        elif enrol:
+            made["enrolled"] = enrol_faces(session, change.id, after, crops, floor)
+        events = _set_label(session, track, after, change.at)
+        return {**change_dict(change), **made}, self._target_row(session, track, row), events
+
     @retry_deadlocks
     def correct(
         self, target: Target, kind: str, label: str | None, who: str, *,
@@ -193,22 +215,30 @@ class CorrectionStore:
 
         check_id(who, "who")
         with self._transaction(write=True) as session:
-            track, row, current = _subject(session, target)
-            before, after = _checked(session, kind, label, current)
-            change = _add_change(session, target, who=who, kind=kind, from_label=current, to_label=after)  # fmt: skip
-            ids = _sighting_ids(session, track, row)
-            if kind == "not":  # only the sightings that named X
-                ids = [i for i in ids if session.get(Recognition, i).label == before]
-            _relabel_sightings(session, change.id, ids, after)
-            crops = target_faces(session, target, track, floor if track is not None else 0.0)
-            made = {"negatives": 0, "enrolled": 0}
-            if kind == "not":
-                made["negatives"] = keep_negatives(session, change.id, before, crops)
-            elif enrol:
-                made["enrolled"] = enrol_faces(session, change.id, after, crops, floor)
-            events = _set_label(session, track, after, change.at)
-            result = {**change_dict(change), **made}
-            return result, self._target_row(session, track, row), track_events(session, events)
+            change, now, events = self._correct_in(session, target, kind, label, who, enrol, floor)
+            return change, now, track_events(session, events)
+
+    @retry_deadlocks
+    def correct_many(
+        self, targets: list[Target], kind: str, label: str | None, who: str, *,
+        enrol: bool = False, floor: float = 0.0,
+    ) -> tuple[list[dict], list[dict], list[dict]]:  # fmt: skip
+        """`correct` for several targets, all or none (one transaction: the first that cannot
+        be corrected undoes the others); each target keeps its own change, to undo alone.
+        (the changes, the targets now, the track events written)."""
+        from .tracks import track_events  # noqa: PLC0415
+
+        check_id(who, "who")
+        changes, rows, events = [], [], []
+        with self._transaction(write=True) as session:
+            for target in targets:
+                change, now, written = self._correct_in(
+                    session, target, kind, label, who, enrol, floor
+                )
+                changes.append(change)
+                rows.append(now)
+                events += written
+            return changes, rows, track_events(session, events)
 
     @retry_deadlocks
     def undo_correction(self, target: Target, who: str) -> tuple[dict, dict, list[dict]]:

@@ -1,8 +1,9 @@
 """`Database`: every query the service makes, behind one small facade.
 
 The queries live by area, each a class over the shared plumbing in transactions.py: people.py
-(people, images, embeddings), recognitions.py, sightings.py, tracks.py, unknowns.py, training_jobs.py
-(jobs and leases), api_keys.py and audit.py.
+(people, images, embeddings), recognitions.py, sightings.py, tracks.py, unknowns.py (and the
+operators' edits of them, unknown_edits.py), training_jobs.py (jobs and leases), api_keys.py
+and audit.py.
 `Database` is all of them at once, so callers hold one object: `db.add_person("obama")`.
 """
 
@@ -19,6 +20,7 @@ from .sightings import SightingStore
 from .track_search import TrackSearch
 from .tracks import TrackStore
 from .training_jobs import TrainingQueries
+from .unknown_edits import UnknownGroupEdits
 from .unknowns import UnknownStore
 
 
@@ -31,6 +33,7 @@ class Database(
     TrackStore,
     TrackSearch,
     UnknownStore,
+    UnknownGroupEdits,
     EventQueries,
     AuditStore,
     AlertStore,

@@ -21,6 +21,7 @@ from .models import (
 from .paging import sliced
 from .rows import sighting_dict
 from .sightings import UNKNOWN
+from .transactions import retry_deadlocks
 
 
 class UnknownTrack(NamedTuple):
@@ -64,6 +65,22 @@ def _loose():
     return _of_track().where(*_ungrouped()).scalar_subquery().label("loose")
 
 
+def group_of_track(session, track_id: int) -> UnknownGroup | None:
+    """The group the track's sightings are in now, locked (None: in none). Locking reads see
+    what committed last: a group an operator merged away since is never handed out."""
+    group_id = session.scalar(
+        select(func.max(Recognition.unknown_group_id))
+        .join(TrackCrop, TrackCrop.recognition_id == Recognition.id)
+        .where(TrackCrop.track_id == track_id)
+        .with_for_update()
+    )
+    if group_id is None:
+        return None
+    return session.scalars(
+        select(UnknownGroup).where(UnknownGroup.id == group_id).with_for_update()
+    ).first()
+
+
 def _group_dict(group: UnknownGroup, cameras: list[str]) -> dict:
     return {
         "id": group.id,
@@ -73,6 +90,20 @@ def _group_dict(group: UnknownGroup, cameras: list[str]) -> dict:
         "cover_id": group.cover_id,
         "cameras": cameras,
     }
+
+
+def groups_with_cameras(session, groups: Sequence[UnknownGroup]) -> list[dict]:
+    """The groups as dicts, each with the cameras that saw it."""
+    cameras: dict[int, list[str]] = {g.id: [] for g in groups}
+    pairs = session.execute(
+        select(Recognition.unknown_group_id, Recognition.camera_id)
+        .where(Recognition.unknown_group_id.in_(list(cameras)))
+        .distinct()
+    ).all()
+    for group_id, camera_id in pairs:
+        if camera_id is not None:
+            cameras[group_id].append(camera_id)
+    return [_group_dict(g, sorted(cameras[g.id])) for g in groups]
 
 
 class UnknownStore:
@@ -93,14 +124,17 @@ class UnknownStore:
         with self._transaction() as session:
             return [UnknownTrack(*row) for row in session.execute(query).all()]
 
+    @retry_deadlocks
     def assign_unknown_tracks(
         self, space: str, assignments: Sequence[tuple[int, int | None]]
     ) -> list[int | None]:
-        """Put each track's ungrouped sightings in its group (None: a new group, which the
-        track founds, its best crop the cover); the group ids (None: nothing left to group)."""
+        """Put each track's ungrouped sightings in the group track `like` is in NOW (`like`
+        None, or in no group: a new group, which the track founds, its best crop the cover),
+        in order, in one transaction; the group ids (None: nothing left to group). Resolving
+        `like` here, not in the grouper, is what makes operators' merges and releases stick."""
         groups = []
         with self._transaction(write=True) as session:
-            for track_id, group_id in assignments:
+            for track_id, like in assignments:
                 seen = session.execute(
                     select(Recognition.id, Recognition.recognized_at)
                     .join(TrackCrop, TrackCrop.recognition_id == Recognition.id)
@@ -108,9 +142,9 @@ class UnknownStore:
                     .order_by(TrackCrop.quality.desc(), Recognition.id)
                 ).all()
                 if not seen:  # purged, deleted or named meanwhile
-                    groups.append(group_id)
+                    groups.append(None)
                     continue
-                group = None if group_id is None else session.get(UnknownGroup, group_id)
+                group = None if like is None else group_of_track(session, like)
                 if group is None:
                     group = UnknownGroup(
                         embedding_space=space, size=0, first_seen_at=seen[0].recognized_at,
@@ -136,17 +170,7 @@ class UnknownStore:
         )
         with self._transaction() as session:
             result, total = sliced(session, largest, UnknownGroup, limit=limit, offset=offset)
-            groups = result.scalars().all()
-            cameras: dict[int, list[str]] = {g.id: [] for g in groups}
-            pairs = session.execute(
-                select(Recognition.unknown_group_id, Recognition.camera_id)
-                .where(Recognition.unknown_group_id.in_(list(cameras)))
-                .distinct()
-            ).all()
-            for group_id, camera_id in pairs:
-                if camera_id is not None:
-                    cameras[group_id].append(camera_id)
-            return [_group_dict(g, sorted(cameras[g.id])) for g in groups], total
+            return groups_with_cameras(session, result.scalars().all()), total
 
     def unknown_group(self, group_id: int) -> tuple[dict, list[dict]]:
         """A group and its sightings, newest first; NotFound if there is no such group."""

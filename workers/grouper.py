@@ -5,10 +5,15 @@ groups whole strangers' TRACKS, each by its one code (the mean of its best crops
 `track_codes`), and every sighting of a track joins the track's group. Grouping must be
 order-stable and the same on every replica, so it is not done in the request: the worker
 holding the database lease `unknown-grouping` reads the strangers' tracks changed since its
-cursor (a change id), assigns each new one to a group (`recognition.grouping.FaceGroups`: the
-group of the nearest earlier track above the join threshold, else a new group), adds a grouped
-track's later crops to its group, and writes the group ids back. A new holder (after a restart)
-rebuilds its FaceGroups from the tracks already grouped.
+cursor (a change id), puts each new one with the nearest earlier track above the join threshold
+(`recognition.grouping.FaceGroups`), else in a new group, and adds a grouped track's later crops
+to its group. A new holder (after a restart) rebuilds its FaceGroups from the tracks already
+grouped.
+
+It remembers tracks, never group ids: "join the group track 17 is in" is resolved by the
+database when it writes, so an operator's edits (storage/unknown_edits.py: groups merged, tracks
+released into a group of their own) hold at once. A merged group's id is never written again,
+a released track's later crops follow it to its new group, and strangers like it join it there.
 """
 
 from __future__ import annotations
@@ -28,8 +33,8 @@ PAGE = 5_000  # tracks read at once while rebuilding
 
 class UnknownGrouper(Periodic):
     """`db` provides `unknown_tracks(space, after, limit)` and `assign_unknown_tracks(space,
-    assignments)`; `space()` and `join_threshold()`
-    come from the loaded analyzer (None until the networks are in)."""
+    assignments)`; `space()` and `join_threshold()` come from the loaded analyzer (None until
+    the networks are in)."""
 
     def __init__(self, db, space, join_threshold, lease_seconds: float = 30.0, poll: float = 1.0):
         super().__init__("unknown-grouper", poll)
@@ -39,7 +44,7 @@ class UnknownGrouper(Periodic):
         self.lease_seconds = lease_seconds
         self.holder = lease_holder()
         self._groups: FaceGroups | None = None
-        self._ids: list[int] = []  # the group id (database) of each FaceGroups group
+        self._tracks: list[int] = []  # the track of each FaceGroups face
         self._cursor = 0
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -64,20 +69,22 @@ class UnknownGrouper(Periodic):
         """FaceGroups as the database has them (tracks already grouped, in change order); the
         cursor just before the first track with sightings left to group."""
         groups = FaceGroups(threshold)
-        self._ids, index_of = [], {}
+        self._tracks = []
         after, first_loose, last = 0, None, 0
         while rows := self.db.unknown_tracks(space, after, PAGE):
             for row in rows:
                 if row.group_id is not None:
-                    if row.group_id not in index_of:
-                        index_of[row.group_id] = len(self._ids)
-                        self._ids.append(row.group_id)
-                    groups.add(decode_one(row.code), index_of[row.group_id])
+                    self._remember(groups, row)
                 if first_loose is None and (row.group_id is None or row.loose):
                     first_loose = row.change_id
             after = last = rows[-1].change_id
         self._cursor = last if first_loose is None else first_loose - 1
         self._groups = groups
+
+    def _remember(self, groups: FaceGroups, row) -> None:
+        """The track's face joins FaceGroups, labelled with its own place in `_tracks`."""
+        groups.add(decode_one(row.code), len(self._tracks))
+        self._tracks.append(row.track_id)
 
     def group_new_faces(self) -> int:
         """Group the strangers' tracks changed since the cursor; how many tracks were read."""
@@ -87,19 +94,19 @@ class UnknownGrouper(Periodic):
         if self._groups is None or self._groups.join_threshold != threshold:
             self._load(space, threshold)
         rows = self.db.unknown_tracks(space, self._cursor, BATCH)
-        assignments = []
+        assignments = []  # (track, the track whose group it joins; None: a new group)
         for row in rows:
             if row.group_id is not None:  # grouped: its later crops join its group
                 if row.loose:
-                    assignments.append((row.track_id, row.group_id))
+                    assignments.append((row.track_id, row.track_id))
             else:
-                index, _ = self._groups.assign(decode_one(row.code))
-                if index < len(self._ids):
-                    assignments.append((row.track_id, self._ids[index]))
-                else:  # a new group: the database numbers it now, later tracks may join it
-                    founded = self.db.assign_unknown_tracks(space, [(row.track_id, None)])[0]
-                    self._ids.append(founded)
-            self._cursor = row.change_id
-        if assignments:
+                nearest, _ = self._groups.nearest(decode_one(row.code))
+                assignments.append(
+                    (row.track_id, None if nearest is None else self._tracks[nearest])
+                )
+                self._remember(self._groups, row)
+        if assignments:  # in order, in one transaction: a track may join one founded just now
             self.db.assign_unknown_tracks(space, assignments)
+        if rows:
+            self._cursor = rows[-1].change_id
         return len(rows)

@@ -40,9 +40,12 @@ function headers(extra = {}) {
   return state.key ? { "X-API-Key": state.key, ...extra } : extra;
 }
 
-/** Call the API; JSON answers come back parsed, errors as ApiError with the API's message. */
-async function api(path, { method = "GET", body = null } = {}) {
-  const response = await fetch(path, { method, body, headers: headers() });
+/** Call the API; JSON answers come back parsed, errors as ApiError with the API's message.
+ * `json`: an object sent as the JSON body (else `body`, a form). */
+async function api(path, { method = "GET", body = null, json = undefined } = {}) {
+  const sent = json === undefined ? { body, headers: headers() }
+    : { body: JSON.stringify(json), headers: headers({ "Content-Type": "application/json" }) };
+  const response = await fetch(path, { method, ...sent });
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     if (response.status === 401 && state.key) signOut("The API key was refused; sign in again.");
@@ -215,6 +218,7 @@ function trackCard(t) {
   return h("figure", { class: "track" + (named ? "" : " unknown") + (t.ended ? " ended" : " open"),
     "data-key": trackKey(t), "data-track": t.id, "data-camera": t.camera_id || "", "data-label": t.label },
     h("span", { class: "state" }, t.ended ? "ended" : "live"),
+    pickBox("live", trackKey(t), { camera_id: t.camera_id, track_id: t.id }, `select track ${t.id}`),
     face(t.face_url, t.label),
     h("figcaption", {},
       named ? h("a", { class: "name", href: "#person/" + encodeURIComponent(t.label) }, t.label)
@@ -284,6 +288,7 @@ function addCameras(tracks) {
 }
 
 async function showLive() {
+  clearPicks("live");
   const query = new URLSearchParams({ per_page: LIVE_LIMIT });
   if (state.liveCamera) query.set("camera", state.liveCamera);
   loadPeople().catch(() => []);  // the "Is" boxes suggest people
@@ -434,8 +439,9 @@ async function deletePerson(personId) {
   else flash(done);
 }
 
-/** Enrol: create the person (an existing one is fine), then upload each photo and say why it was
- * accepted or refused. */
+/** Enrol: check each photo for look-alikes, then save it (creating the person with the first
+ * photo saved: an existing one is fine) and say why it was accepted or refused. Nothing is
+ * written before its check, so a "no" to every photo leaves no empty person behind. */
 async function enrol(event) {
   event.preventDefault();
   const personId = $("enrol-id").value.trim();
@@ -446,14 +452,7 @@ async function enrol(event) {
     return;
   }
   results.replaceChildren();
-  try {
-    await api("/dataset/" + encodeURIComponent(personId), { method: "POST" });
-  } catch (error) {
-    if (error.code !== "already_exists") {
-      results.append(h("li", { class: "refused" }, error.message));
-      return;
-    }
-  }
+  let created = false;
   for (const file of files) {
     const row = h("li", { class: "pending" }, h("img", { class: "thumb", alt: "", src: URL.createObjectURL(file) }),
       h("span", { class: "file" }, file.name), h("span", { class: "reason" }, "uploading…"));
@@ -461,6 +460,7 @@ async function enrol(event) {
     try {
       row.lastChild.textContent = "checking for look-alikes…";
       if (!await lookAlikeCheck(personId, file, row)) continue;
+      if (!created) created = await createPerson(personId);
       row.lastChild.textContent = "uploading…";
       const body = await api(`/dataset/${encodeURIComponent(personId)}/image`, { method: "POST", body: form({ image: file }) });
       row.className = "accepted";
@@ -474,7 +474,25 @@ async function enrol(event) {
   }
   $("enrol-files").value = "";
   await showPeople();
-  flash(`Enrolment of ${personId} done: train the model so it recognises them.`);
+  if (created) flash(`Enrolment of ${personId} done: train the model so it recognises them.`);
+  else flash(`Nothing was saved for ${personId}.`, "error");
+}
+
+/** The person, created (true); one who exists already is fine. */
+async function createPerson(personId) {
+  try {
+    await api("/dataset/" + encodeURIComponent(personId), { method: "POST" });
+  } catch (error) {
+    if (error.code !== "already_exists") throw error;
+  }
+  return true;
+}
+
+/** Look-alike warnings in words: each person once, at their best score. */
+function lookAlikeWords(warnings) {
+  const best = new Map();
+  for (const w of warnings) if (!best.has(w.looks_like) || best.get(w.looks_like).score < w.score) best.set(w.looks_like, w);
+  return [...best.values()].map((w) => `${w.looks_like} (score ${score(w.score)}, warning at ${score(w.threshold)})`).join(", ");
 }
 
 /** Before saving a photo: does its face look like someone else enrolled (the same person under
@@ -482,8 +500,7 @@ async function enrol(event) {
 async function lookAlikeCheck(personId, file, row) {
   const body = await api(`/dataset/${encodeURIComponent(personId)}/look-alike-check`, { method: "POST", body: form({ image: file }) });
   if (!body.warnings.length) return true;
-  const who = body.warnings.map((w) => `${w.looks_like} (score ${score(w.score)}, warning at ${score(w.threshold)})`).join(", ");
-  if (await confirmDialog(`${file.name} looks like ${who}, already enrolled. Is ${personId} the same person enrolled twice? Save anyway?`, "Save anyway")) return true;
+  if (await confirmDialog(`${file.name} looks like ${lookAlikeWords(body.warnings)}, already enrolled. Is ${personId} the same person enrolled twice? Save anyway?`, "Save anyway")) return true;
   row.className = "refused";
   row.lastChild.textContent = `not saved: looks like ${body.warnings.map((w) => w.looks_like).join(", ")}`;
   return false;
@@ -519,6 +536,7 @@ async function showPerson(personId) {
 // ---- Unknowns --------------------------------------------------------------------------------
 
 async function showUnknowns() {
+  clearPicks("unknowns");
   const [page] = await Promise.all([api("/unknowns?limit=100"), loadPeople().catch(() => [])]);
   $("unknowns-total").textContent = `${page.total} group${page.total === 1 ? "" : "s"}`;
   $("unknowns-empty").hidden = page.groups.length > 0;
@@ -529,14 +547,15 @@ function groupCard(group) {
   const name = h("input", { list: "people-ids", placeholder: "new or existing person", required: true,
     pattern: "[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}", "aria-label": "person id" });
   const strip = h("div", { class: "strip" });
-  return h("article", { class: "group card", "data-group": group.id },
+  return h("article", { class: "group card", "data-group": group.id, "data-size": group.size },
+    pickBox("unknowns", String(group.id), group.id, `select group ${group.id}`),
     face(group.face_url, "unknown"),
     h("div", { class: "about" },
       h("strong", {}, `${group.size} sighting${group.size === 1 ? "" : "s"}`),
       h("span", { class: "meta" }, `last seen ${ago(group.last_seen_at)} · first ${when(group.first_seen_at)}`),
       h("span", { class: "meta" }, "cameras: " + (group.cameras.join(", ") || "–")),
       h("button", { type: "button", class: "link", onclick: (e) => showGroupFaces(group.id, strip, e.target) }, "show faces")),
-    h("form", { class: "name-group", "data-admin": true, onsubmit: (e) => nameGroup(e, group.id, name.value.trim()) },
+    h("form", { class: "name-group", "data-admin": true, onsubmit: (e) => { e.preventDefault(); enrolGroups([group.id], name.value.trim()); } },
       name, h("button", { type: "submit" }, "Name")),
     h("button", { type: "button", class: "danger small", "data-admin": true, onclick: () => dismissGroup(group) }, "Dismiss"),
     strip);
@@ -544,19 +563,8 @@ function groupCard(group) {
 
 async function showGroupFaces(groupId, strip, button) {
   const group = await api("/unknowns/" + groupId);
-  strip.replaceChildren(...group.faces.map((s) => face(s.face_url, "unknown")));
+  strip.replaceChildren(...releasableFaces(group));
   button.remove();
-}
-
-async function nameGroup(event, groupId, personId) {
-  event.preventDefault();
-  try {
-    const named = await api(`/unknowns/${groupId}/enrol`, { method: "POST", body: form({ person_id: personId }) });
-    flash(`${named.person_id}: ${named.images_added} faces enrolled, ${named.sightings_named} sightings named. Train to recognise them.`);
-  } catch (error) {
-    flash(error.message, "error");
-  }
-  await showUnknowns();
 }
 
 async function dismissGroup(group) {

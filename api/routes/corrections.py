@@ -192,3 +192,93 @@ class LabelChanges(Resource):
     def get(self):
         """The history of corrections (filter: person, from or to)."""
         return _page(None)
+
+
+# ---- Many tracks at once: "these are all Y" (the console's bulk "This is <person>") -----------
+
+MAX_BULK = 200  # tracks in one bulk correction: what the Live page shows at most
+
+bulk_track = ns.model(
+    "BulkTrack",
+    {
+        "camera_id": fields.String(required=True, description=params.ID_RULE),
+        "track_id": fields.String(required=True, description=TRACK_ID_RULE),
+    },
+)
+bulk_request = ns.model(
+    "BulkCorrection",
+    {
+        "person_id": fields.String(required=True, description="who they all are"),
+        "enrol": fields.Boolean(description="enrol their faces above the quality floor (false)"),
+        "tracks": fields.List(
+            fields.Nested(bulk_track), required=True, description=f"1 to {MAX_BULK}"
+        ),
+    },
+)
+bulk_corrected = ns.model(
+    "BulkCorrected",
+    {
+        "changes": fields.List(
+            fields.Nested(label_change), required=True, description="one a track"
+        ),
+        "tracks": fields.List(fields.Nested(schemas.track), required=True, description="now"),
+    },
+)
+_BULK_FIELDS = {"person_id", "enrol", "tracks"}
+
+
+def _bulk_target(item) -> Target | None:
+    """A listed track (None: not an object); 400 for an invalid id."""
+    if not isinstance(item, dict):
+        return None
+    camera, track = (item.get(k) for k in ("camera_id", "track_id"))
+    return _track(camera if isinstance(camera, str) else None, track)
+
+
+def _bulk_body() -> tuple[str, bool, list[Target]]:
+    """(person, enrol, the tracks) of a bulk correction; 400 for anything else."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or set(body) - _BULK_FIELDS:
+        raise BadRequest(
+            f"send a JSON object with {', '.join(sorted(_BULK_FIELDS))}", code="invalid_json"
+        )
+    person = params.person_id(
+        body.get("person_id") if isinstance(body.get("person_id"), str) else None
+    )
+    enrol = body.get("enrol", False)
+    if not isinstance(enrol, bool):
+        raise BadRequest("enrol must be true or false", code="invalid_parameter")
+    tracks = body.get("tracks")
+    if not isinstance(tracks, list) or not 1 <= len(tracks) <= MAX_BULK:
+        raise BadRequest(f"tracks must list 1 to {MAX_BULK} tracks", code="invalid_json")
+    targets = [_bulk_target(t) for t in tracks]
+    if None in targets:
+        raise BadRequest('each track is {"camera_id": ..., "track_id": ...}', code="invalid_json")
+    if len(set(targets)) != len(targets):
+        raise BadRequest("a track is listed twice", code="invalid_json")
+    return person, enrol, targets
+
+
+@ns.route("/corrections/bulk")
+class BulkCorrection(Resource):
+    @requires(REVIEW)
+    @ns.expect(bulk_request)
+    @ns.response(200, "Corrected, every track", bulk_corrected)
+    @schemas.errors(ns, 400, 401, 403, 404, 422, 503)
+    def post(self):
+        """Say several tracks are all one person ('is'), all or none: one unknown track or
+        person refuses the whole request. Each track gets its own change, to undo alone."""
+        service = current_service()
+        person, enrol, targets = _bulk_body()
+        try:
+            changes, tracks, events = service.db.correct_many(
+                targets, "is", person, _who(), enrol=enrol, floor=service.settings.min_crop_quality
+            )
+        except CannotCorrect as error:
+            raise Unprocessable(str(error), code="cannot_correct") from None
+        service.send_track_events(events)
+        quiet = service.settings.track_quiet_seconds
+        return {
+            "changes": [_change_json(c) for c in changes],
+            "tracks": [track_json(t, quiet) for t in tracks],
+        }

@@ -12,11 +12,12 @@ from flask_restx import Namespace, Resource, fields
 from api import look_alike_warnings as lookalikes
 from api import params, schemas
 from api.auth import ADMIN, REVIEW, requires
-from api.errors import Conflict
+from api.errors import BadRequest, Conflict, Unprocessable
 from api.rendering import face_url, recognition_json
 from api.service import current_service
 from recognition.gallery import decode_one
 from storage import AlreadyExists, NotFound
+from storage.unknown_edits import CannotEditGroups
 
 ns = Namespace("unknowns", description="Strangers seen again, grouped", path="/unknowns")
 ENROL_FACES = 5  # the group's largest faces become the person's enrolment images
@@ -134,13 +135,8 @@ class EnrolGroup(Resource):
         people the faces look like (a person enrolled twice?); the group is named anyway."""
         service = current_service()
         person_id = params.person_id(params.required_id(request.form, "person_id"))
-        analyzer = service.analyzers.get()
+        analyzer, faces = _enrolment_faces(service, group_id)
         space = analyzer.embedding_space
-        faces = service.db.best_unknown_faces(_group_id(group_id), space, ENROL_FACES)
-        if not faces:
-            raise Conflict(
-                "the group has no faces of the serving embedder to enrol", code="no_faces"
-            )
         with contextlib.suppress(AlreadyExists):  # an existing person gains the faces
             service.db.add_person(person_id)
         for _, jpeg, code in faces:
@@ -150,3 +146,145 @@ class EnrolGroup(Resource):
         warnings = lookalikes.enrolment_warnings(service, analyzer, vectors, person_id)
         body = {"person_id": person_id, "images_added": len(faces), "sightings_named": named}
         return {**body, "warnings": warnings}
+
+
+def _enrolment_faces(service, group_id: int) -> tuple:
+    """(the serving analyzer, the group's faces enrolling it would add); 409 when it has none
+    of the serving embedder."""
+    analyzer = service.analyzers.get()
+    faces = service.db.best_unknown_faces(
+        _group_id(group_id), analyzer.embedding_space, ENROL_FACES
+    )
+    if not faces:
+        raise Conflict("the group has no faces of the serving embedder to enrol", code="no_faces")
+    return analyzer, faces
+
+
+# ---- Operators' edits: merge groups, release tracks, check before enrolling (issue 23) ----------
+
+MAX_EDITED = 500  # groups merged, or sightings released, at once
+MAX_ROW_ID = 2**63 - 1  # the database's BIGINT: a larger id is a 400, never a driver error
+
+group_check = ns.model(
+    "UnknownGroupLookAlikeCheck",
+    {
+        "person_id": fields.String(required=True),
+        "faces": fields.Integer(required=True, description="the faces enrolling would add"),
+        "warnings": lookalikes.warnings_field,
+    },
+)
+merge_request = ns.model(
+    "MergeUnknownGroups",
+    {"groups": fields.List(fields.Integer, required=True, description="groups to merge into this")},
+)
+merged = ns.model(
+    "MergedUnknownGroups",
+    {
+        "group": fields.Nested(group_model, required=True, description="the group now"),
+        "merged": fields.List(fields.Integer, required=True, description="groups gone into it"),
+        "sightings_moved": fields.Integer(required=True),
+    },
+)
+release_request = ns.model(
+    "ReleaseUnknownSightings",
+    {
+        "sightings": fields.List(
+            fields.Integer, required=True, description="sightings of the group; each takes its "
+            "whole track along (a track is one person)"
+        )
+    },
+)  # fmt: skip
+released = ns.model(
+    "ReleasedUnknownSightings",
+    {
+        "group": fields.Nested(group_model, required=True, description="the new group"),
+        "from_group": fields.Nested(group_model, required=True, description="the group now"),
+        "sightings_moved": fields.Integer(required=True),
+    },
+)
+check_parser = ns.parser()
+check_parser.add_argument(
+    "person_id", type=str, required=True, location="form", help="whom it would be enrolled as"
+)
+
+
+def _ids_in_body(name: str) -> list[int]:
+    """`{"<name>": [ids]}`: 1 to MAX_EDITED whole numbers, duplicates dropped; 400 otherwise."""
+    body = request.get_json(silent=True)
+    value = body.get(name) if isinstance(body, dict) else None
+    valid = isinstance(value, list) and 1 <= len(value) <= MAX_EDITED
+    if not valid or any(type(v) is not int or not 1 <= v <= MAX_ROW_ID for v in value):
+        raise BadRequest(
+            f'send a JSON object {{"{name}": [ids]}} with 1 to {MAX_EDITED} ids',
+            code="invalid_json",
+        )
+    if set(body) != {name}:
+        raise BadRequest(
+            f"unknown fields: {', '.join(sorted(set(body) - {name}))}", code="invalid_json"
+        )
+    return list(dict.fromkeys(value))
+
+
+@ns.route("/<int:group_id>/merge")
+@ns.param("group_id", **group_param)
+class MergeGroups(Resource):
+    @requires(REVIEW)
+    @ns.expect(merge_request)
+    @ns.response(200, "Merged: the other groups are gone into this one", merged)
+    @schemas.errors(ns, 400, 401, 403, 404, 422, 503)
+    def post(self, group_id):
+        """Merge groups that are one person into this one: their sightings move here and the
+        emptied groups are deleted, all at once. Alert rules watching them watch this group.
+        The grouper keeps them together: later crops and new look-alike tracks join here."""
+        into = _group_id(group_id)
+        others = [_group_id(other) for other in _ids_in_body("groups")]
+        if into in others:
+            raise BadRequest("a group cannot be merged into itself", code="invalid_merge")
+        try:
+            group, moved = current_service().db.merge_unknown_groups(into, others)
+        except CannotEditGroups as error:
+            raise Unprocessable(str(error), code="cannot_merge") from None
+        return {"group": _group_json(group), "merged": others, "sightings_moved": moved}
+
+
+@ns.route("/<int:group_id>/release")
+@ns.param("group_id", **group_param)
+class ReleaseSightings(Resource):
+    @requires(REVIEW)
+    @ns.expect(release_request)
+    @ns.response(200, "Released into a new group", released)
+    @schemas.errors(ns, 400, 401, 403, 404, 422, 503)
+    def post(self, group_id):
+        """Say these faces are someone else: their tracks leave the group for one new group
+        (its id in `group.id`), which the grouper keeps apart: their later crops, and new
+        tracks more like them than like anyone in this group, join the new group."""
+        sightings = _ids_in_body("sightings")
+        try:
+            new, kept, moved = current_service().db.release_unknown_sightings(
+                _group_id(group_id), sightings
+            )
+        except CannotEditGroups as error:
+            raise Unprocessable(str(error), code="cannot_release") from None
+        return {
+            "group": _group_json(new),
+            "from_group": _group_json(kept),
+            "sightings_moved": moved,
+        }
+
+
+@ns.route("/<int:group_id>/look-alike-check")
+@ns.param("group_id", **group_param)
+class GroupLookAlikeCheck(Resource):
+    @requires(REVIEW)
+    @ns.expect(check_parser)
+    @ns.response(200, "Checked; nothing stored", group_check)
+    @schemas.errors(ns, 400, 401, 403, 404, 409, 503)
+    def post(self, group_id):
+        """What enrolling the group as this person would warn, before anything is stored: the
+        other enrolled people its enrolment faces (the same ones /enrol adds) look like."""
+        service = current_service()
+        person_id = params.person_id(params.required_id(request.form, "person_id"))
+        analyzer, faces = _enrolment_faces(service, group_id)
+        vectors = np.array([decode_one(code) for _, _, code in faces])
+        warnings = lookalikes.enrolment_warnings(service, analyzer, vectors, person_id)
+        return {"person_id": person_id, "faces": len(faces), "warnings": warnings}

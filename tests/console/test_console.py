@@ -349,12 +349,14 @@ def test_enrolling_someone_a_second_time_asks_before_saving(browser, server, sho
             ),
             60,
         )  # noqa: E501
-        images = requests.get(
+        listed = requests.get(
             f"{server.url}/dataset/obama_again/images", headers={"X-API-Key": ADMIN_KEY}, timeout=10
-        ).json()["images"]
-        if answer == "cancel":
-            assert "not saved: looks like obama" in css(browser, row)[0].text and images == []
+        )
+        if answer == "cancel":  # checked before anything is written: not even the person
+            assert "not saved: looks like obama" in css(browser, row)[0].text
+            assert listed.status_code == 404, listed.text
         else:
+            images = listed.json()["images"]
             assert (
                 "accepted" in css(browser, row)[0].text
                 and "looks like obama" in css(browser, row)[0].text
