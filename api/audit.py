@@ -126,9 +126,13 @@ def policy_for(method: str, rule: str) -> Policy:
 
 
 def client_address() -> str:
+    """The caller's address (see `forwarded_address`)."""
+    return forwarded_address(request.remote_addr, request.headers.get("X-Forwarded-For", ""))
+
+
+def forwarded_address(remote: str | None, forwarded: str) -> str:
     """The caller's address: the pod's nginx (on loopback) appends it to X-Forwarded-For."""
-    remote = request.remote_addr or "-"
-    forwarded = request.headers.get("X-Forwarded-For", "")
+    remote = remote or "-"
     try:
         loopback = ipaddress.ip_address(remote).is_loopback
     except ValueError:

@@ -27,6 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client import multiprocess as prometheus_multiprocess
 
 from api import params, sse
+from api.audit import INVALID_KEY, NO_KEY, forwarded_address
 from api.auth import HEADER, REVIEW, scope_allows
 from api.config import Settings, bind_port
 from api.errors import ApiError, error_body
@@ -34,6 +35,7 @@ from api.keys import KeyChecker
 from api.stream_limits import StreamLimits
 from storage import Database, DatabaseUnavailable
 
+FORWARDED = "X-Forwarded-For"
 log = logging.getLogger(__name__)
 
 # Recent track events kept in memory for streams that fall behind or resume; older gaps are read
@@ -162,18 +164,37 @@ class EventServer:
         self.limits = StreamLimits(settings.events_max_streams, settings.events_max_streams_per_key)
 
     def key_of(self, request: web.Request) -> str | None:
-        """The caller's key (None with auth off); ApiError 401/403 as api/auth.py answers."""
+        """The caller's key (None with auth off); ApiError 401/403 as api/auth.py answers, the
+        refused key's name left in `request["audit_who"]` for the audit trail."""
         if not self.keys.enabled:
             return None
         key = request.headers.get(HEADER, "")
         if not key:
             raise ApiError(f"send an API key in the {HEADER} header", "missing_api_key", 401)
-        scope = self.keys.scope_of(key)
-        if scope is None:
+        found = self.keys.identify(key)
+        if found is None:
+            request["audit_who"] = INVALID_KEY
             raise ApiError("the API key is not valid", "invalid_api_key", 401)
+        scope, request["audit_who"] = found
         if not scope_allows(scope, REVIEW):
             raise ApiError(f"this needs a key with the {REVIEW!r} scope", "forbidden", 403)
         return key
+
+    async def audit_refusal(self, request: web.Request, error: ApiError) -> None:
+        """A refused key writes one audit row, as it does at the API (api/audit.py)."""
+        entry = {
+            "who": request.get("audit_who", NO_KEY),
+            "address": forwarded_address(request.remote, request.headers.get(FORWARDED, "")),
+            "method": request.method,
+            "route": "/events",
+            "kind": "refused",
+            "status": error.status,
+            "outcome": error.code,
+        }
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self.db.record_audit, entry, {})
+        except Exception as failure:  # noqa: BLE001 - the refusal stands; the row is logged
+            log.error("audit row not written (%s): %s", failure, entry)
 
     def start_id(self, request: web.Request) -> int:
         raw = request.headers.get("Last-Event-ID") or request.query.get("after")
@@ -190,6 +211,10 @@ class EventServer:
     async def events(self, request: web.Request) -> web.StreamResponse:
         try:
             key = self.key_of(request)
+        except ApiError as error:
+            await self.audit_refusal(request, error)
+            return json_error(error.status, error.code, error.message, error.headers)
+        try:
             camera = params.optional_id(request.query, "camera")
             cursor = self.start_id(request)
         except ApiError as error:

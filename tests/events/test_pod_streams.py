@@ -14,6 +14,7 @@ import time
 import pytest
 import requests
 
+from api.keys import key_name
 from scripts.cluster.pod import LocalPod
 from tests.api.conftest import ADMIN_KEY, RECOGNIZE_KEY
 from tests.conftest import ROOT, people_images
@@ -23,6 +24,12 @@ REVIEW_KEY = "review-" + "r" * 24
 OTHER_REVIEW_KEY = "review-" + "o" * 24
 REVIEW = {"X-API-Key": REVIEW_KEY}
 RECOGNIZE = {"X-API-Key": RECOGNIZE_KEY}
+ADMIN = {"X-API-Key": ADMIN_KEY}
+WHO = {
+    "missing_api_key": "no-key",
+    "invalid_api_key": "invalid-key",
+    "forbidden": key_name("recognize", RECOGNIZE_KEY),
+}
 MAX_STREAMS, PER_KEY, PER_CLIENT = 4, 2, 8
 STREAM_SECONDS = 5
 HEADER_TIMEOUT = 3
@@ -149,6 +156,16 @@ def test_refusals_are_the_apis_json_errors(pod, headers, query, status, code):
     answer = requests.get(f"{pod.url}/events{query}", headers=headers, timeout=10)
     assert answer.status_code == status
     assert answer.json()["error"] == code and answer.json()["message"]
+    # A refused key is one row in the audit trail, as at the API; a bad parameter is not.
+    audit = requests.get(
+        f"{pod.url}/audit", params={"route": "/events"}, headers=ADMIN, timeout=10
+    ).json()
+    refused = [
+        row for row in audit["entries"] if row["outcome"] == code and row["kind"] == "refused"
+    ]
+    assert len(refused) == (1 if status in (401, 403) else 0), audit
+    if refused:
+        assert refused[0]["who"] == WHO[code] and refused[0]["status"] == status
 
 
 def test_streams_over_a_cap_are_refused_at_once_with_retry_after(pod):
