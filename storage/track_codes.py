@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import delete, func, insert, literal_column, select, text
+from sqlalchemy import func, literal_column, select, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import Insert
 
 from recognition.gallery import encode
 
@@ -16,6 +18,25 @@ from .track_index import Changes
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LOAD_PAGE_BYTES = 4 * 1024 * 1024  # of codes one read brings (16,384 tracks at 256-d)
+
+
+class Replace(Insert):
+    """INSERT that first deletes the row it would collide with on a unique key: one statement
+    where a DELETE and an INSERT were two. The new row takes a new id (MariaDB's REPLACE and
+    SQLite's INSERT OR REPLACE both delete, then insert), as the index's change ids need."""
+
+    inherit_cache = True
+
+
+@compiles(Replace, "mysql")
+@compiles(Replace, "mariadb")
+def _replace_mysql(statement, compiler, **kw) -> str:
+    return "REPLACE" + compiler.visit_insert(statement, **kw)[len("INSERT") :]
+
+
+@compiles(Replace, "sqlite")
+def _replace_sqlite(statement, compiler, **kw) -> str:
+    return "INSERT OR REPLACE" + compiler.visit_insert(statement, **kw)[len("INSERT") :]
 
 
 def store_track_code(
@@ -27,9 +48,8 @@ def store_track_code(
     if not len(embeddings):
         return
     code = encode(np.asarray(embeddings, np.float32).mean(axis=0)[None])[0].tobytes()
-    session.execute(delete(TrackCode).where(TrackCode.track_id == track_id))
     session.execute(
-        insert(TrackCode).values(
+        Replace(TrackCode).values(
             track_id=track_id, embedding_space=space, last_seen_at=last_seen_at,
             camera_id=camera_id, location_id=location_id, code=code,
         )
