@@ -59,25 +59,17 @@ def _clipped(box, frame_shape) -> tuple[float, float, float, float]:
     return (max(0.0, left), max(0.0, top), min(float(width), right), min(float(height), bottom))
 
 
+@dataclass(eq=False)
 class FrameRecognizer:
     """Finds and names the faces in BGR frames."""
 
-    def __init__(
-        self,
-        detector: UltraFaceDetector,
-        analyzer: FaceAnalyzer,
-        classifier: FaceClassifier,
-        model_version: str,
-        judge: TrackJudge,
-        crop_margin: float = 0.25,
-    ):
-        self.detector = detector
-        self.analyzer = analyzer
-        self.classifier = classifier
-        self.model_version = model_version
-        self.crop_margin = crop_margin
-        # Decides each track over its best crops, as the service does (recognition.tracks).
-        self.judge = judge
+    detector: UltraFaceDetector
+    analyzer: FaceAnalyzer
+    classifier: FaceClassifier
+    model_version: str
+    # Decides each track over its best crops, as the service does (recognition.tracks).
+    judge: TrackJudge
+    crop_margin: float = 0.25
 
     @classmethod
     def from_spec(cls, spec: RecognizerSpec) -> FrameRecognizer:

@@ -20,34 +20,24 @@ from .errors import NotFound
 from .models import Person, Recognition, Track, TrackCrop, TrackEvent
 from .operator_models import Alert, AlertRule, PersonTag
 from .paging import sliced
+from .rows import columns
 from .transactions import retry_deadlocks
 from .validation import check_id
 
 MAX_TAGS = 20
+_RULE_SETTINGS = ("cooldown_seconds", "destination", "created_at")
+_ALERT_COLUMNS = (
+    "id", "event_id", "rule_id", "rule_name", "camera_id", "subject", "at", "acked_at"
+)  # fmt: skip
 
 
 def _rule_dict(rule: AlertRule) -> dict:
-    return {
-        "id": rule.id,
-        "name": rule.name,
-        **parse_spec(json.loads(rule.spec)).to_json(),
-        "cooldown_seconds": rule.cooldown_seconds,
-        "destination": rule.destination,
-        "created_at": rule.created_at,
-    }
+    spec = parse_spec(json.loads(rule.spec)).to_json()
+    return {**columns(rule, "id", "name"), **spec, **columns(rule, *_RULE_SETTINGS)}
 
 
 def _alert_dict(alert: Alert) -> dict:
-    return {
-        "id": alert.id,
-        "event_id": alert.event_id,
-        "rule_id": alert.rule_id,
-        "rule_name": alert.rule_name,
-        "camera_id": alert.camera_id,
-        "subject": alert.subject,
-        "at": alert.at,
-        "acked_at": alert.acked_at,
-    }
+    return columns(alert, *_ALERT_COLUMNS)
 
 
 def _track_facts(session, track_id: int, groups_needed: bool) -> tuple:

@@ -12,7 +12,7 @@ from sqlalchemy import delete, exists, select
 
 from .models import MAX_ID_LENGTH
 from .operator_models import AuditEntry, AuditTarget
-from .paging import paged
+from .paging import page_in
 from .transactions import Transactions, retry_deadlocks, utc_now
 from .validation import aware, check_page
 
@@ -74,13 +74,10 @@ class AuditStore(Transactions):
         check_page(page, per_page, MAX_AUDIT_PAGE)
         conditions = _audit_filters(who, route, target, since, until)
         newest = select(AuditEntry).order_by(AuditEntry.id.desc())
-        with self._transaction() as session:
-            result, total = paged(
-                session, newest, AuditEntry, conditions, page=page, per_page=per_page
-            )
-            entries = result.scalars().all()
-            targets = _targets_of(session, [entry.id for entry in entries])
-        return [_entry_dict(entry, targets.get(entry.id, {})) for entry in entries], total
+        return page_in(
+            self._transaction, newest, AuditEntry, conditions, page=page, per_page=per_page,
+            rows=_entries,
+        )  # fmt: skip
 
     def purge_audit(self, before: datetime) -> int:
         """Delete the rows written before `before` (retention); how many."""
@@ -105,6 +102,13 @@ def _audit_filters(who, route, target, since, until) -> list:
     if until is not None:
         conditions.append(AuditEntry.at < aware(until, "until"))
     return conditions
+
+
+def _entries(session, result) -> list[dict]:
+    """A page of the trail, each row with its targets."""
+    entries = result.scalars().all()
+    targets = _targets_of(session, [entry.id for entry in entries])
+    return [_entry_dict(entry, targets.get(entry.id, {})) for entry in entries]
 
 
 def _targets_of(session, ids: list[int]) -> dict[int, dict[str, str]]:

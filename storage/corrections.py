@@ -23,7 +23,8 @@ from .correction_faces import enrol_faces, keep_negatives, target_faces
 from .errors import NotFound, StorageError
 from .models import Image, Person, Recognition, Track, TrackCrop, TrackEvent
 from .operator_models import LabelChange, LabelChangeImage, LabelChangeSighting, PersonNegative
-from .paging import paged
+from .paging import page_in
+from .rows import columns
 from .track_rows import track_events
 from .transactions import retry_deadlocks, utc_now
 from .validation import check_id
@@ -58,20 +59,10 @@ class Target:
 
 
 def change_dict(row: LabelChange) -> dict:
-    return {
-        "id": row.id,
-        "at": row.at,
-        "who": row.who,
-        "kind": row.kind,
-        "target": row.target,
-        "camera_id": row.camera_id,
-        "track_id": row.track_key,
-        "recognition_id": row.recognition_id,
-        "from": row.from_label,
-        "to": row.to_label,
-        "undoes": row.undoes,
-        "undone_by": row.undone_by,
-    }
+    made = columns(row, "id", "at", "who", "kind")
+    target = columns(row, "target", "camera_id", ("track_id", "track_key"), "recognition_id")
+    labels = columns(row, ("from", "from_label"), ("to", "to_label"))
+    return {**made, **target, **labels, **columns(row, "undoes", "undone_by")}
 
 
 def sticky_decision(session, camera_id: str, track_key: str, decision):
@@ -290,9 +281,10 @@ class CorrectionStore:
         if person is not None:
             where.append((LabelChange.from_label == person) | (LabelChange.to_label == person))
         newest = select(LabelChange).order_by(LabelChange.id.desc())
-        with self._transaction() as session:
-            result, total = paged(session, newest, LabelChange, where, page=page, per_page=per_page)
-            return [change_dict(r) for r in result.scalars()], total
+        return page_in(
+            self._transaction, newest, LabelChange, where, page=page, per_page=per_page,
+            rows=lambda _, result: [change_dict(r) for r in result.scalars()],
+        )  # fmt: skip
 
     def training_negatives(self, embedding_space: str) -> tuple[np.ndarray, list[str]]:
         """The corrections' negatives of one space as unit float32 [K, d], and whom each is not."""

@@ -21,6 +21,11 @@ from .models import MAX_ID_LENGTH, Base, _table_args
 from .types import BigId, Code, UtcDateTime
 
 
+def _cascading(kind, target: str, **options):
+    """A column referring to `target` ("table.column"): the row goes when that row does."""
+    return mapped_column(kind, ForeignKey(target, ondelete="CASCADE"), **options)
+
+
 class ApiKey(Base):
     """Only the key's sha256 is stored: a leaked table does not leak working keys."""
 
@@ -72,9 +77,7 @@ class AuditTarget(Base):
     __tablename__ = "audit_targets"
     __table_args__ = _table_args(Index(None, "value"))
 
-    audit_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True
-    )
+    audit_id: Mapped[int] = _cascading(BigId, "audit_log.id", primary_key=True)
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
 
@@ -85,9 +88,7 @@ class PersonTag(Base):
     __tablename__ = "person_tags"
     __table_args__ = _table_args(Index(None, "tag"))
 
-    person_id: Mapped[str] = mapped_column(
-        String(MAX_ID_LENGTH), ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
-    )
+    person_id: Mapped[str] = _cascading(String(MAX_ID_LENGTH), "people.id", primary_key=True)
     tag: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
 
 
@@ -119,12 +120,12 @@ class Alert(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_id: Mapped[int] = mapped_column(BigId, ForeignKey("track_events.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = _cascading(BigId, "track_events.id")
     rule_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("alert_rules.id", ondelete="SET NULL")
     )
     rule_name: Mapped[str] = mapped_column(String(128))
-    track_id: Mapped[int] = mapped_column(BigId, ForeignKey("tracks.id", ondelete="CASCADE"))
+    track_id: Mapped[int] = _cascading(BigId, "tracks.id")
     camera_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
     subject: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))  # the person id, or 'unknown'
     at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -160,40 +161,33 @@ class PersonNegative(Base):
     __table_args__ = _table_args(Index(None, "embedding_space"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    change_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("label_changes.id", ondelete="CASCADE")
-    )
-    person_id: Mapped[str] = mapped_column(
-        String(MAX_ID_LENGTH), ForeignKey("people.id", ondelete="CASCADE")
-    )
+    change_id: Mapped[int] = _cascading(BigId, "label_changes.id")
+    person_id: Mapped[str] = _cascading(String(MAX_ID_LENGTH), "people.id")
     embedding_space: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
     code: Mapped[bytes] = mapped_column(Code)
 
 
-class LabelChangeSighting(Base):
+class _ChangePart:
+    """A row that belongs to one label change (part of its key, deleted with it)."""
+
+    __table_args__ = _table_args()
+
+    # First, as in the DDL: a mixin's columns otherwise follow the class's own.
+    change_id: Mapped[int] = _cascading(BigId, "label_changes.id", primary_key=True, sort_order=-1)
+
+
+class LabelChangeSighting(_ChangePart, Base):
     """A sighting a change relabelled, and its label before: what undo puts back."""
 
     __tablename__ = "label_change_sightings"
-    __table_args__ = _table_args()
 
-    change_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("label_changes.id", ondelete="CASCADE"), primary_key=True
-    )
-    recognition_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("recognitions.id", ondelete="CASCADE"), primary_key=True
-    )
+    recognition_id: Mapped[int] = _cascading(BigId, "recognitions.id", primary_key=True)
     from_label: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
 
 
-class LabelChangeImage(Base):
+class LabelChangeImage(_ChangePart, Base):
     """An enrolment image an 'is' change made from a track's good crops: undo deletes it."""
 
     __tablename__ = "label_change_images"
-    __table_args__ = _table_args()
 
-    change_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("label_changes.id", ondelete="CASCADE"), primary_key=True
-    )
-    image_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
-    )
+    image_id: Mapped[int] = _cascading(Integer, "images.id", primary_key=True)

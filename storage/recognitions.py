@@ -10,11 +10,11 @@ from sqlalchemy import and_, delete, select
 
 from .errors import NotFound
 from .models import Person, Recognition, Track
-from .paging import paged
+from .paging import listed
 from .rows import sighting_dict
 from .sightings import known_people, recognition_values
 from .transactions import Transactions, retry_deadlocks, utc_now
-from .validation import aware, listing_filters
+from .validation import aware
 
 INSERT_BATCH_ROWS = 500  # rows one INSERT statement carries
 
@@ -75,36 +75,21 @@ class RecognitionQueries(Transactions):
                 )
         return len(rows)
 
-    def recognitions(
-        self,
-        person: str | None = None,
-        camera: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        page: int = 1,
-        per_page: int = 50,
-    ) -> tuple[list[dict], int]:
-        """One page of recognitions, newest first, and how many match in all.
+    def recognitions(self, **filters) -> tuple[list[dict], int]:
+        """One page of recognitions, newest first, and how many match in all. `filters` are a
+        `Listing`'s (person, camera, since, until, page, per_page) on `recognized_at`:
+        `person="unknown"` lists the strangers.
 
         Each row: {"id", "person_id" (None for strangers), "label", "confidence", "camera_id",
         "location_id", "box" (left, top, right, bottom), "model_version", "recognized_at"}.
-
-        `person` matches the label, so `person="unknown"` lists the strangers; `since` is
-        inclusive, `until` exclusive.
         """
-        conditions = listing_filters(
-            Recognition, person=person, camera=camera, since=since, until=until, page=page,
-            per_page=per_page, at="recognized_at",
-        )  # fmt: skip
         newest = select(Recognition).order_by(
             Recognition.recognized_at.desc(), Recognition.id.desc()
         )
-        with self._transaction() as session:
-            result, total = paged(
-                session, newest, Recognition, conditions, page=page, per_page=per_page
-            )
-            rows = [sighting_dict(row) for row in result.scalars()]
-        return rows, total
+        return listed(
+            self._transaction, newest, Recognition, filters, at="recognized_at",
+            rows=lambda _, result: [sighting_dict(row) for row in result.scalars()],
+        )  # fmt: skip
 
     def last_known_location(self, person_id: str) -> dict | None:
         """Where the person's most recent track was (its camera, location and last-seen time),

@@ -6,9 +6,11 @@ from __future__ import annotations
 from .models import Recognition
 
 
-def columns(row, *names: str) -> dict:
-    """`{name: row.name}` for each name, in that order."""
-    return {name: getattr(row, name) for name in names}
+def columns(row, *names: str | tuple[str, str]) -> dict:
+    """`{name: row.name}` for each name, in that order; a pair (key, attribute) puts a column
+    under another key: `("from", "from_label")`."""
+    pairs = (name if isinstance(name, tuple) else (name, name) for name in names)
+    return {key: getattr(row, attribute) for key, attribute in pairs}
 
 
 def sighting_dict(row: Recognition) -> dict:

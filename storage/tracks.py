@@ -27,12 +27,12 @@ from .corrections import sticky_decision
 from .errors import NotFound
 from .models import Person, SightingEmbedding, Track, TrackCrop
 from .operator_models import AlertRule, LabelChange
-from .paging import paged
+from .paging import listed
 from .sightings import insert_sightings
 from .track_codes import store_track_code
 from .track_rows import best_crop, track_dict, track_events, write_event
 from .transactions import retry_deadlocks
-from .validation import aware, check_id, listing_filters
+from .validation import aware, check_id
 
 
 @dataclass(frozen=True)
@@ -288,28 +288,17 @@ class TrackStore:
                     events.append(write_event(session, track, "end", track.label, track.ended_at))
             return track_events(session, events)
 
-    def tracks(
-        self,
-        person: str | None = None,
-        camera: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        page: int = 1,
-        per_page: int = 50,
-    ) -> tuple[list[dict], int]:
+    def tracks(self, **filters) -> tuple[list[dict], int]:
         """One page of tracks, the most recently seen first, and how many match in all.
-        `person="unknown"` lists the strangers' tracks; `since`/`until` bound `last_seen_at`."""
-        conditions = listing_filters(
-            Track, person=person, camera=camera, since=since, until=until, page=page,
-            per_page=per_page, at="last_seen_at",
-        )  # fmt: skip
+        `filters` are a `Listing`'s on `last_seen_at`: `person="unknown"` lists the strangers'
+        tracks."""
         latest = select(Track, best_crop().label("best")).order_by(
             Track.last_seen_at.desc(), Track.id.desc()
         )
-        with self._transaction() as session:
-            result, total = paged(session, latest, Track, conditions, page=page, per_page=per_page)
-            rows = result.all()
-        return [track_dict(row.Track, row.best) for row in rows], total
+        return listed(
+            self._transaction, latest, Track, filters, at="last_seen_at",
+            rows=lambda _, result: [track_dict(row.Track, row.best) for row in result.all()],
+        )  # fmt: skip
 
     def purge_tracks(self, before: datetime) -> int:
         """Delete the tracks last seen before `before` (their crops' rows go with retention)."""

@@ -48,13 +48,10 @@ class TrainingQueries(Transactions):
 
     @retry_deadlocks
     def update_job(
-        self,
-        job_id: int,
-        state: str,
-        error: str | None = None,
-        model_version: str | None = None,
+        self, job_id: int, state: str, *, error: str | None = None, model_version: str | None = None
     ) -> dict:
-        """Move a job to `state`; the start and finish times are stamped on the way."""
+        """Move a job to `state`; the start and finish times are stamped on the way, and the
+        `error` or published `model_version` kept when given."""
         if state not in JOB_STATES:
             raise ValueError(f"a job state is one of {JOB_STATES}, not {state!r}")
         with self._transaction(write=True) as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from .models import MAX_ID_LENGTH
@@ -48,14 +49,26 @@ def check_page(page: int, per_page: int, most: int = MAX_PER_PAGE) -> None:
         raise ValueError(f"page starts at 1 and per_page is 1 to {most}")
 
 
-def listing_filters(
-    table, *, person=None, camera=None, since=None, until=None, page=1, per_page=50, at: str
-) -> list:
-    """The conditions of a page of a listing (recognitions, tracks): `person` matches the label,
-    so "unknown" lists the strangers; `since` inclusive and `until` exclusive on column `at`.
-    A page out of range is a ValueError."""
-    check_page(page, per_page)
-    conditions = seen_filters(table, camera_id=camera, since=since, until=until, at=at)
-    if person is not None:
-        conditions.append(table.label == person)
-    return conditions
+@dataclass(frozen=True)
+class Listing:
+    """What a page of a listing of sightings or tracks asks for: `person` matches the label, so
+    "unknown" lists the strangers; `camera` the camera; `since` (inclusive) and `until`
+    (exclusive) bound the listing's time column; `page` from 1, `per_page` rows a page."""
+
+    person: str | None = None
+    camera: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    page: int = 1
+    per_page: int = 50
+
+    def where(self, table, at: str) -> list:
+        """The SQL conditions on `table`, whose time column is `at`. A page out of range, or a
+        naive time, is a ValueError."""
+        check_page(self.page, self.per_page)
+        conditions = seen_filters(
+            table, camera_id=self.camera, since=self.since, until=self.until, at=at
+        )
+        if self.person is not None:
+            conditions.append(table.label == self.person)
+        return conditions

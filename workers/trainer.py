@@ -16,13 +16,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from recognition import FaceAnalyzer, FaceClassifier, InvalidImage, load_image
 from recognition.calibration import decision_threshold
 from recognition.gallery import DEFAULT_HNSW_THRESHOLD
 from storage import NotFound
 from workers.periodic import lease_holder
+
+if TYPE_CHECKING:
+    from storage import Database
+    from storage.model_store import ModelStore
 
 log = logging.getLogger(__name__)
 
@@ -127,30 +133,19 @@ class TrainingJob:
             self._release()
 
 
+@dataclass(eq=False)
 class Trainer:
     """Starts jobs; `analyzer` is a callable so the networks are loaded only when needed."""
 
-    def __init__(
-        self,
-        db,
-        store,
-        analyzer: Callable[[], FaceAnalyzer],
-        max_image_pixels: int,
-        false_accept_rate: float = 0.01,
-        match_threshold: float | None = None,
-        hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
-        lease_seconds: float = 30.0,
-        on_published: Callable[[str], None] | None = None,
-    ):
-        self.db = db
-        self.store = store
-        self.analyzer = analyzer
-        self.false_accept_rate = false_accept_rate
-        self.match_threshold = match_threshold
-        self.hnsw_threshold = hnsw_threshold
-        self.max_image_pixels = max_image_pixels
-        self.lease_seconds = lease_seconds
-        self.on_published = on_published
+    db: Database
+    store: ModelStore
+    analyzer: Callable[[], FaceAnalyzer]
+    max_image_pixels: int
+    false_accept_rate: float = 0.01
+    match_threshold: float | None = None
+    hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD
+    lease_seconds: float = 30.0
+    on_published: Callable[[str], None] | None = None
 
     def start(self, kind: str) -> TrainingJob:
         """Take the lease, create the job row and start its thread; TrainingBusy if taken."""
