@@ -59,7 +59,3 @@ class KeyChecker:
     def identify(self, key: str) -> tuple[str, str] | None:
         """(scope, name) of a configured key; None for any other."""
         return self._keys.get(key_digest(key, self._secret))
-
-    def scope_of(self, key: str) -> str | None:
-        found = self.identify(key)
-        return found[0] if found else None
