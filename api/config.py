@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from recognition import networks
@@ -132,6 +132,47 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 @dataclass(frozen=True)
+class EventsSettings:
+    """Live streams (GET /events), FACEREC_EVENTS_<NAME>. In the container and the pod they are
+    served by `facerec-events` (api/events_server.py), one asyncio process: an open stream costs
+    a socket and a little memory there."""
+
+    bind: str = "127.0.0.1:8002"  # where the proxy sends /events to it
+    # Open streams one replica serves, and one API key holds (auth on); one more gets 503/429
+    # with Retry-After.
+    max_streams: int = 2000
+    max_streams_per_key: int = 500
+    # gunicorn's own /events (`make run`, one process, no proxy): at most this many of a
+    # worker's threads hold a stream (never all: one is always left for recognition).
+    thread_streams: int = 2
+    poll_seconds: float = 1.0
+    # A stream ends after this long (EventSource reconnects with Last-Event-ID).
+    stream_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """The pod's nginx in front of gunicorn and facerec-events (api/proxy_config.py),
+    FACEREC_PROXY_<NAME>: where it listens, how long a client may take to send its headers and
+    between two body reads, and how many connections one client address may hold at once."""
+
+    bind: str = "0.0.0.0:8000"
+    header_timeout_seconds: int = 10
+    body_timeout_seconds: int = 20
+    connections_per_client: int = 256
+
+
+def _group_from_env(group: type, prefix: str):
+    """A group of settings, each from `prefix` + its name in capitals, parsed as its default is."""
+    return group(
+        **{
+            f.name: type(f.default)(os.environ.get(prefix + f.name.upper(), f.default))
+            for f in fields(group)
+        }
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """A snapshot of the environment; build one with `Settings.from_env()`."""
 
@@ -225,27 +266,8 @@ class Settings:
     track_quiet_seconds: float = 10.0
     # Days an audit row is kept (api/audit.py); 0 keeps them forever.
     audit_retention_days: float = 400.0
-    # Live streams (GET /events). In the container and the pod they are served by
-    # `facerec-events` (api/events_server.py), one asyncio process: an open stream costs a socket
-    # and a little memory there. Where the proxy sends /events to it:
-    events_bind: str = "127.0.0.1:8002"
-    # Open streams one replica serves, and one API key holds (auth on); one more gets 503/429
-    # with Retry-After.
-    events_max_streams: int = 2000
-    events_max_streams_per_key: int = 500
-    # gunicorn's own /events (`make run`, one process, no proxy): at most this many of a
-    # worker's threads hold a stream (never all: one is always left for recognition).
-    events_thread_streams: int = 2
-    events_poll_seconds: float = 1.0
-    # A stream ends after this long (EventSource reconnects with Last-Event-ID).
-    events_stream_seconds: float = 300.0
-    # The pod's nginx in front of gunicorn and facerec-events (api/proxy_config.py): where it
-    # listens, how long a client may take to send its headers and between two body reads, and
-    # how many connections one client address may hold at once.
-    proxy_bind: str = "0.0.0.0:8000"
-    proxy_header_timeout_seconds: int = 10
-    proxy_body_timeout_seconds: int = 20
-    proxy_connections_per_client: int = 256
+    events: EventsSettings = field(default_factory=EventsSettings)
+    proxy: ProxySettings = field(default_factory=ProxySettings)
     # Alert rules' weekdays and hours are read in this IANA time zone (zoneinfo).
     site_timezone: str = "UTC"
     # Alert destinations that may be plain http or resolve to a private, loopback or link-local
@@ -274,9 +296,9 @@ class Settings:
             raise ValueError("FACEREC_CROP_MIN_FACE_FRACTION must be from 0 to below 1")
         if self.ops_bind is not None and bind_port(self.ops_bind) == bind_port(self.bind):
             raise ValueError("FACEREC_OPS_BIND needs a port of its own, not FACEREC_BIND's")
-        if min(self.events_max_streams, self.events_max_streams_per_key) < 1:
+        if min(self.events.max_streams, self.events.max_streams_per_key) < 1:
             raise ValueError("FACEREC_EVENTS_MAX_STREAMS(_PER_KEY) must be at least 1")
-        if self.events_thread_streams < 0:
+        if self.events.thread_streams < 0:
             raise ValueError("FACEREC_EVENTS_THREAD_STREAMS must be 0 or more")
         _check_time_zone(self.site_timezone)
 
@@ -326,7 +348,8 @@ class Settings:
             webhook_secret=_env_optional("FACEREC_WEBHOOK_SECRET"),
             track_quiet_seconds=_env_float("FACEREC_TRACK_QUIET_SECONDS", 10.0),
             audit_retention_days=_env_float("FACEREC_AUDIT_RETENTION_DAYS", 400.0),
-            **_events_and_proxy_from_env(),
+            events=_group_from_env(EventsSettings, "FACEREC_EVENTS_"),
+            proxy=_group_from_env(ProxySettings, "FACEREC_PROXY_"),
             **_alerts_from_env(),
         )
 
@@ -343,19 +366,4 @@ def _alerts_from_env() -> dict:
     return {
         "site_timezone": _env("FACEREC_SITE_TIMEZONE", "UTC"),
         "alert_allowed_hosts": tuple(h.strip().lower() for h in hosts.split(",") if h.strip()),
-    }
-
-
-def _events_and_proxy_from_env() -> dict:
-    return {
-        "events_bind": _env("FACEREC_EVENTS_BIND", "127.0.0.1:8002"),
-        "events_max_streams": _env_int("FACEREC_EVENTS_MAX_STREAMS", 2000),
-        "events_max_streams_per_key": _env_int("FACEREC_EVENTS_MAX_STREAMS_PER_KEY", 500),
-        "events_thread_streams": _env_int("FACEREC_EVENTS_THREAD_STREAMS", 2),
-        "events_poll_seconds": _env_float("FACEREC_EVENTS_POLL_SECONDS", 1.0),
-        "events_stream_seconds": _env_float("FACEREC_EVENTS_STREAM_SECONDS", 300.0),
-        "proxy_bind": _env("FACEREC_PROXY_BIND", "0.0.0.0:8000"),
-        "proxy_header_timeout_seconds": _env_int("FACEREC_PROXY_HEADER_TIMEOUT_SECONDS", 10),
-        "proxy_body_timeout_seconds": _env_int("FACEREC_PROXY_BODY_TIMEOUT_SECONDS", 20),
-        "proxy_connections_per_client": _env_int("FACEREC_PROXY_CONNECTIONS_PER_CLIENT", 256),
     }

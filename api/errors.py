@@ -25,6 +25,11 @@ class ApiError(Exception):
     status = 400
     code = "bad_request"
 
+    def __init_subclass__(cls, status: int | None = None, code: str | None = None, **kwargs):
+        """A kind of error is one line: `class Conflict(ApiError, status=409, code="conflict")`."""
+        super().__init_subclass__(**kwargs)
+        cls.status, cls.code = status or cls.status, code or cls.code
+
     def __init__(
         self,
         message: str,
@@ -39,28 +44,22 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-class BadRequest(ApiError):
-    status, code = 400, "bad_request"
+class BadRequest(ApiError, status=400, code="bad_request"): ...
 
 
-class Unauthorized(ApiError):
-    status, code = 401, "unauthorized"
+class Unauthorized(ApiError, status=401, code="unauthorized"): ...
 
 
-class Forbidden(ApiError):
-    status, code = 403, "forbidden"
+class Forbidden(ApiError, status=403, code="forbidden"): ...
 
 
-class Conflict(ApiError):
-    status, code = 409, "conflict"
+class Conflict(ApiError, status=409, code="conflict"): ...
 
 
-class Unprocessable(ApiError):
-    status, code = 422, "unprocessable"
+class Unprocessable(ApiError, status=422, code="unprocessable"): ...
 
 
-class ServiceUnavailable(ApiError):
-    status, code = 503, "unavailable"
+class ServiceUnavailable(ApiError, status=503, code="unavailable"): ...
 
 
 # What the storage and recognition layers raise, as (status, code).

@@ -37,9 +37,9 @@ def main() -> None:
     )
     logging.getLogger(__name__).info(
         "facerec-events on %s: at most %d streams, %d per key",
-        settings.events_bind,
-        settings.events_max_streams,
-        settings.events_max_streams_per_key,
+        settings.events.bind,
+        settings.events.max_streams,
+        settings.events.max_streams_per_key,
     )
     serve(settings)
 

@@ -159,9 +159,9 @@ class EventServer:
             settings.auth_enabled, settings.api_keys, self.db, secret=settings.key_secret
         )
         self.feed = Feed(
-            self.db, settings.events_poll_seconds, quiet_seconds=settings.track_quiet_seconds
+            self.db, settings.events.poll_seconds, quiet_seconds=settings.track_quiet_seconds
         )
-        self.limits = StreamLimits(settings.events_max_streams, settings.events_max_streams_per_key)
+        self.limits = StreamLimits(settings.events.max_streams, settings.events.max_streams_per_key)
 
     def key_of(self, request: web.Request) -> str | None:
         """The caller's key (None with auth off); ApiError 401/403 as api/auth.py answers, the
@@ -237,7 +237,7 @@ class EventServer:
         )
         await response.prepare(request)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.events_stream_seconds
+        deadline = loop.time() + self.settings.events.stream_seconds
         with contextlib.suppress(ConnectionError, TimeoutError):
             await _send(response, sse.RETRY)
             quiet_since = loop.time()
@@ -310,12 +310,12 @@ def build_app(server: EventServer) -> web.Application:
 
 def serve(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT; open streams are cut at shutdown (clients reconnect)."""
-    host = settings.events_bind.rpartition(":")[0] or "0.0.0.0"
+    host = settings.events.bind.rpartition(":")[0] or "0.0.0.0"
     app = build_app(EventServer(settings))
     web.run_app(
         app,
         host=host,
-        port=bind_port(settings.events_bind),
+        port=bind_port(settings.events.bind),
         shutdown_timeout=2.0,
         access_log=None,
         print=None,

@@ -34,13 +34,13 @@ def render(settings: Settings, prefix: Path) -> str:
     """nginx.conf for `settings`, its pid and temp folders under `prefix`."""
     values = {
         "PREFIX": str(prefix),
-        "LISTEN": settings.proxy_bind,
+        "LISTEN": settings.proxy.bind,
         "API": _upstream(settings.bind),
-        "EVENTS": _upstream(settings.events_bind),
+        "EVENTS": _upstream(settings.events.bind),
         "MAX_BODY": str(settings.max_upload_bytes),
-        "HEADER_TIMEOUT": str(settings.proxy_header_timeout_seconds),
-        "BODY_TIMEOUT": str(settings.proxy_body_timeout_seconds),
-        "CONNECTIONS_PER_CLIENT": str(settings.proxy_connections_per_client),
+        "HEADER_TIMEOUT": str(settings.proxy.header_timeout_seconds),
+        "BODY_TIMEOUT": str(settings.proxy.body_timeout_seconds),
+        "CONNECTIONS_PER_CLIENT": str(settings.proxy.connections_per_client),
         # gunicorn kills a request after worker_timeout; nginx waits a little longer.
         "API_READ_TIMEOUT": str(settings.worker_timeout + 10),
     }

@@ -76,8 +76,8 @@ class Service:
         )
         # gunicorn's own /events: never every thread of the worker (api/routes/events.py).
         self.stream_limits = StreamLimits(
-            min(settings.events_thread_streams, max(settings.threads - 1, 0)),
-            settings.events_max_streams_per_key,
+            min(settings.events.thread_streams, max(settings.threads - 1, 0)),
+            settings.events.max_streams_per_key,
         )
         self.jobs: dict[int, TrainingJob] = {}
         self.stopping = False

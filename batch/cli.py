@@ -60,33 +60,38 @@ def build_parser() -> argparse.ArgumentParser:
         prog="facerec-batch", description=__doc__.split("\n\n")[0].removeprefix("`facerec-batch`: ")
     )
     parser.add_argument("inputs", nargs="+", help="video/image files, folders or quoted globs")
-    parser.add_argument("--output", default="recognitions.parquet", help="Parquet folder to write")
-    parser.add_argument(
+    recordings = parser.add_argument_group("recordings")
+    recordings.add_argument(
+        "--camera-id", help="camera of every input (default: its folder's name)"
+    )
+    recordings.add_argument(
+        "--recorded-at",
+        type=_timestamp,
+        help="when the recordings started, ISO 8601 with zone (default: each file's mtime)",
+    )
+    recordings.add_argument(
         "--fps", type=_positive, default=2.0, help="frames sampled per video second (2)"
     )
-    parser.add_argument(
+    results = parser.add_argument_group("results")
+    results.add_argument("--output", default="recognitions.parquet", help="Parquet folder to write")
+    results.add_argument(
+        "--store", action="store_true", help="also write the rows to the recognitions table"
+    )
+    results.add_argument(
+        "--model-version", help="classifier version (default: the current one, pinned at start)"
+    )
+    spark = parser.add_argument_group("Spark")
+    spark.add_argument("--master", default="local[*]", help="any Spark master (local[*])")
+    spark.add_argument(
+        "--conf", type=_conf, action="append", default=[], help="extra Spark KEY=VALUE"
+    )
+    spark.add_argument(
         "--segment-seconds",
         type=_positive,
         default=60.0,
         help="longer videos are cut into time ranges of this length, one Spark task each (60)",
     )
-    parser.add_argument("--master", default="local[*]", help="any Spark master (local[*])")
-    parser.add_argument(
-        "--conf", type=_conf, action="append", default=[], help="extra Spark KEY=VALUE"
-    )
-    parser.add_argument(
-        "--store", action="store_true", help="also write the rows to the recognitions table"
-    )
-    parser.add_argument("--camera-id", help="camera of every input (default: its folder's name)")
-    parser.add_argument(
-        "--recorded-at",
-        type=_timestamp,
-        help="when the recordings started, ISO 8601 with zone (default: each file's mtime)",
-    )
-    parser.add_argument(
-        "--model-version", help="classifier version (default: the current one, pinned at start)"
-    )
-    parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads per task (1)")
+    spark.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads per task (1)")
     return parser
 
 

@@ -2,7 +2,7 @@
 strangers answered `unknown`, at 100 and 1,000 enrolled people, through FaceClassifier itself.
 
     python benchmarks/openset.py            # every embedder: table + docs/img/openset.png
-    python benchmarks/openset.py --table    # the impostor tail for recognition/calibration.py
+    python benchmarks/openset.py --table    # each embedder's `tail(...)`: recognition/networks/
 
 Protocol: a draw of N people with at least 2 photos; each enrols up to 3 photos (never all:
 one is always left to probe) and the rest are probes. Strangers are the 1,000 photos of
@@ -26,12 +26,12 @@ import lfw  # noqa: E402
 
 from recognition import UNKNOWN, FaceClassifier  # noqa: E402
 from recognition.calibration import threshold_for  # noqa: E402
+from recognition.networks.embedder import TAIL_SHARES  # noqa: E402
 
 EMBEDDERS = ("casia", "dlib", "sface", "sface+dlib")
 SIZES = (100, 1000)
 DRAWS = 5
 ENROL = 3
-TAIL_SHARES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5)
 PLOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "openset.png"
 
 
@@ -157,7 +157,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.table:
         for embedder in args.embedders:
-            print(f'    "{embedder}": {tuple(impostor_tail(lfw.load(embedder)))},')
+            similarities = ", ".join(str(s) for _, s in impostor_tail(lfw.load(embedder)))
+            print(f"{embedder}: tail({similarities})")
         return
     curves, operating = {}, {}
     print(

@@ -27,7 +27,7 @@ from clients.common import (
     config_from_args,
     run_cli,
 )
-from edge.daemon import cropper_from_config
+from edge.daemon import add_camera_arguments, cropper_from_config
 from edge.detector import Detection
 from edge.drawing import draw_face, label_color
 from edge.pipeline import FaceCrop, FaceCropper
@@ -74,17 +74,9 @@ def parse_args(argv: list[str] | None):
     parser.add_argument(
         "--workers", type=int, default=4, help="concurrent requests with --multithreading"
     )
-    parser.add_argument(
-        "--resend-every",
-        type=int,
-        help="ask about every N-th frame of each track instead of its best shots (1: every face)",
-    )
+    add_camera_arguments(parser)
     parser.add_argument("--no-display", action="store_true", help="do not open a window")
     parser.add_argument("--output", type=Path, help="write the annotated video here")
-    parser.add_argument(
-        "--rtmp-url", help="also publish the annotated video here (rtmp://HOST/live/stream-N)"
-    )
-    parser.add_argument("--fps", type=float, default=25.0, help="frame rate of --output/--rtmp-url")
     return parser.parse_args(argv)
 
 

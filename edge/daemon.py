@@ -61,6 +61,20 @@ def add_api_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_camera_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by the programs that follow a camera's faces and may publish the annotated
+    video (the daemon, real-time-camera)."""
+    parser.add_argument(
+        "--resend-every",
+        type=int,
+        help="send every N-th frame of each track instead of its best shots (1: every face)",
+    )
+    parser.add_argument(
+        "--rtmp-url", help="also publish the annotated video here (rtmp://HOST/live/stream-N)"
+    )
+    parser.add_argument("--fps", type=float, default=25.0, help="frame rate of the annotated video")
+
+
 def config_from_args(args: argparse.Namespace) -> EdgeConfig:
     """Environment first, flags on top; `--ip-address` builds the URL when `--api-url` is absent."""
     values = dict(vars(args))
@@ -159,11 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     add_api_arguments(parser)
     parser.add_argument("--camera-id", help="sent with every crop")
     parser.add_argument("--location-id", help="sent with every crop")
-    parser.add_argument(
-        "--resend-every",
-        type=int,
-        help="send every N-th frame of each track instead of its best shots (1: every face)",
-    )
+    add_camera_arguments(parser)
     parser.add_argument(
         "--best-k", type=int, help="send a crop that beats the track's k-th best sent (default 1)"
     )
@@ -176,10 +186,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--drain-timeout", type=float, default=5.0, help="seconds to finish sending at exit"
     )
-    parser.add_argument(
-        "--rtmp-url", help="also publish the annotated video here (rtmp://HOST/live/stream-N)"
-    )
-    parser.add_argument("--fps", type=float, default=25.0, help="frame rate of --rtmp-url")
     parser.add_argument("--log-level", default="INFO")
     return parser
 

@@ -24,21 +24,19 @@ class _Sent:
     last_frame: int = -1
 
 
+@dataclass(eq=False)
 class ShotSelector:
     """`choose(track_id, frame_index, quality)` -> send this crop?; `end(track_id)` forgets it."""
 
-    def __init__(
-        self,
-        best_k: int = 1,
-        margin: float = 0.25,
-        min_quality: float = 0.02,
-        resend_every: int = 0,
-    ):
-        if best_k < 1 or resend_every < 0:
+    best_k: int = 1
+    margin: float = 0.25
+    min_quality: float = 0.02
+    resend_every: int = 0
+    _tracks: dict[str, _Sent] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.best_k < 1 or self.resend_every < 0:
             raise ValueError("best_k must be at least 1 and resend_every at least 0")
-        self.best_k, self.margin, self.min_quality = best_k, margin, min_quality
-        self.resend_every = resend_every
-        self._tracks: dict[str, _Sent] = {}
 
     def threshold(self, track_id: str) -> float:
         """The quality a new crop of this track must exceed to be sent."""

@@ -167,35 +167,32 @@ class Track:
         return self.detection.box
 
 
+@dataclass(eq=False)
 class FaceTracker:
     """`update(frame_index, detections, patches)` -> (the (track, detection) pairs of this frame,
     tentative tracks included, and the tracks that ended). `finish()` ends the rest.
 
     `patches`: each detection's `edge.quality.face_patch`; without them the appearance gate is
-    off (IoU and motion only).
+    off (IoU and motion only). `prefix` of the track ids: `track_id_prefix()` unless given.
     """
 
-    def __init__(
-        self,
-        high_score: float = 0.7,
-        max_gap: int = 30,
-        match_iou: float = 0.2,
-        low_match_iou: float = 0.5,
-        min_hits: int = 2,
-        min_similarity: float = 0.85,
-        prefix: str | None = None,
-        rematch_similarity: float = 0.95,
-        rematch_distance: float = 1.0,
-    ):
-        self.high_score, self.max_gap = high_score, max_gap
-        self.match_iou, self.low_match_iou, self.min_hits = match_iou, low_match_iou, min_hits
-        self.min_similarity = min_similarity
-        self.rematch_similarity, self.rematch_distance = rematch_similarity, rematch_distance
-        self.prefix = prefix or track_id_prefix()
+    high_score: float = 0.7
+    max_gap: int = 30
+    match_iou: float = 0.2
+    low_match_iou: float = 0.5
+    min_hits: int = 2
+    min_similarity: float = 0.85
+    prefix: str | None = None
+    rematch_similarity: float = 0.95
+    rematch_distance: float = 1.0
+    tracks: list[Track] = field(default_factory=list, init=False)
+    # Tracks begun, and tentative ones dropped unconfirmed (started - dropped = real tracks).
+    started: int = field(default=0, init=False)
+    dropped: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self.prefix = self.prefix or track_id_prefix()
         self._counter = itertools.count(1)
-        self.tracks: list[Track] = []
-        # Tracks begun, and tentative ones dropped unconfirmed (started - dropped = real tracks).
-        self.started = self.dropped = 0
 
     def _match(self, tracks, detections, looks, min_iou):
         """Pairs (track, detection) by IoU against the predicted boxes, and what is left over."""

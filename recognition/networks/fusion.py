@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .embedder import Embedder, ImpostorTail, normalize
+from .embedder import Embedder, ImpostorTail, normalize, tail
 
 
 @dataclass(frozen=True)
@@ -23,17 +23,7 @@ class Fusion:
 FUSIONS = {
     fusion.name: fusion
     for fusion in (
-        Fusion(
-            "sface+dlib",
-            ("sface", "dlib"),
-            (
-                (0.1, 0.5492),
-                (0.01, 0.6026),
-                (0.001, 0.6425),
-                (0.0001, 0.6743),
-                (1e-05, 0.7043),
-            ),
-        ),
+        Fusion("sface+dlib", ("sface", "dlib"), tail(0.5492, 0.6026, 0.6425, 0.6743, 0.7043)),
     )
 }
 

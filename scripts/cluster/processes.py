@@ -13,6 +13,13 @@ from pathlib import Path
 
 import requests
 
+# The API as the image starts it (the Dockerfile's CMD), run by this interpreter.
+GUNICORN = ["-m", "gunicorn", "-c", "gunicorn.conf.py", "api.app:create_app()"]
+
+
+def local_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""

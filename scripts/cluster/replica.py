@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from .processes import ManagedProcess, children, http_ok, wait_until
+from .processes import GUNICORN, ManagedProcess, children, http_ok, local_url, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,18 +18,11 @@ class Replica:
         self.name = name
         self.port = port
         self.root = Path(root)
-        self.env = {**os.environ, **env, "FACEREC_BIND": f"127.0.0.1:{port}"}
+        self.address = f"127.0.0.1:{port}"  # FACEREC_BIND, and how nginx names it in X-Upstream
+        self.url = local_url(port)
+        self.env = {**os.environ, **env, "FACEREC_BIND": self.address}
         self.process: ManagedProcess | None = None
         self.restarts = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def address(self) -> str:
-        """How nginx names this replica in X-Upstream."""
-        return f"127.0.0.1:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -41,7 +34,7 @@ class Replica:
     def start(self) -> Replica:
         self.process = ManagedProcess(
             self.name,
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api.app:create_app()"],
+            [sys.executable, *GUNICORN],
             self.root / f"{self.name}.log",
             env=self.env,
             cwd=ROOT,
