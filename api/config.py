@@ -254,9 +254,10 @@ class Settings:
     training_lease_seconds: float = 30.0
     # Days a sighting (its row, face thumbnail and embedding) is kept; 0 keeps them forever.
     retention_days: float = 30.0
-    # A stranger's face joins the group of an earlier unknown face when they are as similar as
-    # only this share of pairs of different people are (LFW: 99.4% pure groups at 1e-5).
-    unknown_join_rate: float = 1e-5
+    # A stranger's track joins the group of an earlier unknown track when they are as similar
+    # as only this share of pairs of different people are (benchmarks/track_groups.py, LFW
+    # tracks: 99.1% pure groups at 3e-6, 97.2% at 1e-5).
+    unknown_join_rate: float = 3e-6
     # Every recorded sighting is POSTed here as JSON, signed with HMAC-SHA256 under the secret
     # (workers/webhooks.py); None: no webhooks.
     webhook_url: str | None = None
@@ -343,7 +344,7 @@ class Settings:
             else None,
             training_lease_seconds=_env_float("FACEREC_TRAINING_LEASE_SECONDS", 30.0),
             retention_days=_env_float("FACEREC_RETENTION_DAYS", 30.0),
-            unknown_join_rate=_env_float("FACEREC_UNKNOWN_JOIN_RATE", 1e-5),
+            unknown_join_rate=_env_float("FACEREC_UNKNOWN_JOIN_RATE", 3e-6),
             webhook_url=_env_optional("FACEREC_WEBHOOK_URL"),
             webhook_secret=_env_optional("FACEREC_WEBHOOK_SECRET"),
             track_quiet_seconds=_env_float("FACEREC_TRACK_QUIET_SECONDS", 10.0),
