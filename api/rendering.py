@@ -30,6 +30,12 @@ def recognition_json(row: dict, has_face: bool) -> dict:
     }
 
 
+def recognitions_json(db, rows: list[dict]) -> list[dict]:
+    """Sightings as /recognitions shows them, with a face_url where their face is kept."""
+    faces = db.sightings_with_thumbnails(row["id"] for row in rows)
+    return [recognition_json(row, row["id"] in faces) for row in rows]
+
+
 def people_counts(db) -> list[dict]:
     """Every enrolled person with the number of their images."""
     return [{"id_name": person, "number_of_images": n} for person, n in db.list_people()]

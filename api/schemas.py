@@ -16,6 +16,7 @@ ERROR_DESCRIPTIONS = {
     422: "The image holds no face, or several, or its face is below the quality floor",
     429: "Too many open streams for this API key; see Retry-After",
     503: "Unavailable: the database is down or the networks are still loading; retry",
+    507: "The model store is full",
 }
 
 

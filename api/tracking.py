@@ -15,6 +15,7 @@ import uuid
 import numpy as np
 
 from api.errors import BadRequest
+from api.params import valid_id
 from recognition.subject import choose_subject
 from recognition.tracks import (
     TrackDecision,
@@ -33,6 +34,11 @@ def valid_track_id(value, what: str = "track_id") -> str:
     if not isinstance(value, str) or not TRACK_ID_PATTERN.fullmatch(value):
         raise BadRequest(f"{what} {value!r} is not a valid track id ({TRACK_ID_RULE})")
     return value
+
+
+def track_key(camera_id: str, track_id: str) -> tuple[str, str]:
+    """A track named in a route's path, (camera_id, track_id), checked."""
+    return valid_id(camera_id, "camera_id"), valid_track_id(track_id)
 
 
 def requested_track_id(form) -> str | None:

@@ -13,9 +13,10 @@ from flask import request
 from flask_restx import Namespace, Resource, fields
 
 from api import params, schemas
-from api.auth import ADMIN, REVIEW, requires
+from api.auth import ADMIN, REVIEW
 from api.errors import BadRequest, Conflict, Unprocessable
 from api.rendering import alert_json, track_json
+from api.routes._shared import documented
 from api.service import current_service
 from storage.alert_rules import MAX_COOLDOWN_SECONDS, parse_spec
 from workers.alert_webhooks import RefusedDestination, check_destination
@@ -129,17 +130,14 @@ def rule_json(row: dict) -> dict:
 
 @ns.route("/rules")
 class Rules(Resource):
-    @requires(ADMIN)
+    @documented(ns, ADMIN, 503)
     @ns.response(200, "Every rule, oldest first", rules)
-    @schemas.errors(ns, 401, 403, 503)
     def get(self):
         """The alert rules."""
         return {"rules": [rule_json(r) for r in current_service().db.alert_rules()]}
 
-    @requires(ADMIN)
-    @ns.expect(new_rule)
+    @documented(ns, ADMIN, 400, 409, 422, 503, expect=new_rule)
     @ns.response(201, "Created", rule)
-    @schemas.errors(ns, 400, 401, 403, 409, 422, 503)
     def post(self):
         """Create a rule: who (people, tags, unknown, unknown groups), where (cameras,
         locations), when (weekdays, start-end in site time), the cooldown and the destination."""
@@ -160,41 +158,39 @@ class Rules(Resource):
 
 @ns.route("/rules/<int:rule_id>")
 class OneRule(Resource):
-    @requires(ADMIN)
+    @documented(ns, ADMIN, 404, 503)
     @ns.response(204, "Deleted (its alerts stay, with rule_id null)")
-    @schemas.errors(ns, 401, 403, 404, 503)
     def delete(self, rule_id: int):
         """Delete a rule."""
         current_service().db.delete_alert_rule(rule_id)
         return "", 204
 
 
-def _alert_json(row: dict, quiet: float) -> dict:
+def _alert_json(row: dict) -> dict:
+    quiet = current_service().settings.track_quiet_seconds
     return {**alert_json(row), "track": track_json(row["track"], quiet)}
+
+
+def _query() -> tuple[int, int, bool]:
+    """GET /alerts' query string, checked: `limit`, `offset` and `unacked`."""
+    limit, offset = params.window(request.args)
+    return limit, offset, params.boolean(request.args, "unacked")
 
 
 @ns.route("")
 class Alerts(Resource):
-    @requires(REVIEW)
-    @ns.expect(listing)
+    @documented(ns, REVIEW, 400, 503, expect=listing)
     @ns.response(200, "The newest alerts first", alert_page)
-    @schemas.errors(ns, 400, 401, 403, 503)
     def get(self):
         """Alerts raised, with their tracks."""
-        limit, offset = params.window(request.args)
-        unacked = params.boolean(request.args, "unacked")
-        service = current_service()
-        rows, total = service.db.alerts(limit, offset, unacked)
-        quiet = service.settings.track_quiet_seconds
-        return {"alerts": [_alert_json(row, quiet) for row in rows], "total": total}
+        rows, total = current_service().db.alerts(*_query())
+        return {"alerts": [_alert_json(row) for row in rows], "total": total}
 
 
 @ns.route("/<int:alert_id>/ack")
 class Ack(Resource):
-    @requires(REVIEW)
+    @documented(ns, REVIEW, 404, 503)
     @ns.response(200, "Acknowledged (again: it keeps the first time)", alert)
-    @schemas.errors(ns, 401, 403, 404, 503)
     def post(self, alert_id: int):
         """Acknowledge an alert."""
-        service = current_service()
-        return _alert_json(service.db.ack_alert(alert_id), service.settings.track_quiet_seconds)
+        return _alert_json(current_service().db.ack_alert(alert_id))

@@ -7,9 +7,10 @@ from flask import request
 from flask_restx import Namespace, Resource, fields
 
 from api import params, schemas
-from api.auth import ADMIN, requires
+from api.auth import ADMIN
 from api.errors import BadRequest
 from api.rendering import page_json
+from api.routes._shared import documented
 from api.service import current_service
 from storage.audit import MAX_AUDIT_PAGE
 
@@ -62,10 +63,8 @@ def _query() -> dict:
 
 @ns.route("")
 class AuditTrail(Resource):
-    @requires(ADMIN)
-    @ns.expect(filters)
+    @documented(ns, ADMIN, 400, 503, expect=filters)
     @ns.response(200, "One page, newest first", audit_page)
-    @schemas.errors(ns, 400, 401, 403, 503)
     def get(self):
         """The audit trail filtered by who, route, target and time, a page at a time."""
         query = _query()

@@ -12,11 +12,12 @@ from flask import g, request
 from flask_restx import Namespace, Resource, fields
 
 from api import params, schemas
-from api.auth import REVIEW, requires
+from api.auth import REVIEW
 from api.errors import BadRequest, Conflict, Unprocessable
 from api.rendering import page_json, track_json
+from api.routes._shared import TRACK_PATH, documented, track_route
 from api.service import current_service
-from api.tracking import TRACK_ID_RULE, valid_track_id
+from api.tracking import track_key
 from storage.corrections import CannotCorrect, NothingToUndo, Target
 from storage.validation import MAX_PER_PAGE
 
@@ -111,7 +112,7 @@ def _change_json(change: dict) -> dict:
 
 
 def _track(camera_id: str, track_id: str) -> Target:
-    return Target(params.valid_id(camera_id, "camera_id"), valid_track_id(track_id))
+    return Target(*track_key(camera_id, track_id))
 
 
 def _page(target: Target | None) -> dict:
@@ -121,34 +122,25 @@ def _page(target: Target | None) -> dict:
     return page_json("changes", [_change_json(r) for r in rows], query, total)
 
 
-@ns.route("/tracks/<string:camera_id>/<string:track_id>/label")
-@ns.param("camera_id", params.ID_RULE)
-@ns.param("track_id", TRACK_ID_RULE)
+@track_route(ns, f"/tracks/{TRACK_PATH}/label")
 class TrackLabel(Resource):
-    @requires(REVIEW)
-    @ns.expect(correction_form)
+    @documented(ns, REVIEW, 400, 404, 422, 503, expect=correction_form)
     @ns.response(200, "Corrected", corrected)
-    @schemas.errors(ns, 400, 401, 403, 404, 422, 503)
     def post(self, camera_id: str, track_id: str):
         """Say who the track is ('is') or is not ('not'); it sticks to its later crops."""
         return _apply(_track(camera_id, track_id))
 
-    @requires(REVIEW)
-    @ns.expect(history)
+    @documented(ns, REVIEW, 400, 404, 503, expect=history)
     @ns.response(200, "The track's label history, newest first", change_page)
-    @schemas.errors(ns, 400, 401, 403, 404, 503)
     def get(self, camera_id: str, track_id: str):
         """The track's corrections and undos."""
         return _page(_track(camera_id, track_id))
 
 
-@ns.route("/tracks/<string:camera_id>/<string:track_id>/label/undo")
-@ns.param("camera_id", params.ID_RULE)
-@ns.param("track_id", TRACK_ID_RULE)
+@track_route(ns, f"/tracks/{TRACK_PATH}/label/undo")
 class UndoTrackLabel(Resource):
-    @requires(REVIEW)
+    @documented(ns, REVIEW, 400, 404, 409, 503)
     @ns.response(200, "Undone", corrected)
-    @schemas.errors(ns, 400, 401, 403, 404, 409, 503)
     def post(self, camera_id: str, track_id: str):
         """Undo the track's newest correction still standing (again: the one before)."""
         return _apply(_track(camera_id, track_id), undo=True)
@@ -156,18 +148,14 @@ class UndoTrackLabel(Resource):
 
 @ns.route("/recognitions/<int:recognition_id>/label")
 class SightingLabel(Resource):
-    @requires(REVIEW)
-    @ns.expect(correction_form)
+    @documented(ns, REVIEW, 400, 404, 422, 503, expect=correction_form)
     @ns.response(200, "Corrected", corrected)
-    @schemas.errors(ns, 400, 401, 403, 404, 422, 503)
     def post(self, recognition_id: int):
         """Say who one sighting is ('is') or is not ('not')."""
         return _apply(Target(recognition_id=recognition_id))
 
-    @requires(REVIEW)
-    @ns.expect(history)
+    @documented(ns, REVIEW, 400, 404, 503, expect=history)
     @ns.response(200, "The sighting's label history, newest first", change_page)
-    @schemas.errors(ns, 400, 401, 403, 404, 503)
     def get(self, recognition_id: int):
         """The sighting's corrections and undos."""
         return _page(Target(recognition_id=recognition_id))
@@ -175,9 +163,8 @@ class SightingLabel(Resource):
 
 @ns.route("/recognitions/<int:recognition_id>/label/undo")
 class UndoSightingLabel(Resource):
-    @requires(REVIEW)
+    @documented(ns, REVIEW, 400, 404, 409, 503)
     @ns.response(200, "Undone", corrected)
-    @schemas.errors(ns, 400, 401, 403, 404, 409, 503)
     def post(self, recognition_id: int):
         """Undo the sighting's newest correction still standing."""
         return _apply(Target(recognition_id=recognition_id), undo=True)
@@ -185,10 +172,8 @@ class UndoSightingLabel(Resource):
 
 @ns.route("/label-changes")
 class LabelChanges(Resource):
-    @requires(REVIEW)
-    @ns.expect(history)
+    @documented(ns, REVIEW, 400, 503, expect=history)
     @ns.response(200, "Every label change, newest first", change_page)
-    @schemas.errors(ns, 400, 401, 403, 503)
     def get(self):
         """The history of corrections (filter: person, from or to)."""
         return _page(None)

@@ -7,18 +7,16 @@ from flask_restx import Namespace, Resource
 
 from api import look_alike_warnings as lookalikes
 from api import params, schemas
-from api.auth import ADMIN, RECOGNIZE, REVIEW, requires
+from api.auth import ADMIN, RECOGNIZE, REVIEW
 from api.errors import model_store_error
 from api.rendering import people_counts
+from api.routes._shared import PERSON_PATH, documented, person_route
 from api.service import current_service
 from api.subjects import enrolment_subject
 from recognition import load_image
 from storage import NotFound
 
 ns = Namespace("dataset", description="People and their enrolment images", path="/dataset")
-person_param = ns.param(
-    "person_id", params.ID_RULE, pattern=params.ID_PATTERN.pattern, maxLength=64
-)
 lookalikes.register(ns)
 added_image = ns.clone(
     "AddedImageWithWarnings", schemas.added_image, {"warnings": lookalikes.warnings_field}
@@ -27,31 +25,36 @@ look_alikes_parser = ns.parser()
 look_alikes_parser.add_argument("limit", type=int, default=10, location="args", help="1-50")
 
 
+def people_counted(namespace, key: str, model, summary: str):
+    """The GET of /dataset and of /database/people, one list under two names (`key`): every
+    person with the number of their images."""
+
+    def get(self):
+        return {key: people_counts(current_service().db)}
+
+    get.__doc__ = summary
+    get = namespace.response(200, "Every person with the number of their images", model)(get)
+    return documented(namespace, RECOGNIZE, 503)(get)
+
+
 @ns.route("")
 class Dataset(Resource):
-    @requires(RECOGNIZE)
-    @ns.response(200, "Every person with the number of their images", schemas.dataset)
-    @schemas.errors(ns, 401, 403, 503)
-    def get(self):
-        """List the people and how many images each has."""
-        return {"face_ids": people_counts(current_service().db)}
+    get = people_counted(
+        ns, "face_ids", schemas.dataset, "List the people and how many images each has."
+    )
 
 
-@ns.route("/<string:person_id>")
-@person_param
+@person_route(ns, f"/{PERSON_PATH}")
 class Person(Resource):
-    @requires(ADMIN)
+    @documented(ns, ADMIN, 400, 409, 503)
     @ns.response(201, "Created", schemas.created_person)
-    @schemas.errors(ns, 400, 401, 403, 409, 503)
     def post(self, person_id):
         """Create a person (409 if the id exists)."""
         current_service().db.add_person(params.person_id(person_id))
         return {"id_name": person_id}, 201
 
-    @requires(ADMIN)
+    @documented(ns, ADMIN, 400, 404, 503, 507)
     @ns.response(200, "Deleted with every image, embedding and recognition", schemas.deleted)
-    @schemas.errors(ns, 400, 401, 403, 404, 503)
-    @ns.response(507, "The model store is full", schemas.error)
     def delete(self, person_id):
         """Remove a person with all their images, embeddings and recognitions.
 
@@ -71,14 +74,11 @@ class Person(Resource):
         return {"deleted": person_id}
 
 
-@ns.route("/<string:person_id>/image")
-@person_param
+@person_route(ns, f"/{PERSON_PATH}/image")
 class PersonImage(Resource):
-    @requires(ADMIN)
-    @ns.expect(schemas.image_form())
+    @documented(ns, ADMIN, 400, 404, 413, 422, 503, expect=schemas.image_form())
     @ns.response(201, "Stored with its embedding", added_image)
     @ns.response(200, "The same image was already stored; nothing new", added_image)
-    @schemas.errors(ns, 400, 401, 403, 404, 413, 422, 503)
     def post(self, person_id):
         """Add an image of the person: the face it is of is detected, embedded and stored.
 
@@ -114,13 +114,10 @@ class PersonImage(Resource):
         return body, 201 if created else 200
 
 
-@ns.route("/<string:person_id>/look-alike-check")
-@person_param
+@person_route(ns, f"/{PERSON_PATH}/look-alike-check")
 class LookAlikeCheck(Resource):
-    @requires(ADMIN)
-    @ns.expect(schemas.image_form())
+    @documented(ns, ADMIN, 400, 413, 422, 503, expect=schemas.image_form())
     @ns.response(200, "Checked; nothing stored", lookalikes.checked)
-    @schemas.errors(ns, 400, 401, 403, 413, 422, 503)
     def post(self, person_id):
         """What enrolling this photo for the person would warn, without storing it: the other
         enrolled people its face looks like (a duplicate enrolment?). The person need not
@@ -137,13 +134,10 @@ class LookAlikeCheck(Resource):
         return {**body, "quality": quality, "warnings": warnings}
 
 
-@ns.route("/<string:person_id>/look-alikes")
-@person_param
+@person_route(ns, f"/{PERSON_PATH}/look-alikes")
 class PersonLookAlikes(Resource):
-    @requires(REVIEW)
-    @ns.expect(look_alikes_parser)
+    @documented(ns, REVIEW, 400, 404, 503, expect=look_alikes_parser)
     @ns.response(200, "The people most like this one, best first", lookalikes.person_look_alikes)
-    @schemas.errors(ns, 400, 401, 403, 404, 503)
     def get(self, person_id):
         """The people the model most confuses with this one: for each, the best similarity
         between a face of theirs and a face of this person's, with the 1:1 threshold."""
@@ -153,12 +147,10 @@ class PersonLookAlikes(Resource):
         return lookalikes.of_person(service, analyzer, params.person_id(person_id), limit)
 
 
-@ns.route("/<string:person_id>/images")
-@person_param
+@person_route(ns, f"/{PERSON_PATH}/images")
 class PersonImages(Resource):
-    @requires(RECOGNIZE)
+    @documented(ns, RECOGNIZE, 400, 404, 503)
     @ns.response(200, "The person's enrolment images, oldest first", schemas.enrolment_images)
-    @schemas.errors(ns, 400, 401, 403, 404, 503)
     def get(self, person_id):
         """List the person's enrolment images with the quality of each one's face."""
         images = current_service().db.person_images(params.person_id(person_id))

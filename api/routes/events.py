@@ -19,9 +19,10 @@ import time
 from flask import Response, request, stream_with_context
 from flask_restx import Namespace, Resource
 
-from api import params, schemas, sse
-from api.auth import HEADER, REVIEW, requires
+from api import params, sse
+from api.auth import HEADER, REVIEW
 from api.errors import ApiError
+from api.routes._shared import documented
 from api.service import current_service
 from storage import DatabaseUnavailable
 
@@ -79,15 +80,13 @@ def _take_slot(service) -> str | None:
 
 @ns.route("")
 class Events(Resource):
-    @requires(REVIEW)
-    @ns.expect(events_parser)
+    @documented(ns, REVIEW, 400, 429, 503, expect=events_parser)
     @ns.produces(["text/event-stream", "application/json"])  # errors are JSON
     @ns.response(
         200,
         "An event stream: `event: track`, `id: <track event id>`, data "
         '`{"id", "kind": "start"|"label"|"end", "at", "label", "track"}` (track as in /tracks)',
     )
-    @schemas.errors(ns, 400, 401, 403, 429, 503)
     def get(self):
         """Stream track events as they are written: one when a track starts, when its label
         changes and when it ends, never one per crop (reconnects resume from Last-Event-ID).

@@ -13,9 +13,10 @@ from flask_restx import Namespace, Resource, fields, inputs
 from werkzeug.datastructures import FileStorage
 
 from api import metrics, params, schemas, tracking
-from api.auth import RECOGNIZE, requires
+from api.auth import RECOGNIZE
 from api.errors import BadRequest, Conflict
 from api.memory import release_memory
+from api.routes._shared import documented
 from api.service import current_service
 from api.subjects import photo_subject
 from recognition import UNKNOWN, load_image, sighting
@@ -155,10 +156,8 @@ def _record(service, snapshot, seen, track_crop, answers, camera_id, location_id
 
 @ns.route("/get-results")
 class GetResults(Resource):
-    @requires(RECOGNIZE)
-    @ns.expect(get_results_form)
+    @documented(ns, RECOGNIZE, 400, 413, 503, expect=get_results_form)
     @ns.response(200, "The faces found, each with who it is", schemas.recognition_result)
-    @schemas.errors(ns, 400, 401, 403, 413, 503)
     def post(self):
         """Recognise every face in the image; `unknown` for people the model does not know."""
         return recognize()
@@ -166,10 +165,8 @@ class GetResults(Resource):
 
 @ns.route("/store-results")
 class StoreResults(Resource):
-    @requires(RECOGNIZE)
-    @ns.expect(store_results_form)
+    @documented(ns, RECOGNIZE, 400, 413, 503, expect=store_results_form)
     @ns.response(200, "Recognised and recorded", schemas.recognition_result)
-    @schemas.errors(ns, 400, 401, 403, 413, 503)
     def post(self):
         """Recognise like get-results and record each face with its thumbnail and embedding,
         and the subject's face in its track (kept FACEREC_RETENTION_DAYS; 503 if the database
@@ -179,10 +176,8 @@ class StoreResults(Resource):
 
 @ns.route("/dry-run")
 class DryRun(Resource):
-    @requires(RECOGNIZE)
-    @ns.expect(schemas.image_form())
+    @documented(ns, RECOGNIZE, 400, 413, expect=schemas.image_form())
     @ns.response(200, "Received; nothing else done", schemas.dry_run)
-    @schemas.errors(ns, 400, 401, 403, 413)
     def post(self):
         """Accept an upload and do nothing else (for bandwidth tests)."""
         return {"received_bytes": len(params.uploaded_image())}
@@ -222,10 +217,8 @@ def _person_score(service, analyzer, embedding, person_id: str) -> float:
 
 @ns.route("/verify")
 class Verify(Resource):
-    @requires(RECOGNIZE)
-    @ns.expect(verify_form)
+    @documented(ns, RECOGNIZE, 400, 404, 409, 413, 422, 503, expect=verify_form)
     @ns.response(200, "Compared", verdict)
-    @schemas.errors(ns, 400, 401, 403, 404, 409, 413, 422, 503)
     def post(self):
         """Are two photos, or a photo and an enrolled person, the same person?"""
         service = current_service()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask_restx import Namespace, Resource
 
 from api import params, schemas
-from api.auth import RECOGNIZE, requires
-from api.rendering import people_counts
+from api.auth import RECOGNIZE
+from api.routes._shared import PERSON_PATH, documented, person_route
+from api.routes.dataset import people_counted
 from api.service import current_service
 
 ns = Namespace("database", description="People and their last known location", path="/database")
@@ -14,20 +15,13 @@ ns = Namespace("database", description="People and their last known location", p
 
 @ns.route("/people")
 class People(Resource):
-    @requires(RECOGNIZE)
-    @ns.response(200, "Every person with the number of their images", schemas.people)
-    @schemas.errors(ns, 401, 403, 503)
-    def get(self):
-        """The people in the database."""
-        return {"people": people_counts(current_service().db)}
+    get = people_counted(ns, "people", schemas.people, "The people in the database.")
 
 
-@ns.route("/<string:person_id>/last-known-location")
-@ns.param("person_id", params.ID_RULE, pattern=params.ID_PATTERN.pattern, maxLength=64)
+@person_route(ns, f"/{PERSON_PATH}/last-known-location")
 class LastKnownLocation(Resource):
-    @requires(RECOGNIZE)
+    @documented(ns, RECOGNIZE, 400, 404, 503)
     @ns.response(200, "Where the person was last seen (nulls if never)", schemas.location)
-    @schemas.errors(ns, 400, 401, 403, 404, 503)
     def get(self, person_id):
         """Where the person's most recent track was: its camera, location and last-seen time."""
         found = current_service().db.last_known_location(params.person_id(person_id)) or {}

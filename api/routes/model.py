@@ -6,8 +6,9 @@ from flask import request
 from flask_restx import Namespace, Resource
 
 from api import params, schemas
-from api.auth import ADMIN, requires
+from api.auth import ADMIN
 from api.errors import BadRequest, Conflict, model_store_error
+from api.routes._shared import documented
 from api.service import current_service
 from storage import NotFound
 from storage.model_store import VersionMoved
@@ -59,22 +60,22 @@ def _start(kind: str):
     return job_json(service.db.get_job(job.id)), 200
 
 
-def _documented_training(summary: str):
+def _training(summary: str):
+    """An admin's training route: 202 at once, or 200 when done (?wait=true)."""
+
     def decorate(method):
         method.__doc__ = summary
-        method = ns.expect(wait_parser)(method)
         method = ns.response(202, "Started; poll /model/jobs/<id>", schemas.job)(method)
         method = ns.response(200, "Finished (with ?wait=true)", schemas.job)(method)
-        return schemas.errors(ns, 400, 401, 403, 409, 503)(method)
+        return documented(ns, ADMIN, 400, 409, 503, expect=wait_parser)(method)
 
     return decorate
 
 
 @ns.route("")
 class ActiveModel(Resource):
-    @requires(ADMIN)
+    @documented(ns, ADMIN)
     @ns.response(200, "The version this worker serves", schemas.model)
-    @schemas.errors(ns, 401, 403)
     def get(self):
         """The active model version, its people and when it was trained."""
         return _active_model()
@@ -82,16 +83,14 @@ class ActiveModel(Resource):
 
 @ns.route("/train")
 class Train(Resource):
-    @requires(ADMIN)
-    @_documented_training("Re-embed every stored image with the current networks, then fit.")
+    @_training("Re-embed every stored image with the current networks, then fit.")
     def post(self):
         return _start("train")
 
 
 @ns.route("/optimized-train")
 class OptimizedTrain(Resource):
-    @requires(ADMIN)
-    @_documented_training("Fit from the embeddings already stored (fast).")
+    @_training("Fit from the embeddings already stored (fast).")
     def post(self):
         return _start("optimized-train")
 
@@ -102,9 +101,8 @@ MAX_JOB_ID = 2**31 - 1  # the database's INT column
 @ns.route("/jobs/<int:job_id>")
 @ns.param("job_id", "the job's id", minimum=1, maximum=MAX_JOB_ID)
 class Job(Resource):
-    @requires(ADMIN)
+    @documented(ns, ADMIN, 404, 503)
     @ns.response(200, "The job", schemas.job)
-    @schemas.errors(ns, 401, 403, 404, 503)
     def get(self, job_id):
         """A training job's state."""
         if not 1 <= job_id <= MAX_JOB_ID:  # no such row, and too big to even ask the database
@@ -114,11 +112,8 @@ class Job(Resource):
 
 @ns.route("/rollback")
 class Rollback(Resource):
-    @requires(ADMIN)
-    @ns.expect(rollback_parser)
+    @documented(ns, ADMIN, 400, 409, 503, 507, expect=rollback_parser)
     @ns.response(200, "The previous version is active again", schemas.model)
-    @schemas.errors(ns, 400, 401, 403, 409, 503)
-    @ns.response(507, "The model store is full", schemas.error)
     def post(self):
         """Make the version published before the current one active again."""
         service = current_service()

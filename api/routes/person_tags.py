@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import request
 from flask_restx import Namespace, Resource, fields
 
-from api import params, schemas
-from api.auth import ADMIN, RECOGNIZE, requires
+from api import params
+from api.auth import ADMIN, RECOGNIZE
 from api.errors import BadRequest
+from api.routes._shared import documented
 from api.service import current_service
 from storage.alerts import MAX_TAGS
 
@@ -36,18 +37,15 @@ def _tags_of_body() -> list[str]:
 @ns.route("/<string:person_id>/tags")
 @ns.param("person_id", params.ID_RULE)
 class PersonTags(Resource):
-    @requires(RECOGNIZE)
+    @documented(ns, RECOGNIZE, 400, 404, 503)
     @ns.response(200, "The person's tags, sorted", tags)
-    @schemas.errors(ns, 400, 401, 403, 404, 503)
     def get(self, person_id: str):
         """A person's tags."""
         person = params.person_id(person_id)
         return {"id_name": person, "tags": current_service().db.person_tags(person)}
 
-    @requires(ADMIN)
-    @ns.expect(new_tags)
+    @documented(ns, ADMIN, 400, 404, 503, expect=new_tags)
     @ns.response(200, "The person's tags now (they replace the old ones)", tags)
-    @schemas.errors(ns, 400, 401, 403, 404, 503)
     def put(self, person_id: str):
         """Replace a person's tags."""
         person = params.person_id(person_id)

@@ -11,14 +11,15 @@ likely sightings first and the look-alikes below them, marked as such.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from flask import Response, request
 from flask_restx import Namespace, Resource, fields
 
 from api import params, schemas
-from api.auth import RECOGNIZE, REVIEW, requires
-from api.rendering import face_url, page_json, recognition_json
-from api.routes.tracks import track_json
+from api.auth import RECOGNIZE, REVIEW
+from api.rendering import face_url, recognitions_json, track_json
+from api.routes._shared import documented, filtered_page
 from api.service import current_service
 from api.subjects import photo_subject
 from recognition import load_image
@@ -91,10 +92,9 @@ def retention_start(retention_days: float) -> datetime | None:
 @ns.route("/<int:recognition_id>/face")
 @ns.param("recognition_id", "a recognition's id")
 class SightingFace(Resource):
-    @requires(REVIEW)
+    @documented(ns, REVIEW, 404, 503)
     @ns.produces(["image/jpeg", "application/json"])  # errors are JSON
     @ns.response(200, "The face as a JPEG, about 112 px on its long side")
-    @schemas.errors(ns, 401, 403, 404, 503)
     def get(self, recognition_id: int):
         """The thumbnail kept of a sighting's face (404 when none is kept, or it was purged)."""
         jpeg = current_service().db.sighting_thumbnail(recognition_id)
@@ -107,10 +107,8 @@ class SightingFace(Resource):
 
 @ns.route("/search")
 class SightingSearch(Resource):
-    @requires(REVIEW)
-    @ns.expect(search_form)
+    @documented(ns, REVIEW, 400, 413, 422, 503, expect=search_form)
     @ns.response(200, "Tracks ranked by similarity to the photo's face", search_result)
-    @schemas.errors(ns, 400, 401, 403, 413, 422, 503)
     def post(self):
         """Past tracks of the person in the photo, enrolled or not, best first: each a
         person passing a camera, with the crop of it most like the photo."""
@@ -149,15 +147,9 @@ class SightingSearch(Resource):
 
 @ns.route("")
 class Recognitions(Resource):
-    @requires(RECOGNIZE)
-    @ns.expect(filters)
+    @documented(ns, RECOGNIZE, 400, 503, expect=filters)
     @ns.response(200, "One page, newest first", schemas.recognition_page)
-    @schemas.errors(ns, 400, 401, 403, 503)
     def get(self):
         """Recognitions filtered by person, camera and time, a page at a time."""
-        query = params.listing(request.args, MAX_PER_PAGE)
         db = current_service().db
-        rows, total = db.recognitions(**query)
-        faces = db.sightings_with_thumbnails(row["id"] for row in rows)
-        items = [recognition_json(row, row["id"] in faces) for row in rows]
-        return page_json("recognitions", items, query, total)
+        return filtered_page("recognitions", db.recognitions, partial(recognitions_json, db))

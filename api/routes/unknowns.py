@@ -14,6 +14,7 @@ from api import params, schemas
 from api.auth import ADMIN, REVIEW, requires
 from api.errors import BadRequest, Conflict, Unprocessable
 from api.rendering import face_url, recognition_json
+from api.routes._shared import documented
 from api.service import current_service
 from recognition.gallery import decode_one
 from storage import AlreadyExists, NotFound
@@ -79,10 +80,8 @@ def _group_json(group: dict) -> dict:
 
 @ns.route("")
 class UnknownGroups(Resource):
-    @requires(REVIEW)
-    @ns.expect(page_parser)
+    @documented(ns, REVIEW, 400, 503, expect=page_parser)
     @ns.response(200, "Groups, largest and most recently seen first", group_page)
-    @schemas.errors(ns, 400, 401, 403, 503)
     def get(self):
         """The groups of strangers' faces: size, first and last seen, cameras, a face."""
         limit, offset = params.window(request.args)
