@@ -31,7 +31,7 @@ def documented(namespace, scope: str, *errors: int, expect=None):
     return decorate
 
 
-def _route(namespace, path: str, ids: dict[str, dict]):
+def id_route(namespace, path: str, ids: dict[str, dict]):
     """`namespace.route(path)` with the path's `ids` documented."""
 
     def decorate(resource):
@@ -46,13 +46,13 @@ def person_route(namespace, path: str):
     """A route whose path names a person (`PERSON_PATH` in it)."""
     pattern = params.ID_PATTERN.pattern
     person = {"description": params.ID_RULE, "pattern": pattern, "maxLength": 64}
-    return _route(namespace, path, {"person_id": person})
+    return id_route(namespace, path, {"person_id": person})
 
 
 def track_route(namespace, path: str):
     """A route whose path names a track (`TRACK_PATH` in it)."""
     ids = {"camera_id": {"description": params.ID_RULE}, "track_id": {"description": TRACK_ID_RULE}}
-    return _route(namespace, path, ids)
+    return id_route(namespace, path, ids)
 
 
 def filtered_page(key: str, read, show) -> dict:

@@ -17,7 +17,7 @@ from api.errors import BadRequest, Conflict, Unprocessable
 from api.rendering import page_json, track_json
 from api.routes._shared import TRACK_PATH, documented, track_route
 from api.service import current_service
-from api.tracking import track_key
+from api.tracking import TRACK_ID_RULE, track_key
 from storage.corrections import CannotCorrect, NothingToUndo, Target
 from storage.validation import MAX_PER_PAGE
 
@@ -246,10 +246,8 @@ def _bulk_body() -> tuple[str, bool, list[Target]]:
 
 @ns.route("/corrections/bulk")
 class BulkCorrection(Resource):
-    @requires(REVIEW)
-    @ns.expect(bulk_request)
+    @documented(ns, REVIEW, 400, 404, 422, 503, expect=bulk_request)
     @ns.response(200, "Corrected, every track", bulk_corrected)
-    @schemas.errors(ns, 400, 401, 403, 404, 422, 503)
     def post(self):
         """Say several tracks are all one person ('is'), all or none: one unknown track or
         person refuses the whole request. Each track gets its own change, to undo alone."""

@@ -11,10 +11,10 @@ from flask_restx import Namespace, Resource, fields
 
 from api import look_alike_warnings as lookalikes
 from api import params, schemas
-from api.auth import ADMIN, REVIEW, requires
+from api.auth import ADMIN, REVIEW
 from api.errors import BadRequest, Conflict, Unprocessable
 from api.rendering import face_url, recognition_json
-from api.routes._shared import documented
+from api.routes._shared import documented, id_route
 from api.service import current_service
 from recognition.gallery import decode_one
 from storage import AlreadyExists, NotFound
@@ -95,15 +95,16 @@ def _group_id(group_id: int) -> int:
     return group_id
 
 
-group_param = {"description": "the group's id", "minimum": 1, "maximum": MAX_GROUP_ID}
+def group_route(namespace, path: str):
+    """A route whose path names an unknown group (`<int:group_id>`)."""
+    group = {"description": "the group's id", "minimum": 1, "maximum": MAX_GROUP_ID}
+    return id_route(namespace, path, {"group_id": group})
 
 
-@ns.route("/<int:group_id>")
-@ns.param("group_id", **group_param)
+@group_route(ns, "/<int:group_id>")
 class UnknownGroup(Resource):
-    @requires(REVIEW)
+    @documented(ns, REVIEW, 404, 503)
     @ns.response(200, "The group and its sightings, newest first", group_faces)
-    @schemas.errors(ns, 401, 403, 404, 503)
     def get(self, group_id):
         """One group with every sighting in it."""
         db = current_service().db
@@ -112,22 +113,18 @@ class UnknownGroup(Resource):
         rows = [recognition_json(f, f["id"] in with_faces) for f in faces]
         return {**_group_json(group), "faces": rows}
 
-    @requires(ADMIN)
+    @documented(ns, ADMIN, 404, 503)
     @ns.response(200, "Dismissed: the group and its sightings are deleted", dismissed)
-    @schemas.errors(ns, 401, 403, 404, 503)
     def delete(self, group_id):
         """Dismiss a group: it and its sightings (with their faces) are deleted."""
         gone = current_service().db.delete_unknown_group(_group_id(group_id))
         return {"deleted": group_id, "sightings": gone}
 
 
-@ns.route("/<int:group_id>/enrol")
-@ns.param("group_id", **group_param)
+@group_route(ns, "/<int:group_id>/enrol")
 class EnrolGroup(Resource):
-    @requires(ADMIN)
-    @ns.expect(enrol_parser)
+    @documented(ns, ADMIN, 400, 404, 409, 503, expect=enrol_parser)
     @ns.response(200, "The person (created if new) has the group's best faces", enrolled)
-    @schemas.errors(ns, 400, 401, 403, 404, 409, 503)
     def post(self, group_id):
         """Name a group: its largest faces become enrolment images of a new or existing person,
         and its sightings become theirs. Train to make the model know them. `warnings`: other
@@ -224,13 +221,10 @@ def _ids_in_body(name: str) -> list[int]:
     return list(dict.fromkeys(value))
 
 
-@ns.route("/<int:group_id>/merge")
-@ns.param("group_id", **group_param)
+@group_route(ns, "/<int:group_id>/merge")
 class MergeGroups(Resource):
-    @requires(REVIEW)
-    @ns.expect(merge_request)
+    @documented(ns, REVIEW, 400, 404, 422, 503, expect=merge_request)
     @ns.response(200, "Merged: the other groups are gone into this one", merged)
-    @schemas.errors(ns, 400, 401, 403, 404, 422, 503)
     def post(self, group_id):
         """Merge groups that are one person into this one: their sightings move here and the
         emptied groups are deleted, all at once. Alert rules watching them watch this group.
@@ -246,13 +240,10 @@ class MergeGroups(Resource):
         return {"group": _group_json(group), "merged": others, "sightings_moved": moved}
 
 
-@ns.route("/<int:group_id>/release")
-@ns.param("group_id", **group_param)
+@group_route(ns, "/<int:group_id>/release")
 class ReleaseSightings(Resource):
-    @requires(REVIEW)
-    @ns.expect(release_request)
+    @documented(ns, REVIEW, 400, 404, 422, 503, expect=release_request)
     @ns.response(200, "Released into a new group", released)
-    @schemas.errors(ns, 400, 401, 403, 404, 422, 503)
     def post(self, group_id):
         """Say these faces are someone else: their tracks leave the group for one new group
         (its id in `group.id`), which the grouper keeps apart: their later crops, and new
@@ -271,13 +262,10 @@ class ReleaseSightings(Resource):
         }
 
 
-@ns.route("/<int:group_id>/look-alike-check")
-@ns.param("group_id", **group_param)
+@group_route(ns, "/<int:group_id>/look-alike-check")
 class GroupLookAlikeCheck(Resource):
-    @requires(REVIEW)
-    @ns.expect(check_parser)
+    @documented(ns, REVIEW, 400, 404, 409, 503, expect=check_parser)
     @ns.response(200, "Checked; nothing stored", group_check)
-    @schemas.errors(ns, 400, 401, 403, 404, 409, 503)
     def post(self, group_id):
         """What enrolling the group as this person would warn, before anything is stored: the
         other enrolled people its enrolment faces (the same ones /enrol adds) look like."""
