@@ -5,8 +5,10 @@ A destination is a URL an admin typed, fetched by the server: it could point the
 itself, its cloud's metadata service or the private network (SSRF). So a destination must be
 https to a public address, unless its host is on FACEREC_ALERT_ALLOWED_HOSTS; loopback,
 link-local (169.254.169.254 included), private, shared and reserved addresses are refused. The
-check runs when a rule is created and again before each delivery, since a name's addresses can
-change after it was accepted.
+check runs when a rule is created and again at each delivery, since a name's addresses can
+change after it was accepted; and the delivery connects to the very address it checked
+(`PinnedAdapter`), so a name that answers a public address to the check and a private one to
+the connection a moment later (DNS rebinding) reaches nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import ipaddress
 import logging
 import socket
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
 
 from workers.webhooks import WebhookSender
 
@@ -66,13 +71,58 @@ def check_destination(url: str, allowed_hosts: tuple[str, ...] = ()) -> str:
         return url
     if parts.scheme != "https":
         raise RefusedDestination("destination must be https (or on FACEREC_ALERT_ALLOWED_HOSTS)")
-    for address in _addresses(parts.hostname, port):
+    _public_addresses(parts.hostname, port)
+    return url
+
+
+def _public_addresses(host: str, port: int) -> list:
+    """The host's addresses, all public; RefusedDestination if any is not."""
+    addresses = _addresses(host, port)
+    for address in addresses:
         if not address.is_global or address.is_multicast:
             raise RefusedDestination(
-                f"destination {parts.hostname!r} resolves to {address}, a loopback, link-local, "
+                f"destination {host!r} resolves to {address}, a loopback, link-local, "
                 "private or reserved address (allow it with FACEREC_ALERT_ALLOWED_HOSTS)"
             )
-    return url
+    return addresses
+
+
+class RefusedAddress(requests.ConnectionError):
+    """At delivery, the destination's name resolved to an address it must not reach."""
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connects to the address this delivery's own check approved, never to what a second
+    lookup answers: the URL's host becomes that address, while the Host header, TLS SNI and the
+    certificate check keep the name. Hosts on the allow-list are connected to as they are."""
+
+    def __init__(self, allowed_hosts: tuple[str, ...]):
+        self.allowed_hosts = allowed_hosts
+        super().__init__()
+
+    def send(self, request, **kwargs):
+        parts = urlsplit(request.url)
+        if not _allowed(parts, self.allowed_hosts):
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            try:
+                address = _public_addresses(parts.hostname, port)[0]
+            except RefusedDestination as error:
+                raise RefusedAddress(str(error), request=request) from None
+            literal = f"[{address}]" if address.version == 6 else str(address)
+            request.headers["Host"] = parts.netloc
+            request.url = urlunsplit(parts._replace(netloc=f"{literal}:{port}"))
+            request.pinned_name = parts.hostname
+        return super().send(request, **kwargs)
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        name = getattr(request, "pinned_name", None)
+        if name and host_params["scheme"] == "https":
+            pool_kwargs["server_hostname"] = name  # SNI and the certificate: the name's
+            pool_kwargs["assert_hostname"] = name
+        return host_params, pool_kwargs
 
 
 class _CheckedSender(WebhookSender):
@@ -82,6 +132,9 @@ class _CheckedSender(WebhookSender):
         self.allowed_hosts = allowed_hosts
         self.refused = 0
         super().__init__(url, secret)
+        pinned = PinnedAdapter(allowed_hosts)
+        self._session.mount("http://", pinned)
+        self._session.mount("https://", pinned)
 
     def _deliver(self, event: dict) -> None:
         try:
