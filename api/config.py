@@ -258,6 +258,10 @@ class Settings:
     # as only this share of pairs of different people are (benchmarks/track_groups.py, LFW
     # tracks: 99.1% pure groups at 3e-6, 97.2% at 1e-5).
     unknown_join_rate: float = 3e-6
+    # ... and at this looser rate when both were seen by one camera within this many seconds of
+    # each other (a person who left the frame and came back); 0 seconds: no looser join.
+    unknown_nearby_join_rate: float = 1e-4
+    unknown_nearby_seconds: float = 60.0
     # Every recorded sighting is POSTed here as JSON, signed with HMAC-SHA256 under the secret
     # (workers/webhooks.py); None: no webhooks.
     webhook_url: str | None = None
@@ -345,6 +349,8 @@ class Settings:
             training_lease_seconds=_env_float("FACEREC_TRAINING_LEASE_SECONDS", 30.0),
             retention_days=_env_float("FACEREC_RETENTION_DAYS", 30.0),
             unknown_join_rate=_env_float("FACEREC_UNKNOWN_JOIN_RATE", 3e-6),
+            unknown_nearby_join_rate=_env_float("FACEREC_UNKNOWN_NEARBY_JOIN_RATE", 1e-4),
+            unknown_nearby_seconds=_env_float("FACEREC_UNKNOWN_NEARBY_SECONDS", 60.0),
             webhook_url=_env_optional("FACEREC_WEBHOOK_URL"),
             webhook_secret=_env_optional("FACEREC_WEBHOOK_SECRET"),
             track_quiet_seconds=_env_float("FACEREC_TRACK_QUIET_SECONDS", 10.0),

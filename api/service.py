@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 from api.analyzer_loader import AnalyzerLoader
 from api.config import Settings
 from recognition.calibration import threshold_for
+from recognition.grouping import Nearby
 from storage import Database
 from storage.model_store import ModelStore, ModelWatcher
 from workers.alert_webhooks import AlertSender
@@ -64,7 +65,7 @@ class Service:
             lease_seconds=settings.training_lease_seconds,
             on_published=lambda _version: self.watcher.refresh(),
         )
-        self.grouper = UnknownGrouper(self.db, self._embedding_space, self._join_threshold)
+        self.grouper = UnknownGrouper(self.db, self._embedding_space, self._join_rule)
         self.webhooks = (
             WebhookSender(settings.webhook_url, settings.webhook_secret)
             if settings.webhook_url
@@ -86,11 +87,17 @@ class Service:
         analyzer = self.analyzers.loaded()
         return analyzer.embedding_space if analyzer else None
 
-    def _join_threshold(self) -> float | None:
+    def _join_rule(self) -> tuple[float, Nearby | None] | None:
+        """The grouper's join threshold, and the looser one for tracks near in place and time."""
         analyzer = self.analyzers.loaded()
         if analyzer is None:
             return None
-        return threshold_for(analyzer.embedder.name, 1, self.settings.unknown_join_rate)
+        name, settings = analyzer.embedder.name, self.settings
+        nearby = None
+        if settings.unknown_nearby_seconds > 0:
+            loose = threshold_for(name, 1, settings.unknown_nearby_join_rate)
+            nearby = Nearby(loose, settings.unknown_nearby_seconds)
+        return threshold_for(name, 1, settings.unknown_join_rate), nearby
 
     def _prepare_database(self) -> None:
         """Schema and configured keys: at start-up, and whenever the database comes back bare."""

@@ -1,8 +1,8 @@
 """Operators' edits of unknown groups: merge groups that are one person, release tracks that are
 someone else into a group of their own.
 
-The grouper (workers/grouper.py) groups whole TRACKS and never moves a grouped one, so an edit
-moves whole tracks too: a released sighting takes the rest of its track along. Each edit is one
+The grouper (workers/grouper.py) groups whole TRACKS and moves a grouped one only while it is
+alone in a group it founded (`join_unknown_track`), so an edit moves whole tracks too: a released sighting takes the rest of its track along. Each edit is one
 transaction that keeps the groups' sizes, times and covers right, so the grouper, which resolves
 "the group of track T" when it writes (storage/unknowns.py, `group_of_track`), sees the edit
 whole: it never writes a merged group's id again, nor puts a released track back.
@@ -21,7 +21,7 @@ from .errors import NotFound, StorageError
 from .models import Recognition, TrackCrop, UnknownGroup
 from .operator_models import AlertRule
 from .transactions import retry_deadlocks
-from .unknowns import groups_with_cameras
+from .unknowns import group_of_track, groups_with_cameras
 
 
 class CannotEditGroups(StorageError, ValueError):
@@ -89,6 +89,30 @@ def _tracks_of(session, group_id: int, sighting_ids: Sequence[int]) -> set[int]:
     return {row.track_id for row in rows}
 
 
+def _merge(session, into: UnknownGroup, others: list[int]) -> int:
+    """Move the sightings of groups `others` into `into` and delete them (alert rules that
+    watched them watch `into`); how many sightings moved. The groups are locked already."""
+    moved = session.execute(
+        update(Recognition)
+        .where(Recognition.unknown_group_id.in_(others))
+        .values(unknown_group_id=into.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.execute(delete(UnknownGroup).where(UnknownGroup.id.in_(others)))
+    _recount(session, into)
+    _rules_follow(session, set(others), into.id)
+    return moved
+
+
+def _tracks_in(session, group_id: int) -> int:
+    """How many tracks have sightings in the group."""
+    return session.scalar(
+        select(func.count(func.distinct(TrackCrop.track_id)))
+        .join(Recognition, Recognition.id == TrackCrop.recognition_id)
+        .where(Recognition.unknown_group_id == group_id)
+    )
+
+
 class UnknownGroupEdits:
     """The operators' part of the unknown groups in `Database` (a mixin over `_transaction`)."""
 
@@ -107,16 +131,23 @@ class UnknownGroupEdits:
                 raise CannotEditGroups(
                     "the groups were grouped by different embedders and cannot be merged"
                 )
-            moved = session.execute(
-                update(Recognition)
-                .where(Recognition.unknown_group_id.in_(others))
-                .values(unknown_group_id=into)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            session.execute(delete(UnknownGroup).where(UnknownGroup.id.in_(others)))
-            _recount(session, groups[into])
-            _rules_follow(session, set(others), into)
+            moved = _merge(session, groups[into], others)
             return groups_with_cameras(session, [groups[into]])[0], moved
+
+    @retry_deadlocks
+    def join_unknown_track(self, track_id: int, like: int) -> int | None:
+        """The grouper's second look: a track that founded a group alone and now, with better
+        crops, resembles track `like` joins `like`'s group, if its own group still holds it
+        alone (no other track, no operator's edit since); the group it joined (None: nothing
+        changed)."""
+        with self._transaction(write=True) as session:
+            mine, theirs = group_of_track(session, track_id), group_of_track(session, like)
+            if mine is None or theirs is None or mine.id == theirs.id:
+                return None
+            if mine.embedding_space != theirs.embedding_space or _tracks_in(session, mine.id) != 1:
+                return None
+            _merge(session, theirs, [mine.id])
+            return theirs.id
 
     @retry_deadlocks
     def release_unknown_sightings(

@@ -4,6 +4,7 @@ with them (look, enrol, dismiss). The grouping itself is workers/grouper.py; thi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import delete, func, select, update
@@ -30,6 +31,9 @@ class UnknownTrack(NamedTuple):
     code: bytes  # the mean of its best crops
     group_id: int | None
     loose: int  # its sightings not in a group yet
+    camera_id: str | None = None
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
 
 
 def _group(session, group_id: int) -> UnknownGroup:
@@ -114,7 +118,16 @@ class UnknownStore:
         change order: each with its group (None: not grouped yet) and whether some of its
         sightings are not in it yet (crops that came after it was grouped)."""
         query = (
-            select(TrackCode.id, TrackCode.track_id, TrackCode.code, _track_group(), _loose())
+            select(
+                TrackCode.id,
+                TrackCode.track_id,
+                TrackCode.code,
+                _track_group(),
+                _loose(),
+                Track.camera_id,
+                Track.first_seen_at,
+                Track.last_seen_at,
+            )  # fmt: skip
             .join(Track, Track.id == TrackCode.track_id)
             .where(Track.label == UNKNOWN, TrackCode.embedding_space == space)
             .where(TrackCode.id > after)

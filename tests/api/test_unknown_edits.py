@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from api.service import service_of
 from storage.alert_rules import parse_spec
-from storage.models import Recognition
+from storage.models import Recognition, Track
 from tests.api.conftest import ADMIN, RECOGNIZE, upload
 from tests.api.test_sightings import REVIEW, app, client, listed, store  # noqa: F401 (fixtures)
 from tests.api.test_unknowns import AHMED, AI, LONE, _wait_until_grouped
@@ -197,3 +197,30 @@ def test_many_live_tracks_are_said_to_be_one_person_all_or_none(app, client):  #
     assert undone["track"]["label"] == "unknown"
     assert client.get("/tracks/gate/t-2", headers=REVIEW).get_json()["label"] == "ahmed"
     assert client.post("/corrections/bulk", json={}, headers=RECOGNIZE).status_code == 403
+
+
+def _track_id(flask_app, key: str) -> int:
+    with service_of(flask_app).db._transaction() as session:
+        return session.scalar(select(Track.id).where(Track.track_key == key))
+
+
+def test_the_grouper_moves_a_track_only_while_it_is_alone_in_the_group_it_founded(app, client):  # noqa: F811
+    """The grouper's second look (workers/grouper.py): a track that founded a group alone may
+    join another group later; once its group holds another track, it stays."""
+    ahmed = _seen(client, AHMED[0], "door", track_id="a-1")
+    ai = _seen(client, AI[0], "yard", track_id="b-1")
+    lone = _seen(client, LONE[0], "gate", track_id="c-1")
+    _wait_until_grouped(app, 3)
+    db = service_of(app).db
+    first, second = _group_of(client, ahmed), _group_of(client, ai)
+    assert first != second and len(_groups(client)) == 3
+
+    assert db.join_unknown_track(_track_id(app, "b-1"), like=_track_id(app, "a-1")) == first
+    assert _group_of(client, ai) == first and _in_group(app, first) == 2
+    assert client.get(f"/unknowns/{second}", headers=REVIEW).status_code == 404
+
+    # Its group now holds two tracks: neither moves again, and nothing changes.
+    assert db.join_unknown_track(_track_id(app, "a-1"), like=_track_id(app, "c-1")) is None
+    assert db.join_unknown_track(_track_id(app, "b-1"), like=_track_id(app, "c-1")) is None
+    assert _group_of(client, ahmed) == _group_of(client, ai) == first
+    assert _group_of(client, lone) not in (first, second) and len(_groups(client)) == 2
