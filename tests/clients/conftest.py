@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import BUNDLE, ROOT
 
 # The edge's fixtures (the detector, the stand-in API) serve these tests too.
-from tests.edge.conftest import detector, free_port, stub_api, ultraface_dir  # noqa: F401
+from tests.edge.conftest import CLIP, detector, free_port, stub_api, ultraface_dir  # noqa: F401
 
 CLI_TIMEOUT = 180
 
@@ -107,3 +107,14 @@ def run_cli(module: str, *args: str, timeout: int = CLI_TIMEOUT) -> subprocess.C
         text=True,
         timeout=timeout,
     )
+
+
+def run_edge_on_clip(api_url: str, *options: str, timeout: float) -> None:
+    """The real edge daemon over the Hamilton clip, as camera `stage` at `theatre`; it must
+    finish cleanly."""
+    edge = subprocess.run(
+        [sys.executable, "-m", "edge.daemon", "--source", str(CLIP), "--api-url", api_url,
+         "--camera-id", "stage", "--location-id", "theatre", *options],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    assert edge.returncode == 0, edge.stderr[-2000:]

@@ -4,25 +4,16 @@ gunicorn and the real edge process."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import requests
 
-from tests.clients.conftest import ApiServer
-from tests.conftest import ROOT, people_images
-from tests.edge.conftest import CLIP
+from tests.clients.conftest import ApiServer, run_edge_on_clip
+from tests.conftest import people_images
 
 
 def test_a_never_enrolled_person_is_found_in_the_clip_by_a_photo(tmp_path):
     server = ApiServer(tmp_path).start()
     try:
-        edge = subprocess.run(
-            [sys.executable, "-m", "edge.daemon", "--source", str(CLIP), "--api-url", server.url,
-             "--max-frames", "120", "--camera-id", "stage", "--location-id", "theatre"],
-            cwd=ROOT, capture_output=True, text=True, timeout=240,
-        )  # fmt: skip
-        assert edge.returncode == 0, edge.stderr[-2000:]
+        run_edge_on_clip(server.url, "--max-frames", "120", timeout=240)
         page = requests.get(f"{server.url}/recognitions?per_page=1000", timeout=10).json()
         assert page["total"] > 0
         assert all(r["face_url"] and r["label"] == "unknown" for r in page["recognitions"])

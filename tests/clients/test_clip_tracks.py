@@ -9,8 +9,6 @@ close up (82-210), four people in the audience (211-274): 8."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -18,10 +16,9 @@ import requests
 
 from edge.client import ApiClient
 from storage import Database
-from tests.clients.conftest import ApiServer
-from tests.conftest import ROOT, people_images
+from tests.clients.conftest import ApiServer, run_edge_on_clip
+from tests.conftest import people_images
 from tests.console.conftest import new_browser
-from tests.edge.conftest import CLIP
 
 APPEARANCES = 8
 ENROLLED = ("alex_lacamoire", "biden", "kit_harington", "obama", "rose_leslie")
@@ -69,12 +66,7 @@ def test_the_clip_is_decided_once_per_person_passing(tmp_path):
     server = ApiServer(tmp_path).start()
     try:
         enrol(server.url)
-        edge = subprocess.run(
-            [sys.executable, "-m", "edge.daemon", "--source", str(CLIP), "--api-url", server.url,
-             "--camera-id", "stage", "--location-id", "theatre", "--queue-size", "1000"],
-            cwd=ROOT, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-        assert edge.returncode == 0, edge.stderr[-2000:]
+        run_edge_on_clip(server.url, "--queue-size", "1000", timeout=300)
         tracks = requests.get(f"{server.url}/tracks?per_page=1000", timeout=10).json()["tracks"]
         # At most 1.5 tracks per appearance, and every track was ended by the edge. (A face too
         # far or blurred for the cloud to find, the ~25 px one in the audience, makes none.)
