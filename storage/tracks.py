@@ -201,11 +201,11 @@ class TrackStore:
             if locked.corrected:  # an operator's word stands
                 decision = sticky_decision(session, camera_id, crop.key, decision)
             kinds = _kinds(track, decision.label)
+            values = _update_track(session, track, decision, seen.model_version, at, crop.single)
             store_track_code(
                 session, track.id, embeddings, seen.embedding_space, camera_id=camera_id,
-                location_id=track.location_id, last_seen_at=max(track.last_seen_at, at),
+                location_id=track.location_id, last_seen_at=values["last_seen_at"],
             )  # fmt: skip
-            values = _update_track(session, track, decision, seen.model_version, at, crop.single)
             events = [write_event(session, track, kind, decision.label, at) for kind in kinds]
             if locked.any_rule:
                 events += raise_alerts(session, track.id, bool(kinds), at, self.site_timezone)
