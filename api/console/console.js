@@ -520,14 +520,15 @@ async function showPerson(personId) {
   $("person-name").textContent = personId;
   $("person-delete").onclick = () => deletePerson(personId);
   const id = encodeURIComponent(personId);
+  // Everything the page shows is read first, so its location and timeline appear together.
   const [where, page] = await Promise.all([
     api(`/database/${id}/last-known-location`),
     api(`/recognitions?person=${id}&per_page=100`),
+    loadPeople().catch(() => []),
   ]);
   $("person-location").textContent = where.recognized_at
     ? `Last seen ${ago(where.recognized_at)} (${when(where.recognized_at)}) at location ${where.location_id || "–"}, camera ${where.camera_id || "–"}.`
     : "Never seen by a camera.";
-  await loadPeople().catch(() => []);
   $("person-timeline").replaceChildren(...page.recognitions.map((s) => timelineItem(s,
     [corrections(`/recognitions/${s.id}/label`, s.label, () => showPerson(personId))])));
   $("person-empty").hidden = page.recognitions.length > 0;
