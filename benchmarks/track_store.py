@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -88,6 +89,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=400)
     parser.add_argument("--sqlite", action="store_true")
     args = parser.parse_args()
+    # One BLAS thread, as a serving worker runs (api/service.py): woken BLAS threads between
+    # database round trips cost milliseconds on a busy machine, which no worker pays.
+    threadpool_limits(limits=1, user_api="blas")
     if args.sqlite:
         with tempfile.TemporaryDirectory() as folder:
             results = measure(f"sqlite:///{folder}/bench.db", args.rounds)

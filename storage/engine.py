@@ -25,7 +25,15 @@ def create_storage_engine(url: str, timeout: float = 5.0, *, pooled: bool = True
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
-    pool = {"pool_pre_ping": True, "pool_recycle": 3600, "pool_timeout": timeout}
+    # No ROLLBACK when a connection goes back to the pool: every transaction here ends in a
+    # commit or a rollback of its own (sessions and connections are context managers), so the
+    # pool's reset was one more round trip per transaction that undid nothing.
+    pool = {
+        "pool_pre_ping": True,
+        "pool_recycle": 3600,
+        "pool_timeout": timeout,
+        "pool_reset_on_return": None,
+    }
     return create_engine(
         url,
         **(pool if pooled else {"poolclass": NullPool}),

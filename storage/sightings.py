@@ -24,6 +24,15 @@ from .validation import aware, check_id, optional_id
 PURGE_BATCH_ROWS = 1_000  # rows one purge transaction deletes: short locks, small undo logs
 PURGE_PAUSE_SECONDS = 0.05  # between purge batches, so writers of new sightings get in
 
+# Built once, run on the transaction's Core connection: every crop runs them, and building a
+# statement and the ORM's bulk bookkeeping cost more Python than the database's work. The rows
+# are one INSERT ... RETURNING for every face of an image (MariaDB 10.5+, SQLite 3.35+).
+_INSERT_ROWS = insert(Recognition.__table__).returning(
+    Recognition.__table__.c.id, sort_by_parameter_order=True
+)
+_INSERT_CODES = insert(SightingEmbedding.__table__)
+_INSERT_THUMBNAILS = insert(SightingThumbnail.__table__)
+
 
 def known_people(session, labels: Iterable[str]) -> set[str]:
     """Which of these labels are enrolled people now (not `unknown`, not deleted since)."""
@@ -96,11 +105,10 @@ def insert_sightings(
         )
         for s in seen.sightings
     ]
-    # One INSERT ... RETURNING for every face of the image (MariaDB 10.5+, SQLite 3.35+).
-    returning = insert(Recognition).returning(Recognition.id, sort_by_parameter_order=True)
-    ids = list(session.scalars(returning, rows)) if rows else []
-    session.execute(
-        insert(SightingEmbedding),
+    connection = session.connection()
+    ids = list(connection.execute(_INSERT_ROWS, rows).scalars()) if rows else []
+    connection.execute(
+        _INSERT_CODES,
         [
             {
                 "recognition_id": recognition_id,
@@ -118,7 +126,7 @@ def insert_sightings(
         if s.thumbnail
     ]
     if thumbnails:
-        session.execute(insert(SightingThumbnail), thumbnails)
+        connection.execute(_INSERT_THUMBNAILS, thumbnails)
     return ids
 
 

@@ -39,6 +39,9 @@ def _replace_sqlite(statement, compiler, **kw) -> str:
     return "INSERT OR REPLACE" + compiler.visit_insert(statement, **kw)[len("INSERT") :]
 
 
+_REPLACE = Replace(TrackCode.__table__)  # built once: it runs for every crop of a track
+
+
 def store_track_code(
     session, track_id: int, embeddings: np.ndarray, space: str, *, camera_id: str,
     location_id: str | None, last_seen_at: datetime,
@@ -48,11 +51,12 @@ def store_track_code(
     if not len(embeddings):
         return
     code = encode(np.asarray(embeddings, np.float32).mean(axis=0)[None])[0].tobytes()
-    session.execute(
-        Replace(TrackCode).values(
-            track_id=track_id, embedding_space=space, last_seen_at=last_seen_at,
-            camera_id=camera_id, location_id=location_id, code=code,
-        )
+    session.connection().execute(
+        _REPLACE,
+        {
+            "track_id": track_id, "embedding_space": space, "last_seen_at": last_seen_at,
+            "camera_id": camera_id, "location_id": location_id, "code": code,
+        },
     )  # fmt: skip
 
 

@@ -42,12 +42,20 @@ def best_crop(column=TrackCrop.recognition_id):
     )
 
 
-def write_event(session, track: Track, kind: str, label: str, at: datetime) -> int:
+_EVENT = insert(TrackEvent.__table__)  # built once: a crop that starts a track writes one
+
+
+def write_event(session, track, kind: str, label: str, at: datetime) -> int:
     """Append one track event (in the caller's transaction); its id."""
-    result = session.execute(
-        insert(TrackEvent).values(
-            track_id=track.id, camera_id=track.camera_id, kind=kind, label=label, at=at
-        )
+    result = session.connection().execute(
+        _EVENT,
+        {
+            "track_id": track.id,
+            "camera_id": track.camera_id,
+            "kind": kind,
+            "label": label,
+            "at": at,
+        },
     )
     return result.inserted_primary_key[0]
 

@@ -1,10 +1,7 @@
 """Tracks: one row per person passing a camera, decided over the best crops received for it.
 
-Replicas are stateless, so a track's evidence lives here: every recorded crop of a track gets a
-`track_crops` row (its quality; its codes are the sighting's own), and the track's decision is
-made again from its best crops in the same transaction that records the crop, with the track's
-row locked. Crops of one track arriving at two replicas at once therefore queue on that row,
-and the later one decides with both: no evidence is lost and the last decision has it all.
+A crop joins its track in one transaction (the statements: storage/track_joins.py); here are the
+track store's calls: record a crop, read, end, close the quiet ones, list, purge.
 """
 
 from __future__ import annotations
@@ -12,24 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, update
 
-from recognition import UNKNOWN
-from recognition.gallery import decode
-from recognition.tracks import TRACK_EVIDENCE, TrackDecision, decide_enrolled
+from recognition.tracks import TrackDecision, decide_enrolled
 
 from .alerts import raise_alerts
 from .corrections import sticky_decision
 from .errors import NotFound
-from .models import Person, SightingEmbedding, Track, TrackCrop
-from .operator_models import AlertRule, LabelChange
+from .models import Person, Track
 from .paging import listed
 from .sightings import insert_sightings
 from .track_codes import store_track_code
+from .track_joins import add_crop, evidence, lock_track, update_track
 from .track_rows import best_crop, track_dict, track_events, write_event
 from .transactions import retry_deadlocks
 from .validation import aware, check_id
@@ -48,115 +41,20 @@ class TrackCropInfo:
     floor: float = 0.0  # crops of lower quality are recorded but are no evidence for naming
 
 
-class LockedTrack(NamedTuple):
-    """A track's row as locked before a crop joins it, with what the crop's answer needs: its
-    best crop so far (id and quality), whether an operator ever corrected it, and whether any
-    alert rule exists (a site without rules reads none per crop)."""
-
-    track: Track
-    best: int | None
-    best_quality: float | None
-    corrected: bool
-    any_rule: bool
+def _event(event_id: int, kind: str, at: datetime, track: dict) -> dict:
+    """A crop's own track event as `track_events` reads one back, without reading it back."""
+    return {
+        "id": event_id, "kind": kind, "at": at.astimezone(UTC), "label": track["label"],
+        "camera_id": track["camera_id"], "track": track,
+    }  # fmt: skip
 
 
-def _corrected():
-    """Whether the track has any correction (a correlated EXISTS): only then is its history
-    read again for the crop (storage/corrections.py `sticky_decision`)."""
-    return (
-        select(LabelChange.id)
-        .where(LabelChange.camera_id == Track.camera_id, LabelChange.track_key == Track.track_key)
-        .exists()
-    )
-
-
-def _locked_track(session, camera_id: str, key: str, location_id, at: datetime) -> LockedTrack:
-    """The track's row, created if new, locked until the transaction ends (FOR UPDATE; the
-    subqueries read without locking)."""
-    query = (
-        select(
-            Track,
-            best_crop(),
-            best_crop(TrackCrop.quality),
-            _corrected(),
-            select(AlertRule.id).exists(),
-        )
-        .where(Track.camera_id == camera_id, Track.track_key == key)
-        .with_for_update(of=Track)
-    )
-    row = session.execute(query).first()
-    if row is not None:
-        return LockedTrack(*row)
-    try:
-        with session.begin_nested():  # two replicas may create it at once: one insert wins
-            session.execute(
-                insert(Track).values(
-                    camera_id=camera_id, track_key=key, location_id=location_id,
-                    first_seen_at=at, last_seen_at=at, crops=0, label=UNKNOWN, score=0.0,
-                    faces=0,
-                )
-            )  # fmt: skip
-    except IntegrityError:
-        pass
-    return LockedTrack(*session.execute(query).one())
-
-
-def _evidence(session, track_id: int, space: str, floor: float) -> tuple[np.ndarray, bool]:
-    """The track's best crops' embeddings in `space` (best first; none below `floor`), and
-    whether most are grey."""
-    rows = session.execute(
-        select(SightingEmbedding.code, TrackCrop.grey)
-        .join(SightingEmbedding, SightingEmbedding.recognition_id == TrackCrop.recognition_id)
-        .where(TrackCrop.track_id == track_id, SightingEmbedding.embedding_space == space)
-        .where(TrackCrop.quality >= floor)
-        .order_by(TrackCrop.quality.desc(), TrackCrop.recognition_id)
-        .limit(TRACK_EVIDENCE)
-    ).all()
-    if not rows:
-        return np.zeros((0, 0), np.float32), False
-    codes = np.frombuffer(b"".join(row.code for row in rows), np.int8).reshape(len(rows), -1)
-    return decode(codes), 2 * sum(row.grey for row in rows) > len(rows)
-
-
-def _best_after(locked: LockedTrack, recognition_id: int, crop: TrackCropInfo, seen) -> int | None:
-    """The track's best crop once this crop joined it: the crop when it has a face kept and
-    beats the best so far (ties go to the older crop, as `best_crop` orders them)."""
-    kept = bool(seen.sightings[crop.subject].thumbnail)
-    if kept and (locked.best_quality is None or float(crop.quality) > locked.best_quality):
-        return recognition_id
-    return locked.best
-
-
-def _kinds(track: Track, label: str) -> list[str]:
+def _kinds(track, label: str) -> list[str]:
     """The events a crop makes of `track` (as locked, before the crop): 'start' for a new track
     or one that had ended, else 'label' when the decided label changes."""
     if track.crops == 0 or track.ended_at is not None:
         return ["start"]
     return ["label"] if label != track.label else []
-
-
-def _update_track(session, track: Track, decision, model_version, at, single: bool) -> dict:
-    """The track after a crop: its decision, one more crop; a crop alone is ended at once.
-    The values written (exact: the row is locked)."""
-    named = decision.label != UNKNOWN
-    values = {
-        "last_seen_at": max(track.last_seen_at, at),
-        "crops": track.crops + 1,
-        "ended_at": at if single else None,
-        "person_id": decision.label if named else None,
-        "label": decision.label,
-        "score": float(decision.score),
-        "threshold": decision.threshold,
-        "faces": decision.faces,
-        "model_version": model_version,
-    }
-    session.execute(
-        update(Track)
-        .where(Track.id == track.id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return values
 
 
 class TrackStore:
@@ -183,37 +81,33 @@ class TrackStore:
         at = recognized_at or datetime.now(UTC)
         with self._transaction(write=True) as session:
             ids = insert_sightings(session, seen, camera_id, location_id, at)
-            locked = _locked_track(session, camera_id, crop.key, location_id, at)
+            locked = lock_track(session, camera_id, crop.key, location_id, at)
             track = locked.track
-            session.execute(
-                insert(TrackCrop).values(
-                    recognition_id=ids[crop.subject], track_id=track.id,
-                    quality=float(crop.quality), grey=int(crop.grey),
-                )
-            )  # fmt: skip
-            embeddings, grey = _evidence(session, track.id, seen.embedding_space, crop.floor)
+            add_crop(session, ids[crop.subject], track.id, crop.quality, crop.grey)
+            found = evidence(session, track, seen.embedding_space, crop.floor)
             decision = decide_enrolled(
                 decide,
-                embeddings,
-                grey,
+                found.embeddings,
+                found.grey,
                 lambda label: label in seen.enrolled or session.get(Person, label) is not None,
             )
             if locked.corrected:  # an operator's word stands
                 decision = sticky_decision(session, camera_id, crop.key, decision)
             kinds = _kinds(track, decision.label)
-            values = _update_track(session, track, decision, seen.model_version, at, crop.single)
+            values = update_track(session, track, decision, seen.model_version, at, crop.single)
             store_track_code(
-                session, track.id, embeddings, seen.embedding_space, camera_id=camera_id,
+                session, track.id, found.embeddings, seen.embedding_space, camera_id=camera_id,
                 location_id=track.location_id, last_seen_at=values["last_seen_at"],
             )  # fmt: skip
-            events = [write_event(session, track, kind, decision.label, at) for kind in kinds]
+            row = {**track_dict(track, found.best), **values}
+            own = [
+                _event(write_event(session, track, kind, decision.label, at), kind, at, row)
+                for kind in kinds
+            ]
+            alerts = []
             if locked.any_rule:
-                events += raise_alerts(session, track.id, bool(kinds), at, self.site_timezone)
-            row = {
-                **track_dict(track, _best_after(locked, ids[crop.subject], crop, seen)),
-                **values,
-            }
-            return ids, row, track_events(session, events)
+                alerts = raise_alerts(session, track.id, bool(kinds), at, self.site_timezone)
+            return ids, row, own + track_events(session, alerts)
 
     def _track_row(self, session, track_id: int) -> dict:
         row = session.execute(
@@ -227,12 +121,12 @@ class TrackStore:
         """A track's best crops' embeddings in `space` (none below `floor`) and whether most
         are grey (empty when the track is new): what a get-results with this track id uses."""
         with self._transaction() as session:
-            track_id = session.scalar(
+            track = session.execute(
                 select(Track.id).where(Track.camera_id == camera_id, Track.track_key == key)
-            )
-            if track_id is None:
+            ).first()
+            if track is None:
                 return np.zeros((0, 0), np.float32), False
-            return _evidence(session, track_id, space, floor)
+            return evidence(session, track, space, floor)[:2]
 
     def track(self, camera_id: str, key: str) -> dict:
         with self._transaction() as session:

@@ -5,6 +5,7 @@ quiet period, once however many replicas close it)."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from recognition.gallery import encode
 from recognition.sighting import Recognized, Sighting
 from recognition.tracks import TRACK_EVIDENCE, TrackJudge
 from storage import NotFound, TrackCropInfo
+from storage.track_joins import WINDOW
 from tests.storage.conftest import empty
 
 SPACE = "sface+dlib@test"
@@ -92,6 +94,29 @@ def test_a_track_is_one_row_decided_over_its_best_crops(db, judge, people):
     assert db.end_track("door", "t1")[0]["ended_at"] is not None
     with pytest.raises(NotFound):
         db.track("door", "never-seen")
+
+
+def test_a_track_longer_than_one_read_decides_on_its_best_faces_and_shows_its_best_kept(
+    db, judge, people
+):
+    """A crop reads its track's best WINDOW crops once; a track whose best crops are all in
+    another embedding space (a model switched mid-track) or all without a face kept is read
+    again for its evidence and its best kept face, as the readers of tracks see it."""
+    db.add_person("ann")
+    other_space = dataclasses.replace(crop_of(noisy(people["bob"], 0)), embedding_space="x@1")
+    faceless = crop_of(noisy(people["ann"], 0))
+    faceless = dataclasses.replace(
+        faceless, sightings=[dataclasses.replace(faceless.sightings[0], thumbnail=b"")]
+    )
+    for key, first, then in [("a", other_space, faceless), ("b", faceless, other_space)]:
+        for seen, quality in [(first, 0.9)] * WINDOW + [(then, 0.5)] * WINDOW:
+            info = TrackCropInfo(key=key, subject=0, quality=quality, grey=False)
+            db.record_track_sightings(seen, info, judge.decide, camera_id="door", location_id=None)
+        ids, track = record(db, judge, noisy(people["ann"], 1), key=key, quality=0.2)
+        assert track["crops"] == 2 * WINDOW + 1
+        assert track["label"] == "ann" and track["faces"] == TRACK_EVIDENCE
+        assert track["best_recognition_id"] == db.track("door", key)["best_recognition_id"]
+        assert track["best_recognition_id"] not in (None, ids[0])  # an other-space crop, kept
 
 
 def test_a_stranger_track_stays_unknown_and_crops_of_other_tracks_do_not_mix(db, judge, people):

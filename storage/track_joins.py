@@ -1,0 +1,167 @@
+"""How a crop joins its track: the hot path, run for every crop an edge sends.
+
+Replicas are stateless, so a track's evidence lives here: every recorded crop of a track gets a
+`track_crops` row (its quality; its codes are the sighting's own), and the track's decision is
+made again from its best crops in the same transaction that records the crop, with the track's
+row locked. Crops of one track arriving at two replicas at once therefore queue on that row,
+and the later one decides with both: no evidence is lost and the last decision has it all.
+
+Every statement here is built once, at import, with bound parameters, and run on the
+transaction's Core connection: building a statement, its cache key and the ORM's bookkeeping
+cost more Python per crop than MariaDB spends answering (benchmarks/track_store.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+import numpy as np
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from recognition import UNKNOWN
+from recognition.gallery import decode
+from recognition.tracks import TRACK_EVIDENCE
+
+from .models import SightingEmbedding, SightingThumbnail, Track, TrackCrop
+from .operator_models import AlertRule, LabelChange
+
+TRACKS = Track.__table__
+CROPS = TrackCrop.__table__
+CODES = SightingEmbedding.__table__
+THUMBNAILS = SightingThumbnail.__table__
+
+_CORRECTED = (
+    select(LabelChange.id)
+    .where(LabelChange.camera_id == TRACKS.c.camera_id)
+    .where(LabelChange.track_key == TRACKS.c.track_key)
+    .exists()
+)
+# The track's row, locked until the transaction ends (FOR UPDATE; the subqueries read without
+# locking), with whether an operator ever corrected it and whether any alert rule exists (a
+# site without rules reads none per crop).
+_LOCK = (
+    select(TRACKS, _CORRECTED.label("corrected"), select(AlertRule.id).exists().label("any_rule"))
+    .where(TRACKS.c.camera_id == bindparam("camera_id"))
+    .where(TRACKS.c.track_key == bindparam("track_key"))
+    .with_for_update(of=TRACKS)
+)
+WINDOW = 2 * TRACK_EVIDENCE  # crops one read brings: every crop of almost every track
+# A track's best crops, best first, each with its codes in the serving space (if any) and
+# whether its face was kept: both the evidence and the best crop to show come from this read.
+_BEST_CROPS = (
+    select(
+        CROPS.c.recognition_id,
+        CROPS.c.quality,
+        CROPS.c.grey,
+        CODES.c.code,
+        THUMBNAILS.c.recognition_id.is_not(None).label("kept"),
+    )
+    .outerjoin(
+        CODES,
+        (CODES.c.recognition_id == CROPS.c.recognition_id)
+        & (CODES.c.embedding_space == bindparam("space")),
+    )
+    .outerjoin(THUMBNAILS, THUMBNAILS.c.recognition_id == CROPS.c.recognition_id)
+    .where(CROPS.c.track_id == bindparam("track"))
+    .order_by(CROPS.c.quality.desc(), CROPS.c.recognition_id)
+)
+_WINDOW = _BEST_CROPS.limit(WINDOW)
+_EVIDENCE = _BEST_CROPS.where(
+    CODES.c.code.is_not(None), CROPS.c.quality >= bindparam("floor")
+).limit(TRACK_EVIDENCE)
+_BEST_KEPT = _BEST_CROPS.where(THUMBNAILS.c.recognition_id.is_not(None)).limit(1)
+_NEW_TRACK = insert(TRACKS)
+_ADD_CROP = insert(CROPS)
+_UPDATE = update(TRACKS).where(TRACKS.c.id == bindparam("track"))  # SET: the other parameters
+
+
+class LockedTrack(NamedTuple):
+    """A track's row as locked before a crop joins it (a Core row: its columns are attributes),
+    whether an operator ever corrected it, and whether any alert rule exists."""
+
+    track: object
+    corrected: bool
+    any_rule: bool
+
+
+class Evidence(NamedTuple):
+    """What a track's decision and its answer need of its crops: the best crops' embeddings in
+    the serving space ([n, d], best first, none below the quality floor), whether most of them
+    are grey, and the best crop with a face kept (what the track shows)."""
+
+    embeddings: np.ndarray
+    grey: bool
+    best: int | None
+
+
+def lock_track(session, camera_id: str, key: str, location_id, at: datetime) -> LockedTrack:
+    """The track's row, created if new, locked until the transaction ends."""
+    connection = session.connection()
+    where = {"camera_id": camera_id, "track_key": key}
+    row = connection.execute(_LOCK, where).first()
+    if row is None:
+        try:
+            with connection.begin_nested():  # two replicas may create it at once: one wins
+                connection.execute(
+                    _NEW_TRACK,
+                    {
+                        **where, "location_id": location_id, "first_seen_at": at,
+                        "last_seen_at": at, "crops": 0, "label": UNKNOWN, "score": 0.0,
+                        "faces": 0,
+                    },
+                )  # fmt: skip
+        except IntegrityError:
+            pass
+        row = connection.execute(_LOCK, where).one()
+    return LockedTrack(row, bool(row.corrected), bool(row.any_rule))
+
+
+def add_crop(session, recognition_id: int, track_id: int, quality: float, grey: bool) -> None:
+    session.connection().execute(
+        _ADD_CROP,
+        {
+            "recognition_id": recognition_id, "track_id": track_id, "quality": float(quality),
+            "grey": int(grey),
+        },
+    )  # fmt: skip
+
+
+def evidence(session, track, space: str, floor: float) -> Evidence:
+    """The track's evidence, in one read of its best `WINDOW` crops when that holds all it
+    needs (a track with more crops than that, short of evidence or of a kept face in them, is
+    read again for what is missing)."""
+    connection = session.connection()
+    where = {"track": track.id, "space": space, "floor": floor}
+    rows = connection.execute(_WINDOW, where).all()
+    whole = len(rows) < WINDOW
+    chosen = [r for r in rows if r.code is not None and r.quality >= floor][:TRACK_EVIDENCE]
+    if len(chosen) < TRACK_EVIDENCE and not whole:
+        chosen = connection.execute(_EVIDENCE, where).all()
+    best = next((r.recognition_id for r in rows if r.kept), None)
+    if best is None and not whole:
+        best = connection.scalar(_BEST_KEPT, where)
+    if not chosen:
+        return Evidence(np.zeros((0, 0), np.float32), False, best)
+    codes = np.frombuffer(b"".join(r.code for r in chosen), np.int8).reshape(len(chosen), -1)
+    return Evidence(decode(codes), 2 * sum(r.grey for r in chosen) > len(chosen), best)
+
+
+def update_track(session, track, decision, model_version, at, single: bool) -> dict:
+    """The track after a crop: its decision, one more crop; a crop alone is ended at once.
+    The values written (exact: the row is locked)."""
+    named = decision.label != UNKNOWN
+    values = {
+        "last_seen_at": max(track.last_seen_at, at),
+        "crops": track.crops + 1,
+        "ended_at": at if single else None,
+        "person_id": decision.label if named else None,
+        "label": decision.label,
+        "score": float(decision.score),
+        "threshold": decision.threshold,
+        "faces": decision.faces,
+        "model_version": model_version,
+    }
+    session.connection().execute(_UPDATE, {"track": track.id, **values})
+    return values
