@@ -113,6 +113,7 @@ def options_from_args(args: argparse.Namespace, settings: Settings) -> BatchOpti
         false_accept_rate=settings.false_accept_rate,
         match_threshold=settings.match_threshold,
         track_false_accept_rate=settings.track_false_accept_rate,
+        join_rate=settings.unknown_nearby_join_rate,
     )
 
 

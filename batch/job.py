@@ -1,5 +1,6 @@
-"""The Spark side: one task per work item, results cached once, crops and tracks to Parquet (and
-with --store one transaction per file), a report back."""
+"""The Spark side: one task per work item, results cached once, tracks stitched across segments
+per file, crops and tracks to Parquet (and with --store one transaction per file), a report
+back."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from batch.inputs import WorkItem, expand_inputs, plan_work
 from batch.process import ItemResult, process_item
 from batch.recognizer import RecognizerSpec, recognizer_for
+from batch.stitch import Joins, border_of, file_joins, stitched_track
 from batch.store import (
     database_for,
     recording_of,
@@ -110,6 +112,9 @@ class BatchOptions:
     false_accept_rate: float = 0.01  # tracks are decided as the service does (FACEREC_...)
     match_threshold: float | None = None
     track_false_accept_rate: float | None = None
+    # Tracks of neighbouring segments join at this rate (batch/stitch.py): the service's rate
+    # for unknown tracks of one camera within a minute (FACEREC_UNKNOWN_NEARBY_JOIN_RATE).
+    join_rate: float = 1e-4
 
 
 @dataclass
@@ -130,6 +135,7 @@ class BatchReport:
     model_version: str
     items: list[ItemReport] = field(default_factory=list)
     wall_seconds: float = 0.0
+    joined: int = 0  # segment tracks that continue an earlier segment's track (batch/stitch.py)
     stored_tracks: int = 0
 
     @property
@@ -142,7 +148,8 @@ class BatchReport:
 
     @property
     def tracks(self) -> int:
-        return sum(item.tracks for item in self.items)
+        """Tracks once stitched across segment borders."""
+        return sum(item.tracks for item in self.items) - self.joined
 
     @property
     def video_seconds(self) -> float:
@@ -199,6 +206,42 @@ def _report(result: ItemResult) -> ItemReport:
         result.seconds,
         result.error,
     )
+
+
+def _stitched_tracks(crops, spec: RecognizerSpec):
+    """A Spark task: decide each stitched track again over all its crops."""
+    judge = recognizer_for(spec).judge
+    for _, rows in crops:
+        yield stitched_track(list(rows), judge)
+
+
+def _joins(results, options: BatchOptions) -> Joins:
+    """The per-file pass: each segment's border tracks, grouped by file, compared; only the
+    joined ids come back to the driver."""
+    rate = options.join_rate
+    return Joins.of(
+        results.map(partial(border_of, fps=options.fps))
+        .filter(lambda border: border is not None)
+        .keyBy(lambda border: border.path)
+        .groupByKey()
+        .flatMap(lambda pair: file_joins(list(pair[1]), rate))
+        .collect()
+    )
+
+
+def _crops_and_tracks(results, joins, spec: RecognizerSpec):
+    """The job's crop rows (stitched ids) and track rows (the stitched ones decided again)."""
+    crops = results.flatMap(lambda result: [joins.value.crop(row) for row in result.rows])
+    stitched = (
+        crops.filter(lambda row: row["track_id"] in joins.value.stitched)
+        .keyBy(lambda row: row["track_id"])
+        .groupByKey()
+        .mapPartitions(partial(_stitched_tracks, spec=spec))
+    )
+    kept = results.flatMap(
+        lambda result: [t for t in result.tracks if t["track_id"] not in joins.value.stitched]
+    )
+    return crops, kept.union(stitched).persist()
 
 
 def _store(context, items, crops, tracks, reports: list[ItemReport], url: str) -> int:
@@ -321,8 +364,9 @@ def run_batch(spark, options: BatchOptions) -> BatchReport:
     )
     context = spark.sparkContext
     results, reports = _recognised(context, items, spec, options.fps)
-    crops = results.flatMap(lambda result: result.rows)
-    tracks = results.flatMap(lambda result: result.tracks).persist()
+    context.setJobDescription("facerec-batch: stitch tracks across segments")
+    joins = _joins(results, options)
+    crops, tracks = _crops_and_tracks(results, context.broadcast(joins), spec)
     context.setJobDescription("facerec-batch: write parquet")
     frame = spark.createDataFrame(_row_tuples(crops, COLUMNS), _schema(COLUMNS))
     frame.write.mode("overwrite").parquet(options.output)
@@ -339,4 +383,5 @@ def run_batch(spark, options: BatchOptions) -> BatchReport:
             log.warning(
                 "skipped %s [%.0f-%.0f s]: %s", report.path, report.start, report.end, report.error
             )
-    return BatchReport(version, reports, time.perf_counter() - began, stored_tracks)
+    joined = len(joins.earliest)
+    return BatchReport(version, reports, time.perf_counter() - began, joined, stored_tracks)
