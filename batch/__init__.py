@@ -4,8 +4,9 @@ The driver lists the inputs and cuts long videos into time segments (`inputs.py`
 task samples its segment's frames (`frames.py`) and runs the edge's UltraFace, then the cloud's
 MTCNN -> FaceNet -> SVM on every face (`recognizer.py`, loaded once per Python worker); the
 edge's tracker follows the faces and the service's TrackJudge decides each track (`tracks.py`);
-crops and tracks go to Parquet and, with `--store`, the crops replace that segment's rows in the
-database (`store.py`).
+a per-file pass joins the tracks that cross a segment border (`stitch.py`); crops and tracks go
+to Parquet and, with `--store`, replace that file's crops and tracks in the database
+(`store.py`).
 """
 
 from batch.inputs import InputError, WorkItem, expand_inputs, plan_work

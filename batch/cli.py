@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     results = parser.add_argument_group("results")
     results.add_argument("--output", default="recognitions.parquet", help="Parquet folder to write")
     results.add_argument(
-        "--store", action="store_true", help="also write the rows to the recognitions table"
+        "--store", action="store_true", help="also write the crops and tracks to the database"
     )
     results.add_argument(
         "--model-version", help="classifier version (default: the current one, pinned at start)"
@@ -113,6 +113,7 @@ def options_from_args(args: argparse.Namespace, settings: Settings) -> BatchOpti
         false_accept_rate=settings.false_accept_rate,
         match_threshold=settings.match_threshold,
         track_false_accept_rate=settings.track_false_accept_rate,
+        join_rate=settings.unknown_nearby_join_rate,
     )
 
 
@@ -124,7 +125,7 @@ def print_report(report: BatchReport, output: str) -> None:
     )
     stored = sum(item.stored for item in report.items)
     if stored:
-        print(f"{stored} rows stored in the recognitions table")
+        print(f"{stored} rows and {report.stored_tracks} tracks stored in the database")
     for item in report.failed:
         print(f"SKIPPED {item.path}: {item.error}", file=sys.stderr)
 

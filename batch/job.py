@@ -1,5 +1,6 @@
-"""The Spark side: one task per work item, results cached once, crops and tracks to Parquet, a
-report back."""
+"""The Spark side: one task per work item, results cached once, tracks stitched across segments
+per file, crops and tracks to Parquet (and with --store one transaction per file), a report
+back."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import sys
 import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -15,7 +17,14 @@ from pathlib import Path
 from batch.inputs import WorkItem, expand_inputs, plan_work
 from batch.process import ItemResult, process_item
 from batch.recognizer import RecognizerSpec, recognizer_for
-from batch.store import database_for, replace_segment
+from batch.stitch import Joins, border_of, file_joins, stitched_track
+from batch.store import (
+    database_for,
+    recording_of,
+    store_recording,
+    stored_crop,
+    stored_track,
+)
 from storage.model_store import ModelStore
 
 log = logging.getLogger("facerec.batch")
@@ -103,6 +112,9 @@ class BatchOptions:
     false_accept_rate: float = 0.01  # tracks are decided as the service does (FACEREC_...)
     match_threshold: float | None = None
     track_false_accept_rate: float | None = None
+    # Tracks of neighbouring segments join at this rate (batch/stitch.py): the service's rate
+    # for unknown tracks of one camera within a minute (FACEREC_UNKNOWN_NEARBY_JOIN_RATE).
+    join_rate: float = 1e-4
 
 
 @dataclass
@@ -123,6 +135,8 @@ class BatchReport:
     model_version: str
     items: list[ItemReport] = field(default_factory=list)
     wall_seconds: float = 0.0
+    joined: int = 0  # segment tracks that continue an earlier segment's track (batch/stitch.py)
+    stored_tracks: int = 0
 
     @property
     def failed(self) -> list[ItemReport]:
@@ -134,7 +148,8 @@ class BatchReport:
 
     @property
     def tracks(self) -> int:
-        return sum(item.tracks for item in self.items)
+        """Tracks once stitched across segment borders."""
+        return sum(item.tracks for item in self.items) - self.joined
 
     @property
     def video_seconds(self) -> float:
@@ -172,25 +187,13 @@ def spark_session(master: str = "local[*]", app_name: str = "facerec-batch", con
     return builder.getOrCreate()
 
 
-def _run_partition(items, spec: RecognizerSpec, fps: float, database_url: str | None):
-    """A Spark task: recognise each item, then (with --store) replace its rows in one transaction.
-
-    Storing inside the task keeps it idempotent under Spark's retries too: a task run twice
-    replaces the same segment twice.
-    """
+def _recognise(items, spec: RecognizerSpec, fps: float):
+    """A Spark task: recognise and track each item (one per task)."""
     for item in items:
-        result = process_item(item, partial(recognizer_for, spec), fps)
-        stored = 0
-        if database_url and not result.error:
-            try:
-                stored = replace_segment(database_for(database_url), item, result.rows)
-            except Exception as error:
-                result.error = f"storing failed: {type(error).__name__}: {error}"
-        yield result, stored
+        yield process_item(item, partial(recognizer_for, spec), fps)
 
 
-def _report(pair: tuple[ItemResult, int]) -> ItemReport:
-    result, stored = pair
+def _report(result: ItemResult) -> ItemReport:
     item = result.item
     return ItemReport(
         item.path,
@@ -199,20 +202,76 @@ def _report(pair: tuple[ItemResult, int]) -> ItemReport:
         result.frames,
         len(result.rows),
         len(result.tracks),
-        stored,
+        0,
         result.seconds,
         result.error,
     )
 
 
-def _row_tuples(pair: tuple[ItemResult, int]):
-    result, _ = pair
-    return [tuple(row[name] for name, _ in COLUMNS) for row in result.rows]
+def _stitched_tracks(crops, spec: RecognizerSpec):
+    """A Spark task: decide each stitched track again over all its crops."""
+    judge = recognizer_for(spec).judge
+    for _, rows in crops:
+        yield stitched_track(list(rows), judge)
 
 
-def _track_tuples(pair: tuple[ItemResult, int]):
-    result, _ = pair
-    return [tuple(row[name] for name, _ in TRACK_COLUMNS) for row in result.tracks]
+def _joins(results, options: BatchOptions) -> Joins:
+    """The per-file pass: each segment's border tracks, grouped by file, compared; only the
+    joined ids come back to the driver."""
+    rate = options.join_rate
+    return Joins.of(
+        results.map(partial(border_of, fps=options.fps))
+        .filter(lambda border: border is not None)
+        .keyBy(lambda border: border.path)
+        .groupByKey()
+        .flatMap(lambda pair: file_joins(list(pair[1]), rate))
+        .collect()
+    )
+
+
+def _crops_and_tracks(results, joins, spec: RecognizerSpec):
+    """The job's crop rows (stitched ids) and track rows (the stitched ones decided again)."""
+    crops = results.flatMap(lambda result: [joins.value.crop(row) for row in result.rows])
+    stitched = (
+        crops.filter(lambda row: row["track_id"] in joins.value.stitched)
+        .keyBy(lambda row: row["track_id"])
+        .groupByKey()
+        .mapPartitions(partial(_stitched_tracks, spec=spec))
+    )
+    kept = results.flatMap(
+        lambda result: [t for t in result.tracks if t["track_id"] not in joins.value.stitched]
+    )
+    return crops, kept.union(stitched).persist()
+
+
+def _store(context, items, crops, tracks, reports: list[ItemReport], url: str) -> int:
+    """`--store`: one task per file replaces its rows (batch/store.py); the tracks stored."""
+    failed = {report.path for report in reports if report.error}
+    by_file = defaultdict(list)
+    for item in items:
+        if item.path not in failed:
+            by_file[item.path].append(item)
+    recordings = [(path, recording_of(segments)) for path, segments in by_file.items()]
+    outcomes = (
+        context.parallelize(recordings, max(1, len(recordings)))
+        .groupWith(
+            crops.map(lambda row: (row["source"], stored_crop(row))),
+            tracks.map(lambda row: (row["source"], stored_track(row))),
+        )
+        .filter(lambda pair: len(pair[1][0]))
+        .map(lambda pair: store_recording(url, *pair))
+        .collect()
+    )
+    done = {path: error for path, _, _, error in outcomes}
+    for report in reports:
+        if report.path in done:
+            report.error = done[report.path]
+            report.stored = 0 if report.error else report.rows
+    return sum(tracks for _, _, tracks, _ in outcomes)
+
+
+def _row_tuples(rows, columns):
+    return rows.map(lambda row: tuple(row[name] for name, _ in columns))
 
 
 class ProgressLogger(threading.Thread):
@@ -260,16 +319,8 @@ def plan(options: BatchOptions) -> list[WorkItem]:
     )
 
 
-def run_batch(spark, options: BatchOptions) -> BatchReport:
-    """Run the whole job on `spark`; per-item failures are in the report, not raised."""
-    from pyspark import StorageLevel
-
-    began = time.perf_counter()
-    version = resolve_model_version(options)
-    items = plan(options)
-    if options.database_url:
-        database_for(options.database_url).create_schema()
-    spec = RecognizerSpec(
+def _spec(options: BatchOptions, version: str) -> RecognizerSpec:
+    return RecognizerSpec(
         str(Path(options.bundle_dir).resolve()),
         str(Path(options.model_dir).resolve()),
         version,
@@ -280,33 +331,57 @@ def run_batch(spark, options: BatchOptions) -> BatchReport:
         match_threshold=options.match_threshold,
         track_false_accept_rate=options.track_false_accept_rate,
     )
-    log.info(
-        "%d inputs -> %d segments, model %s", len({i.path for i in items}), len(items), version
-    )
-    context = spark.sparkContext
+
+
+def _recognised(context, items: list[WorkItem], spec: RecognizerSpec, fps: float):
+    """One task per item, its result cached for the later stages; and the items' reports."""
+    from pyspark import StorageLevel
+
     context.setJobDescription("facerec-batch: recognise")
     results = (
         context.parallelize(items, max(1, len(items)))
-        .mapPartitions(
-            partial(_run_partition, spec=spec, fps=options.fps, database_url=options.database_url)
-        )
+        .mapPartitions(partial(_recognise, spec=spec, fps=fps))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     progress = ProgressLogger(context)
     progress.start()
     try:
-        reports = results.map(_report).collect()
+        return results, results.map(_report).collect()
     finally:
         progress.stop()
+
+
+def run_batch(spark, options: BatchOptions) -> BatchReport:
+    """Run the whole job on `spark`; per-item failures are in the report, not raised."""
+    began = time.perf_counter()
+    version = resolve_model_version(options)
+    items = plan(options)
+    if options.database_url:
+        database_for(options.database_url).create_schema()
+    spec = _spec(options, version)
+    log.info(
+        "%d inputs -> %d segments, model %s", len({i.path for i in items}), len(items), version
+    )
+    context = spark.sparkContext
+    results, reports = _recognised(context, items, spec, options.fps)
+    context.setJobDescription("facerec-batch: stitch tracks across segments")
+    joins = _joins(results, options)
+    crops, tracks = _crops_and_tracks(results, context.broadcast(joins), spec)
     context.setJobDescription("facerec-batch: write parquet")
-    frame = spark.createDataFrame(results.flatMap(_row_tuples), _schema(COLUMNS))
+    frame = spark.createDataFrame(_row_tuples(crops, COLUMNS), _schema(COLUMNS))
     frame.write.mode("overwrite").parquet(options.output)
-    tracks = spark.createDataFrame(results.flatMap(_track_tuples), _schema(TRACK_COLUMNS))
-    tracks.write.mode("overwrite").parquet(tracks_path(options.output))
+    written = spark.createDataFrame(_row_tuples(tracks, TRACK_COLUMNS), _schema(TRACK_COLUMNS))
+    written.write.mode("overwrite").parquet(tracks_path(options.output))
+    stored_tracks = 0
+    if options.database_url:
+        context.setJobDescription("facerec-batch: store")
+        stored_tracks = _store(context, items, crops, tracks, reports, options.database_url)
+    tracks.unpersist()
     results.unpersist()
     for report in reports:
         if report.error:
             log.warning(
                 "skipped %s [%.0f-%.0f s]: %s", report.path, report.start, report.end, report.error
             )
-    return BatchReport(version, reports, time.perf_counter() - began)
+    joined = len(joins.earliest)
+    return BatchReport(version, reports, time.perf_counter() - began, joined, stored_tracks)

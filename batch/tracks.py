@@ -7,9 +7,10 @@ one video frame, so its settings are in sampled frames: a track ends after `TRAC
 without its face (the edge's 30 frames at 30 fps), and a face seen on one sampled frame is
 already a track (min_hits 1, as the edge does for photos): every recognised crop belongs to one.
 
-Tracks are per segment: each Spark task tracks its own time range, so a person on screen across
-a segment border is two tracks (ids differ in the segment's start). Ids are
-"<8 hex of the file's path>-<segment start in ms>-<n>": unique in an archive of many files.
+Each Spark task tracks its own time range; a person on screen across a segment border is then
+joined into one track by a per-file pass (batch/stitch.py), which decides the joined track again
+with `track_row`. Ids are "<8 hex of the file's path>-<segment start in ms>-<n>" (a joined
+track keeps its first segment's): unique in an archive of many files.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, select
 
+from .archive_tracks import delete_recording, insert_tracks
 from .errors import NotFound
 from .models import Person, Recognition, Track
 from .paging import listed
@@ -35,8 +36,9 @@ def _row_values(row: dict, known: set[str]) -> dict:
 
 @dataclass(frozen=True)
 class Segment:
-    """What one camera recorded between two instants (a batch job's unit of work): the rows a
-    re-run of it replaces. Recognitions have no natural key, so a re-run cannot upsert."""
+    """What one camera recorded between two instants (a batch job's unit of storing: one
+    recording): the rows a re-run of it replaces. Recognitions have no natural key, so a re-run
+    cannot upsert."""
 
     camera_id: str
     location_id: str
@@ -55,24 +57,35 @@ class Segment:
 
 class RecognitionQueries(Transactions):
     @retry_deadlocks
-    def store_recognitions(self, rows: Iterable[dict], replacing: Segment | None = None) -> int:
-        """Record faces seen by cameras without their faces (no thumbnail or codes), all or
-        none; how many. With `replacing`, the rows stored earlier for that segment are deleted
-        in the same transaction: a re-run leaves one copy, and no reader sees it half-replaced.
+    def store_recognitions(
+        self,
+        rows: Iterable[dict],
+        replacing: Segment | None = None,
+        tracks: list[dict] | None = None,
+    ) -> int:
+        """Record faces seen by cameras without thumbnails, all or none; how many. With
+        `replacing`, the rows stored earlier for that segment, and the tracks linked to them,
+        are deleted in the same transaction: a re-run leaves one copy, and no reader sees it
+        half-replaced.
 
         Each row: {"label", "score", "box"} and optionally "threshold", "camera_id",
         "location_id", "model_version", "recognized_at". Who a row belongs to is decided as for
-        `record_sightings` (`sightings.recognition_values`)."""
-        rows = list(rows)
+        `record_sightings` (`sightings.recognition_values`). With `tracks` (a batch job's
+        decided tracks, storage/archive_tracks.py `insert_tracks`), each row is a crop of one:
+        it also has "codes", "embedding_space", "track_id", "quality" and "grey"."""
+        rows, tracks = list(rows), list(tracks or ())
         with self._transaction(write=True) as session:
-            known = known_people(session, (row["label"] for row in rows))
+            known = known_people(session, (row["label"] for row in (*rows, *tracks)))
             if replacing is not None:
-                session.execute(delete(Recognition).where(replacing.rows()))
-            for start in range(0, len(rows), INSERT_BATCH_ROWS):
-                chunk = rows[start : start + INSERT_BATCH_ROWS]
-                session.execute(
-                    Recognition.__table__.insert(), [_row_values(row, known) for row in chunk]
-                )
+                keys = [track["track_id"] for track in tracks]
+                delete_recording(session, replacing.rows(), replacing.camera_id, keys)
+            values = [_row_values(row, known) for row in rows]
+            if tracks:
+                insert_tracks(session, values, rows, tracks, known)
+            else:
+                for start in range(0, len(values), INSERT_BATCH_ROWS):
+                    chunk = values[start : start + INSERT_BATCH_ROWS]
+                    session.execute(Recognition.__table__.insert(), chunk)
         return len(rows)
 
     def recognitions(self, **filters) -> tuple[list[dict], int]:

@@ -100,15 +100,16 @@ def test_the_corrupt_video_is_reported_and_skipped(finished, broken_video):
 
 
 def test_each_crop_belongs_to_a_track_and_the_clip_has_few_tracks(finished, tracks):
-    """Issue #22: one row per track. The edge sees 8 people-appearances in the whole clip
-    (tests/edge/test_daemon.py); here the clip is cut into 3 segments, which may split a track."""
+    """Issue #22: one row per track. The clip is cut into 3 segments and its tracks stitched
+    across the borders: the 7 tracks of the uncut clip (tests/batch/test_tracks.py), which
+    has 8 people-appearances at the edge (tests/edge/test_daemon.py)."""
     report, rows = finished
     keys = [(t["source"], t["track_id"]) for t in tracks]
     assert len(keys) == len(set(keys)) == report.tracks
     assert {(r["source"], r["track_id"]) for r in rows} == set(keys)
     clip_rows = [r for r in rows if r["source"] == str(CLIP)]
     clip_tracks = [t for t in tracks if t["source"] == str(CLIP)]
-    assert 4 <= len(clip_tracks) <= 12 and 2 * len(clip_tracks) <= len(clip_rows)
+    assert len(clip_tracks) == 7 and report.joined == 5
     for track in clip_tracks:
         crops = [r for r in clip_rows if r["track_id"] == track["track_id"]]
         assert track["crops"] == len(crops) and 1 <= track["faces"] <= min(len(crops), 8)
@@ -116,16 +117,27 @@ def test_each_crop_belongs_to_a_track_and_the_clip_has_few_tracks(finished, trac
         assert track["last_timestamp"] == max(r["timestamp"] for r in crops)
         assert track["best_quality"] == max(r["quality"] for r in crops)
         assert len(track["embedding"]) == 256
-    # Lin-Manuel Miranda's seconds on stage are his tracks (one per segment he is in).
-    lin = [
-        t for t in clip_tracks if t["label"] == "lin_manuel_miranda" and t["last_timestamp"] >= 3
-    ]
-    assert (
-        min(t["first_timestamp"] for t in lin) <= 3.0
-        and max(t["last_timestamp"] for t in lin) >= 7.0
-    )
-    assert all(t["score"] >= t["threshold"] for t in lin)
     assert {t["label"] for t in clip_tracks} <= {"lin_manuel_miranda", "obama", "unknown"}
+
+
+def test_a_person_on_screen_across_a_segment_border_is_one_track(finished, tracks):
+    """Lin-Manuel Miranda sings from 3.0 s to 7.0 s, across the border at 4 s: one track with
+    the first segment's id, named over its best 8 of 9 crops; the audience, from 7.5 s across
+    the border at 8 s, one track per face with the second segment's ids."""
+    _, rows = finished
+    clip_tracks = [t for t in tracks if t["source"] == str(CLIP)]
+    [lin] = [t for t in clip_tracks if t["first_timestamp"] == 3.0]
+    assert (lin["last_timestamp"], lin["crops"], lin["faces"]) == (7.0, 9, 8)
+    assert lin["label"] == "lin_manuel_miranda" and lin["score"] >= lin["threshold"]
+    assert lin["track_id"].split("-")[1] == "0"
+    on_stage = {
+        r["track_id"] for r in rows if r["source"] == str(CLIP) and r["timestamp"] in LIN_SECONDS
+    }
+    assert on_stage == {lin["track_id"]}
+    audience = [t for t in clip_tracks if t["first_timestamp"] == 7.5]
+    assert len(audience) == 4 and all(t["last_timestamp"] == 9.0 for t in audience)
+    assert {t["track_id"].split("-")[1] for t in audience} == {"4000"}
+    assert [t["label"] for t in audience].count("obama") == 1
 
 
 def test_search_by_face_ranks_tracks_and_finds_lin_manuel_miranda(spark, finished, archive):

@@ -1,4 +1,5 @@
-"""`--store` on the real MariaDB: rows land in the recognitions table, and a re-run replaces them."""
+"""`--store` on the real MariaDB: crops and tracks land in the database, and a re-run replaces
+them instead of adding a second copy."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from batch.job import BatchOptions, run_batch
-from storage import Database
-from storage.models import Recognition
+from recognition import load_image
+from storage import Database, Segment
+from storage.models import Recognition, Track, TrackCode, TrackCrop
 from tests.batch.conftest import CLIP, SCENES
-from tests.conftest import BUNDLE
+from tests.conftest import BUNDLE, people_images
 
-pytestmark = pytest.mark.mariadb
 STARTED_AT = 1_700_000_000.0
+DURING = datetime.fromtimestamp(STARTED_AT + 5, UTC)
 
 
 def _stored(database: Database) -> list[tuple]:
@@ -24,21 +26,78 @@ def _stored(database: Database) -> list[tuple]:
         return [tuple(row) for row in connection.execute(select(*columns).order_by(*columns))]
 
 
-def test_a_rerun_replaces_the_rows_instead_of_duplicating_them(
-    spark, model_dir, scratch_database_url, tmp_path
+def _stored_tracks(database: Database) -> tuple[list, list, list]:
+    """Tracks, their crops (by the crop's time and box) and their codes, without row ids."""
+    tracks = [c for c in Track.__table__.columns if c.name != "id"]
+    crops = (
+        Track.camera_id, Track.track_key, Recognition.recognized_at, Recognition.box_left,
+        Recognition.box_top, TrackCrop.quality, TrackCrop.grey,
+    )  # fmt: skip
+    codes = (Track.track_key, TrackCode.embedding_space, TrackCode.last_seen_at, TrackCode.code)
+    with database.engine.connect() as connection:
+        return (
+            [tuple(r) for r in connection.execute(select(*tracks).order_by(*tracks))],
+            [
+                tuple(r)
+                for r in connection.execute(
+                    select(*crops)
+                    .join(TrackCrop, TrackCrop.track_id == Track.id)
+                    .join(Recognition, Recognition.id == TrackCrop.recognition_id)
+                    .order_by(*crops)
+                )
+            ],
+            [
+                tuple(r)
+                for r in connection.execute(
+                    select(*codes).join(Track, Track.id == TrackCode.track_id).order_by(*codes)
+                )
+            ],
+        )
+
+
+def _another_recording(database: Database, space: str, name: str = "other.mp4") -> None:
+    """This camera's one-crop track from another file, in the same seconds."""
+    crop = {
+        "label": "y", "score": 1, "threshold": None, "box": (0, 0, 1, 1), "camera_id": "video",
+        "location_id": name, "model_version": None, "recognized_at": DURING,
+        "embedding_space": space, "codes": bytes(256), "track_id": f"{name}-0-1",
+        "quality": 1.0, "grey": False,
+    }  # fmt: skip
+    track = {
+        **{key: crop[key] for key in ("camera_id", "location_id", "label", "model_version")},
+        "track_id": crop["track_id"], "first_seen_at": DURING, "last_seen_at": DURING,
+        "crops": 1, "score": 1.0, "threshold": None, "faces": 1, "embedding_space": space,
+        "embedding": [1.0] + [0.0] * 255,
+    }  # fmt: skip
+    window = Segment("video", name, DURING, DURING.replace(second=DURING.second + 1))
+    assert database.store_recognitions([crop], replacing=window, tracks=[track]) == 1
+
+
+def test_storing_a_recording_again_replaces_it_and_nothing_else(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'facerec.db'}")
+    database.create_schema()
+    _another_recording(database, "space", "a.mp4")
+    _another_recording(database, "space", "b.mp4")
+    before = _stored(database), _stored_tracks(database)
+    _another_recording(database, "space", "a.mp4")
+    assert (_stored(database), _stored_tracks(database)) == before
+    tracks, crops, codes = before[1]
+    assert len(before[0]) == len(tracks) == len(crops) == len(codes) == 2
+
+
+@pytest.mark.mariadb
+def test_a_rerun_replaces_the_crops_and_tracks_instead_of_duplicating_them(
+    spark, model_dir, scratch_database_url, tmp_path, analyzer
 ):
     database = Database(scratch_database_url)
     database.create_schema()
     database.add_person("lin_manuel_miranda")  # biden and obama are not in this database
-    # Another camera's sighting in the same seconds, and this camera's from another file.
-    during = datetime.fromtimestamp(STARTED_AT + 5, UTC)
-    others = [
-        {"label": "x", "score": 1, "camera_id": "lobby", "location_id": CLIP.name,
-         "box": (0, 0, 1, 1), "recognized_at": during},
-        {"label": "y", "score": 1, "camera_id": "video", "location_id": "other.mp4",
-         "box": (0, 0, 1, 1), "recognized_at": during},
-    ]  # fmt: skip
-    database.store_recognitions(others)
+    # Another camera's sighting in the same seconds, and this camera's track of another file.
+    database.store_recognitions(
+        [{"label": "x", "score": 1, "camera_id": "lobby", "location_id": CLIP.name,
+          "box": (0, 0, 1, 1), "recognized_at": DURING}]
+    )  # fmt: skip
+    _another_recording(database, analyzer.embedding_space)
     options = BatchOptions(
         inputs=[str(CLIP), str(SCENES / "two_people.jpg")],
         output=str(tmp_path / "first.parquet"),
@@ -50,14 +109,18 @@ def test_a_rerun_replaces_the_rows_instead_of_duplicating_them(
         database_url=scratch_database_url,
     )
     first = run_batch(spark, options)
-    after_first = _stored(database)
+    after_first, tracks_after_first = _stored(database), _stored_tracks(database)
     assert not first.failed
     assert sum(item.stored for item in first.items) == first.rows > 10
-    assert len(after_first) == first.rows + len(others)
+    assert len(after_first) == first.rows + 2
+    tracks, crops, codes = tracks_after_first
+    assert first.joined > 0 and first.stored_tracks == first.tracks
+    assert len(tracks) == len(codes) == first.tracks + 1 and len(crops) == first.rows + 1
 
     second = run_batch(spark, options)
     assert sum(item.stored for item in second.items) == second.rows == first.rows
     assert _stored(database) == after_first  # same rows, once each; the others untouched
+    assert _stored_tracks(database) == tracks_after_first
 
     with database.engine.connect() as connection:
         table = Recognition.__table__
@@ -68,3 +131,11 @@ def test_a_rerun_replaces_the_rows_instead_of_duplicating_them(
         )
     assert linked["lin_manuel_miranda"] > 0  # enrolled here: linked to the person
     assert linked["biden"] == 0  # known to the model, not to this database: label kept, no link
+    # Search by face finds his stored track: on stage 3-7 s, across the border at 4 s.
+    _, _, embedding = analyzer.subject(
+        load_image(people_images()["lin_manuel_miranda"][0].read_bytes())
+    )
+    [best], _ = database.search_tracks(embedding, analyzer.embedding_space, limit=1)
+    assert best["label"] == best["person_id"] == "lin_manuel_miranda"
+    assert best["first_seen_at"].timestamp() <= STARTED_AT + 3
+    assert best["last_seen_at"].timestamp() >= STARTED_AT + 7 and best["ended_at"] is not None

@@ -1,0 +1,93 @@
+"""Recorded video's tracks, stored as a batch job decided them (`store_recognitions` with
+`tracks`): each crop's int8 codes, each track's row (its decision, ended), its crops' links and
+its code, in the caller's transaction.
+
+Live tracks are built one crop at a time (storage/tracks.py); these arrive decided, so nothing
+is decided here. A re-run replaces a recording: the tracks linked to its earlier rows (or
+holding one of the keys about to be written) are deleted with those rows, and their links,
+codes and events cascade.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, delete, insert, or_, select
+
+from .models import Recognition, SightingEmbedding, Track, TrackCrop
+from .track_codes import store_track_code
+from .validation import aware, check_id, optional_id
+
+
+def delete_recording(session, rows, camera_id: str, keys: list[str]) -> None:
+    """The recognitions matching `rows` (a WHERE clause), and the tracks linked to them or
+    holding one of `keys` on `camera_id`."""
+    linked = (
+        select(TrackCrop.track_id)
+        .join(Recognition, Recognition.id == TrackCrop.recognition_id)
+        .where(rows)
+    )
+    same_key = and_(Track.camera_id == camera_id, Track.track_key.in_(keys))
+    session.execute(delete(Track).where(or_(Track.id.in_(linked), same_key)))
+    session.execute(delete(Recognition).where(rows))
+
+
+def _insert_crops(session, values: list[dict], crops: list[dict]) -> list[int]:
+    """Each crop's `recognitions` row (`values`) and its codes; the new rows' ids, in order."""
+    returning = insert(Recognition).returning(Recognition.id, sort_by_parameter_order=True)
+    ids = list(session.scalars(returning, values))
+    session.execute(
+        insert(SightingEmbedding),
+        [
+            {
+                "recognition_id": recognition_id, "embedding_space": crop["embedding_space"],
+                "recognized_at": row["recognized_at"], "camera_id": row["camera_id"],
+                "location_id": row["location_id"], "code": crop["codes"],
+            }
+            for recognition_id, crop, row in zip(ids, crops, values, strict=True)
+        ],
+    )  # fmt: skip
+    return ids
+
+
+def _track_values(track: dict, known: set[str]) -> dict:
+    """A track's row, ended at its last sighting (the recording is over)."""
+    last_seen_at = aware(track["last_seen_at"], "last_seen_at")
+    return {
+        "camera_id": check_id(track["camera_id"], "camera_id"),
+        "track_key": check_id(track["track_id"], "track_id"),
+        "location_id": optional_id(track["location_id"], "location_id"),
+        "first_seen_at": aware(track["first_seen_at"], "first_seen_at"),
+        "last_seen_at": last_seen_at,
+        "ended_at": last_seen_at,
+        "crops": track["crops"],
+        "person_id": track["label"] if track["label"] in known else None,
+        **{key: track[key] for key in ("label", "score", "threshold", "faces")},
+        "model_version": optional_id(track["model_version"], "model_version"),
+    }
+
+
+def insert_tracks(
+    session, values: list[dict], crops: list[dict], tracks: list[dict], known: set[str]
+) -> None:
+    """Insert the crops (`values`: their `recognitions` rows; `crops`: each with "codes",
+    "embedding_space", "track_id" (its track's key), "quality" and "grey"), the tracks, the
+    links and each track's code (its "embedding", the mean of its best crops)."""
+    crop_ids = _insert_crops(session, values, crops)
+    rows = [_track_values(track, known) for track in tracks]
+    returning = insert(Track).returning(Track.id, sort_by_parameter_order=True)
+    track_ids = dict(
+        zip([row["track_key"] for row in rows], session.scalars(returning, rows), strict=True)
+    )
+    session.execute(
+        insert(TrackCrop),
+        [
+            {"recognition_id": crop_id, "track_id": track_ids[crop["track_id"]],
+             "quality": float(crop["quality"]), "grey": int(crop["grey"])}
+            for crop_id, crop in zip(crop_ids, crops, strict=True)
+        ],
+    )  # fmt: skip
+    for track, row in zip(tracks, rows, strict=True):
+        store_track_code(
+            session, track_ids[row["track_key"]], [track["embedding"]], track["embedding_space"],
+            camera_id=row["camera_id"], location_id=row["location_id"],
+            last_seen_at=row["last_seen_at"],
+        )  # fmt: skip
