@@ -5,6 +5,7 @@ unknown grouping, retention, closing quiet tracks, webhooks)."""
 from __future__ import annotations
 
 import logging
+import threading
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
@@ -124,7 +125,21 @@ class Service:
         metrics.observe_model(self.watcher.refresh().version)
         self.watcher.start()
         self.analyzers.start()
+        threading.Thread(target=self._warm_search, name="search-warmer", daemon=True).start()
         return self
+
+    def _warm_search(self) -> None:
+        """Load the worker's search index once its networks are in, off the request path: the
+        first search by face in each worker would otherwise wait for it (4.6 s at 1M tracks)."""
+        try:
+            analyzer = self.analyzers.get()
+            tracks = self.db.warm_track_index(analyzer.embedding_space, analyzer.embedder.dim)
+        except (
+            Exception
+        ) as error:  # the database or the bundle is not there: the first search loads it
+            log.warning("search index not loaded at start-up: %s", error)
+            return
+        log.info("search index loaded at start-up: %d tracks", tracks)
 
     def send_track_events(self, events: list[dict]) -> None:
         """POST the track events this worker wrote to the webhook (as /events sends them), and
