@@ -1,11 +1,12 @@
 """Recorded video's tracks, stored as a batch job decided them (`store_recognitions` with
-`tracks`): each crop's int8 codes, each track's row (its decision, ended), its crops' links and
-its code, in the caller's transaction.
+`tracks`): each crop's int8 codes and face (the live service's thumbnail, so a stored track
+shows its best face as a live one does), each track's row (its decision, ended), its crops'
+links and its code, in the caller's transaction.
 
 Live tracks are built one crop at a time (storage/tracks.py); these arrive decided, so nothing
 is decided here. A re-run replaces a recording: the tracks linked to its earlier rows (or
-holding one of the keys about to be written) are deleted with those rows, and their links,
-codes and events cascade.
+holding one of the keys about to be written) are deleted with those rows (whose codes and
+thumbnails cascade), and their links, codes and events cascade.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import and_, delete, insert, or_, select
 
 from .models import Recognition, SightingEmbedding, Track, TrackCrop
+from .sightings import insert_thumbnails
 from .track_codes import store_track_code
 from .validation import aware, check_id, optional_id
 
@@ -31,7 +33,8 @@ def delete_recording(session, rows, camera_id: str, keys: list[str]) -> None:
 
 
 def _insert_crops(session, values: list[dict], crops: list[dict]) -> list[int]:
-    """Each crop's `recognitions` row (`values`) and its codes; the new rows' ids, in order."""
+    """Each crop's `recognitions` row (`values`), its codes and its face (a JPEG, when it has
+    one); the new rows' ids, in order."""
     returning = insert(Recognition).returning(Recognition.id, sort_by_parameter_order=True)
     ids = list(session.scalars(returning, values))
     session.execute(
@@ -45,6 +48,7 @@ def _insert_crops(session, values: list[dict], crops: list[dict]) -> list[int]:
             for recognition_id, crop, row in zip(ids, crops, values, strict=True)
         ],
     )  # fmt: skip
+    insert_thumbnails(session, ids, [crop.get("thumbnail") for crop in crops])
     return ids
 
 
@@ -69,8 +73,9 @@ def insert_tracks(
     session, values: list[dict], crops: list[dict], tracks: list[dict], known: set[str]
 ) -> None:
     """Insert the crops (`values`: their `recognitions` rows; `crops`: each with "codes",
-    "embedding_space", "track_id" (its track's key), "quality" and "grey"), the tracks, the
-    links and each track's code (its "embedding", the mean of its best crops)."""
+    "embedding_space", "track_id" (its track's key), "quality", "grey" and optionally
+    "thumbnail", recognition.sighting.thumbnail's JPEG), the tracks, the links and each track's
+    code (its "embedding", the mean of its best crops)."""
     crop_ids = _insert_crops(session, values, crops)
     rows = [_track_values(track, known) for track in tracks]
     returning = insert(Track).returning(Track.id, sort_by_parameter_order=True)

@@ -63,16 +63,16 @@ class RecognitionQueries(Transactions):
         replacing: Segment | None = None,
         tracks: list[dict] | None = None,
     ) -> int:
-        """Record faces seen by cameras without thumbnails, all or none; how many. With
-        `replacing`, the rows stored earlier for that segment, and the tracks linked to them,
-        are deleted in the same transaction: a re-run leaves one copy, and no reader sees it
-        half-replaced.
+        """Record faces seen by cameras, all or none; how many. With `replacing`, the rows
+        stored earlier for that segment, and the tracks linked to them, are deleted in the same
+        transaction: a re-run leaves one copy, and no reader sees it half-replaced.
 
         Each row: {"label", "score", "box"} and optionally "threshold", "camera_id",
         "location_id", "model_version", "recognized_at". Who a row belongs to is decided as for
         `record_sightings` (`sightings.recognition_values`). With `tracks` (a batch job's
         decided tracks, storage/archive_tracks.py `insert_tracks`), each row is a crop of one:
-        it also has "codes", "embedding_space", "track_id", "quality" and "grey"."""
+        it also has "codes", "embedding_space", "track_id", "quality", "grey" and optionally
+        "thumbnail" (its face as JPEG; without `tracks` no face is kept)."""
         rows, tracks = list(rows), list(tracks or ())
         with self._transaction(write=True) as session:
             known = known_people(session, (row["label"] for row in (*rows, *tracks)))

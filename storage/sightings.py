@@ -84,6 +84,19 @@ def _checked_codes(seen) -> bytes:
     return codes
 
 
+def insert_thumbnails(connection, ids: Sequence[int], jpegs: Sequence[bytes | None]) -> None:
+    """Keep each sighting's face (`ids[i]`'s JPEG `jpegs[i]`), in the caller's transaction: a
+    live sighting and an archive crop (storage/archive_tracks.py) are kept alike. An empty one
+    is not kept (the recogniser was asked for none)."""
+    rows = [
+        {"recognition_id": recognition_id, "jpeg": jpeg}
+        for recognition_id, jpeg in zip(ids, jpegs, strict=True)
+        if jpeg
+    ]
+    if rows:
+        connection.execute(_INSERT_THUMBNAILS, rows)
+
+
 def insert_sightings(
     session, seen, camera_id: str | None, location_id: str | None, recognized_at: datetime | None
 ) -> list[int]:
@@ -120,13 +133,7 @@ def insert_sightings(
             for recognition_id, code in zip(ids, codes, strict=True)
         ],  # fmt: skip
     )
-    thumbnails = [
-        {"recognition_id": recognition_id, "jpeg": s.thumbnail}
-        for recognition_id, s in zip(ids, seen.sightings, strict=True)
-        if s.thumbnail
-    ]
-    if thumbnails:
-        connection.execute(_INSERT_THUMBNAILS, thumbnails)
+    insert_thumbnails(connection, ids, [s.thumbnail for s in seen.sightings])
     return ids
 
 
