@@ -65,6 +65,9 @@ def _row(item: WorkItem, timestamp: float, frame: int, named, recognizer: FrameR
         # grey (infrared: the track is judged on the grey table); track_id is set by the caller.
         "quality": crop_quality(sighting.box, sighting.probability),
         "grey": grey,
+        # The face as the live service keeps it (a JPEG, recognition.sighting.thumbnail): --store
+        # keeps it too, so a stored track shows its best face.
+        "thumbnail": sighting.thumbnail,
     }
 
 

@@ -101,9 +101,10 @@ class FrameRecognizer:
 
     def name(self, bgr: np.ndarray, detection: Detection) -> tuple[Sighting, bool] | None:
         """The face MTCNN confirms in the detection's crop, named (or "unknown"), its box in
-        frame pixels: the service's recognition step (recognition.sighting) on the crop; and
-        whether the crop is grey (infrared). None when MTCNN sees no face there (the API would
-        answer "no face" too)."""
+        frame pixels: the service's recognition step (recognition.sighting) on the crop, its
+        thumbnail cut from the crop as the API cuts it from the edge's; and whether the crop is
+        grey (infrared). None when MTCNN sees no face there (the API would answer "no face"
+        too)."""
         pixels, (left, top, _, _) = crop_face(bgr, detection.box, self.crop_margin)
         rgb = np.ascontiguousarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB))
         seen = sighting.recognize(self.analyzer, self.classifier, rgb).sightings

@@ -4,7 +4,8 @@ The unit is the file, not the segment: a track joined across segment borders (ba
 has crops in several segments, and its row, its crops' links and its code must change together.
 What identifies a file's rows is (camera_id, location_id = the file's name, recognized_at inside
 the recording): `Database.store_recognitions(crops, replacing=..., tracks=...)` deletes those
-and the tracks linked to them, then inserts the crops (with their int8 codes), the tracks
+and the tracks linked to them, then inserts the crops (with their int8 codes and thumbnails,
+so the console shows a stored track's best face as a live one's), the tracks
 (decided, ended), their links and codes (storage/archive_tracks.py) in one transaction, retried
 when MariaDB picks it as a deadlock's victim (two files of one camera write next to each other
 in the same index). A re-run, a retried Spark task or a second job over the same files
@@ -36,13 +37,14 @@ def recording_of(items: list[WorkItem]) -> Segment:
 
 
 def stored_crop(row: dict) -> dict:
-    """What the database keeps of a crop row: its face as int8 codes, not 256 floats."""
+    """What the database keeps of a crop row: its face as int8 codes, not 256 floats, and as the
+    JPEG people look at."""
     return {
         **{key: row[key] for key in ("label", "score", "threshold", "camera_id", "location_id")},
         "box": (row["box_left"], row["box_top"], row["box_right"], row["box_bottom"]),
         **{key: row[key] for key in ("model_version", "recognized_at", "embedding_space")},
         "codes": encode(np.asarray(row["embedding"], np.float32)[None])[0].tobytes(),
-        **{key: row[key] for key in ("track_id", "quality", "grey")},
+        **{key: row[key] for key in ("track_id", "quality", "grey", "thumbnail")},
     }
 
 

@@ -1,17 +1,22 @@
-"""`--store` on the real MariaDB: crops and tracks land in the database, and a re-run replaces
-them instead of adding a second copy."""
+"""`--store` on the real MariaDB: crops, their faces and tracks land in the database, and a
+re-run replaces them instead of adding a second copy."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from batch.job import BatchOptions, run_batch
 from recognition import load_image
+from recognition.gallery import decode_one
+from recognition.sighting import THUMBNAIL_SIZE
 from storage import Database, Segment
-from storage.models import Recognition, Track, TrackCode, TrackCrop
+from storage.models import Recognition, SightingThumbnail, Track, TrackCode, TrackCrop
 from tests.batch.conftest import CLIP, SCENES
 from tests.conftest import BUNDLE, people_images
 
@@ -53,6 +58,56 @@ def _stored_tracks(database: Database) -> tuple[list, list, list]:
                 )
             ],
         )
+
+
+def _thumbnails(database: Database) -> list[tuple]:
+    """The faces kept, each by its crop's camera, file, time and box (not row ids)."""
+    crop = (
+        Recognition.camera_id, Recognition.location_id, Recognition.recognized_at,
+        Recognition.box_left, Recognition.box_top,
+    )  # fmt: skip
+    query = select(*crop, SightingThumbnail.jpeg).join(
+        SightingThumbnail, SightingThumbnail.recognition_id == Recognition.id
+    )
+    with database.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(query.order_by(*crop))]
+
+
+def _best_crops(database: Database) -> dict[str, tuple[int, bytes]]:
+    """Each track's key -> its best crop by quality (what storage/track_rows.best_crop picks
+    among the crops with a face) and the track's code (the mean its decision classified)."""
+    query = (
+        select(Track.track_key, TrackCrop.recognition_id, TrackCode.code)
+        .join(TrackCrop, TrackCrop.track_id == Track.id)
+        .join(TrackCode, TrackCode.track_id == Track.id)
+        .order_by(TrackCrop.quality, TrackCrop.recognition_id.desc())
+    )
+    with database.engine.connect() as connection:
+        return {key: (crop, code) for key, crop, code in connection.execute(query)}
+
+
+def _assert_best_faces(database: Database, analyzer) -> None:
+    """Every archive track shows its best crop's face, as a live track does: a small JPEG of
+    one face, the track's person (its embedding near the track's mean)."""
+    listed, _ = database.tracks(per_page=100)
+    best = _best_crops(database)
+    assert {track["id"] for track in listed} == {*best, "other.mp4-0-1"}
+    for track in listed:
+        face = track["best_recognition_id"]
+        assert face == database.track(track["camera_id"], track["id"])["best_recognition_id"]
+        if track["id"] == "other.mp4-0-1":
+            assert face is None  # stored without a face: none to show
+            continue
+        crop, mean = best[track["id"]]
+        jpeg = database.sighting_thumbnail(face)
+        assert face == crop
+        image = Image.open(io.BytesIO(jpeg))
+        assert image.format == "JPEG" and 40 <= max(image.size) <= THUMBNAIL_SIZE, image.size
+        rgb = np.asarray(image.convert("RGB"))
+        [seen] = analyzer.detect(rgb)  # one face, most of the picture (20% margin each side)
+        assert (seen.box[2] - seen.box[0]) > 0.5 * rgb.shape[1] and seen.probability > 0.9
+        similarity = float(analyzer.embed(rgb, [seen])[0] @ decode_one(mean))
+        assert similarity > 0.6, (track["id"], similarity)
 
 
 def _another_recording(database: Database, space: str, name: str = "other.mp4") -> None:
@@ -116,11 +171,15 @@ def test_a_rerun_replaces_the_crops_and_tracks_instead_of_duplicating_them(
     tracks, crops, codes = tracks_after_first
     assert first.joined > 0 and first.stored_tracks == first.tracks
     assert len(tracks) == len(codes) == first.tracks + 1 and len(crops) == first.rows + 1
+    faces = _thumbnails(database)
+    assert len(faces) == first.rows  # every crop of the job keeps its face
+    _assert_best_faces(database, analyzer)
 
     second = run_batch(spark, options)
     assert sum(item.stored for item in second.items) == second.rows == first.rows
     assert _stored(database) == after_first  # same rows, once each; the others untouched
     assert _stored_tracks(database) == tracks_after_first
+    assert _thumbnails(database) == faces  # the same faces, once each
 
     with database.engine.connect() as connection:
         table = Recognition.__table__
@@ -129,6 +188,8 @@ def test_a_rerun_replaces_the_crops_and_tracks_instead_of_duplicating_them(
                 select(table.c.label, func.count(table.c.person_id)).group_by(table.c.label)
             ).all()
         )
+        kept = connection.scalar(select(func.count()).select_from(SightingThumbnail))
+    assert kept == len(faces)  # the first run's faces went with their rows: none left over
     assert linked["lin_manuel_miranda"] > 0  # enrolled here: linked to the person
     assert linked["biden"] == 0  # known to the model, not to this database: label kept, no link
     # Search by face finds his stored track: on stage 3-7 s, across the border at 4 s.
