@@ -76,6 +76,9 @@ TRACK_COLUMNS = [
     ("best_box_right", "double"),
     ("best_box_bottom", "double"),
     ("best_quality", "double"),
+    # The best crop's face (recognition.sighting.thumbnail's JPEG): one face per track for whoever
+    # reviews the output; the crops' own faces are not written (docs/batch.md: --store keeps them).
+    ("best_thumbnail", "binary"),
     ("embedding_space", "string"),
     ("embedding", "array<float>"),  # the normalised mean of the best crops' embeddings
 ]

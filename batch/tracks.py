@@ -76,6 +76,7 @@ def track_row(crops: list[dict], judge: TrackJudge) -> dict:
             f"best_{side}": top[side] for side in ("box_left", "box_top", "box_right", "box_bottom")
         },
         "best_quality": top["quality"],
+        "best_thumbnail": top["thumbnail"],  # the face the console shows for the stored track
         "embedding": [float(v) for v in _mean(embeddings)],
     }
 

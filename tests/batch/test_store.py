@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from batch.job import BatchOptions, run_batch
+from batch.job import BatchOptions, run_batch, tracks_path
 from recognition import load_image
 from recognition.gallery import decode_one
 from recognition.sighting import THUMBNAIL_SIZE
@@ -86,12 +86,16 @@ def _best_crops(database: Database) -> dict[str, tuple[int, bytes]]:
         return {key: (crop, code) for key, crop, code in connection.execute(query)}
 
 
-def _assert_best_faces(database: Database, analyzer) -> None:
+def _assert_best_faces(database: Database, analyzer, spark, output: str) -> None:
     """Every archive track shows its best crop's face, as a live track does: a small JPEG of
-    one face, the track's person (its embedding near the track's mean)."""
+    one face, the track's person (its embedding near the track's mean), and the tracks
+    dataset's."""
     listed, _ = database.tracks(per_page=100)
     best = _best_crops(database)
-    assert {track["id"] for track in listed} == {*best, "other.mp4-0-1"}
+    written = dict(
+        spark.read.parquet(tracks_path(output)).select("track_id", "best_thumbnail").collect()
+    )
+    assert {track["id"] for track in listed} == {*written, "other.mp4-0-1"}
     for track in listed:
         face = track["best_recognition_id"]
         assert face == database.track(track["camera_id"], track["id"])["best_recognition_id"]
@@ -100,7 +104,7 @@ def _assert_best_faces(database: Database, analyzer) -> None:
             continue
         crop, mean = best[track["id"]]
         jpeg = database.sighting_thumbnail(face)
-        assert face == crop
+        assert face == crop and jpeg == bytes(written[track["id"]])
         image = Image.open(io.BytesIO(jpeg))
         assert image.format == "JPEG" and 40 <= max(image.size) <= THUMBNAIL_SIZE, image.size
         rgb = np.asarray(image.convert("RGB"))
@@ -173,7 +177,7 @@ def test_a_rerun_replaces_the_crops_and_tracks_instead_of_duplicating_them(
     assert len(tracks) == len(codes) == first.tracks + 1 and len(crops) == first.rows + 1
     faces = _thumbnails(database)
     assert len(faces) == first.rows  # every crop of the job keeps its face
-    _assert_best_faces(database, analyzer)
+    _assert_best_faces(database, analyzer, spark, options.output)
 
     second = run_batch(spark, options)
     assert sum(item.stored for item in second.items) == second.rows == first.rows
