@@ -68,11 +68,13 @@ def crop_of(
 
 
 def decider(service, snapshot, space: str):
-    """`decide(embeddings, grey, forgotten)` with the request's model, or `undecided` when no
+    """`decide(embeddings, grey, forgotten, qualities)` with the request's model, or `undecided` when no
     model of this embedding space is trained yet."""
     classifier = snapshot.classifier
     if classifier is None or classifier.embedding_space != space:
-        return lambda embeddings, _grey, _forgotten=frozenset(): undecided(len(embeddings))
+        return lambda embeddings, _grey, _forgotten=frozenset(), _qualities=None: undecided(
+            len(embeddings)
+        )
     settings = service.settings
     judge = TrackJudge(
         classifier,
@@ -89,17 +91,21 @@ def preview(service, snapshot, seen, crop: TrackCropInfo, camera_id: str | None)
     down, this crop decides alone."""
     subject = seen.sightings[crop.subject]
     own = subject.embedding[None]
-    stored, grey = np.zeros((0, own.shape[1]), np.float32), False
+    stored, qualities, grey = np.zeros((0, own.shape[1]), np.float32), np.zeros(0), False
     if camera_id is not None:
         with contextlib.suppress(DatabaseUnavailable):
-            stored, grey = service.db.track_evidence(
+            stored, qualities, grey = service.db.track_evidence(
                 camera_id, crop.key, seen.embedding_space, crop.floor
             )
-    evidence = np.vstack([stored.reshape(-1, own.shape[1]), own[: int(not subject.below_floor)]])
+    kept = int(not subject.below_floor)
+    evidence = np.vstack([stored.reshape(-1, own.shape[1]), own[:kept]])
+    qualities = np.append(qualities, [crop.quality][:kept])
+    best = np.argsort(-qualities, kind="stable")  # the best first, as a stored crop joins
     decide = decider(service, snapshot, seen.embedding_space)
     decision = decide_enrolled(
-        decide, evidence, grey or crop.grey, lambda label: _enrolled(service, seen, label)
-    )
+        decide, evidence[best], grey or crop.grey, lambda label: _enrolled(service, seen, label),
+        qualities[best],
+    )  # fmt: skip
     return decision_json(crop.key, decision)
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from batch.inputs import WorkItem
 from edge.config import EdgeConfig
 from edge.tracker import FaceTracker
-from recognition.tracks import TRACK_EVIDENCE, TrackJudge
+from recognition.tracks import TRACK_EVIDENCE, TrackJudge, weighted_mean
 
 TRACK_GAP_SECONDS = 1.0  # the edge's default: EdgeConfig.track_gap, 30 frames at 30 fps
 
@@ -41,20 +41,16 @@ def segment_tracker(item: WorkItem, fps: float) -> FaceTracker:
     )
 
 
-def _mean(embeddings: np.ndarray) -> np.ndarray:
-    mean = embeddings.mean(axis=0)
-    return mean / max(float(np.linalg.norm(mean)), 1e-12)
-
-
 def track_row(crops: list[dict], judge: TrackJudge) -> dict:
     """One track's row from its crops' rows (each with "quality" and "grey"): the decision over
-    its TRACK_EVIDENCE best crops by quality, exactly as the service decides a track, and the
-    normalised mean of those crops' embeddings (what search ranks the track by)."""
+    its TRACK_EVIDENCE best crops by quality, exactly as the service decides a track, and their
+    quality-weighted mean embedding, renormalised (`weighted_mean`: what search ranks it by)."""
     best = sorted(crops, key=lambda row: (-row["quality"], row["timestamp"]))
     evidence = best[:TRACK_EVIDENCE]
     embeddings = np.array([row["embedding"] for row in evidence], np.float32)
     grey = 2 * sum(row["grey"] for row in evidence) > len(evidence)
-    decision = judge.decide(embeddings, grey)
+    qualities = [row["quality"] for row in evidence]
+    decision = judge.decide(embeddings, grey, qualities=qualities)
     first, top = crops[0], best[0]
     return {
         **{key: first[key] for key in ("source", "kind", "camera_id", "location_id")},
@@ -77,7 +73,7 @@ def track_row(crops: list[dict], judge: TrackJudge) -> dict:
         },
         "best_quality": top["quality"],
         "best_thumbnail": top["thumbnail"],  # the face the console shows for the stored track
-        "embedding": [float(v) for v in _mean(embeddings)],
+        "embedding": [float(v) for v in weighted_mean(embeddings, qualities)],
     }
 
 

@@ -1,4 +1,5 @@
-"""Walk-by tracks on LFW: one decision per person passing a camera, from the mean of its frames.
+"""Walk-by tracks on LFW: one decision per person passing a camera, from the mean of its frames
+(each frame weighted by its quality, as the service weighs a track's crops).
 
 Reads the LFW calibration set in ../shared/faces/lfw (FACEREC_LFW overrides it). Each enrolled
 person enrols up to 3 clean photos; a known-person track is made of that person's photos that
@@ -6,8 +7,10 @@ are NOT enrolled (people with 4-5 photos keep 1-2 back), a stranger track of one
 (strangers/). A track is up to 8 frames, each degraded as a camera would see it (face 48-120 px,
 Gaussian or motion blur, JPEG quality 30-90, brightness +-40%, roll +-15 degrees; seeded by
 `--seed`, the photo and the frame); its grey twin is the same frames in grey (3 equal channels).
-Every frame is detected and its subject embedded by the default embedder (sface+dlib); the
-embeddings are cached in var/tracks/<embedding space>/seed<seed>/, so a second run is fast.
+Every frame is detected and its subject embedded by the default embedder (sface+dlib), and its
+quality measured as the service measures a crop's (`crop_quality`: face size and detector
+confidence); both are cached in var/tracks/<embedding space>/seed<seed>/, so a second run is
+fast. `--quality-weight 0` averages frames equally (the rule before quality weights).
 
 Strangers are shuffled (seeded) and split in two: the even half calibrates the track impostor
 tails (per frame-count bucket and condition), the odd half is reported on, never the other way.
@@ -36,10 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lfw import LFW, MIN_FACE_SIZE, photos  # noqa: E402
 
 from recognition import FaceAnalyzer, FaceClassifier, load_image  # noqa: E402
+from recognition import tracks as tracks_module  # noqa: E402
 from recognition.calibration import threshold_for  # noqa: E402
 from recognition.networks import impostor_tail  # noqa: E402
 from recognition.networks.embedder import normalize  # noqa: E402
 from recognition.subject import choose_subject  # noqa: E402
+from recognition.tracks import crop_quality, weighted_mean  # noqa: E402
 
 try:
     from recognition.calibration import threshold_from_tail  # noqa: E402
@@ -89,13 +94,15 @@ def analyzer() -> FaceAnalyzer:
 
 
 def subject(rgb: np.ndarray):
-    """(the subject's unit embedding or NaNs, its face width or NaN)."""
+    """(the subject's unit embedding or NaNs, its face width or NaN, its quality as the service
+    measures it: `crop_quality`, or NaN)."""
     faces = analyzer().detect(rgb)
     chosen = choose_subject([f.box for f in faces], rgb.shape[1], rgb.shape[0])
     if chosen is None:
-        return np.full(analyzer().embedder.dim, np.nan, np.float32), float("nan")
+        return np.full(analyzer().embedder.dim, np.nan, np.float32), float("nan"), float("nan")
     box = faces[chosen].box
-    return analyzer().embed(rgb, [faces[chosen]])[0], float(box[2] - box[0])
+    quality = crop_quality(box, faces[chosen].probability)
+    return analyzer().embed(rgb, [faces[chosen]])[0], float(box[2] - box[0]), quality
 
 
 def motion_kernel(length: int, angle: float) -> np.ndarray:
@@ -139,21 +146,23 @@ def space_dir() -> Path:
 def photo_frames(job: tuple[str, int, int]) -> tuple[str, int]:
     """Embeds `count` degraded frames of one photo, colour and grey, into the cache."""
     path, count, seed = job
-    out = space_dir() / f"seed{seed}" / f"{Path(path).stem}-{count}.npz"
+    out = frames_file(path, count, seed)
     if out.exists():
         return path, count
     rgb = load_image((LFW / path).read_bytes())
-    _, face = subject(rgb)
+    _, face, _ = subject(rgb)
     face = face if np.isfinite(face) else FACE_GUESS
-    colour, gray = [], []
+    found: dict[str, list] = {key: [] for key in ("colour", "grey", "colour_q", "grey_q")}
     for index in range(count):
         rng = np.random.default_rng([seed, zlib.crc32(path.encode()), index])
         frame = degrade(rgb, face, rng)
-        colour.append(subject(frame)[0])
-        gray.append(subject(grey(frame))[0])
+        for condition, image in (("colour", frame), ("grey", grey(frame))):
+            embedding, _, quality = subject(image)
+            found[condition].append(embedding)
+            found[f"{condition}_q"].append(quality)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_suffix(".tmp.npz")
-    np.savez(partial, colour=np.array(colour), grey=np.array(gray))
+    np.savez(partial, **{key: np.array(values) for key, values in found.items()})
     partial.replace(out)
     return path, count
 
@@ -219,11 +228,7 @@ def frame_jobs(tracks: dict, strangers: list[str], seed: int) -> list[tuple[str,
 
 
 def embed_frames(jobs: list, workers: int) -> None:
-    todo = [
-        j
-        for j in jobs
-        if not (space_dir() / f"seed{j[2]}" / f"{Path(j[0]).stem}-{j[1]}.npz").exists()
-    ]
+    todo = [j for j in jobs if not frames_file(*j).exists()]
     if not todo:
         return
     started = time.perf_counter()
@@ -239,19 +244,28 @@ def embed_frames(jobs: list, workers: int) -> None:
     )
 
 
+def frames_file(path: str, count: int, seed: int) -> Path:
+    """Where a photo's degraded frames are cached (v2: with each frame's quality)."""
+    return space_dir() / f"seed{seed}" / f"{Path(path).stem}-{count}-v2.npz"
+
+
 def track(paths: list[str], seed: int, condition: str) -> np.ndarray:
-    """A track's found frames [n, d] in camera order (its photos' frames interleaved)."""
+    """A track's found frames [n, d + 1] in camera order (its photos' frames interleaved), each
+    embedding followed by its quality (see `weighted_mean`)."""
     count = FRAMES // len(paths)
     per_photo = []
     for path in paths:
-        with np.load(space_dir() / f"seed{seed}" / f"{Path(path).stem}-{count}.npz") as saved:
-            per_photo.append(saved[condition])
+        with np.load(frames_file(path, count, seed)) as saved:
+            per_photo.append(np.hstack([saved[condition], saved[f"{condition}_q"][:, None]]))
     frames = np.stack(per_photo, axis=1).reshape(-1, per_photo[0].shape[1])
     return frames[~np.isnan(frames[:, 0])]
 
 
 def mean_of(frames: np.ndarray, k: int) -> np.ndarray | None:
-    return normalize(frames[:k].mean(axis=0, keepdims=True))[0] if len(frames[:k]) else None
+    """The track's first k frames as the service averages a track's evidence."""
+    if not len(frames[:k]):
+        return None
+    return weighted_mean(frames[:k, :-1], frames[:k, -1])
 
 
 def best_per_person(queries: np.ndarray, gallery: dict[str, np.ndarray]) -> np.ndarray:
@@ -362,7 +376,7 @@ def predicted_cases(classifier, cases, seed: int, condition: str):
         means = [mean_of(frames, k) for k in k_list]
         counts = [min(k, len(frames)) for k in k_list]
         prepared.append((truth, k_list, len(queries), len(frames), means, counts))
-        queries += list(frames) + [m for m in means if m is not None]
+        queries += list(frames[:, :-1]) + [m for m in means if m is not None]
     labels, scores = predict(classifier, queries)
     for truth, k_list, start, count, means, counts in prepared:
         position, mean_predictions = start + count, []
@@ -464,14 +478,20 @@ def main() -> None:
     parser.add_argument("--strangers", type=int, default=0, help="stranger tracks (0: 1,000)")
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--quality-weight", type=float, default=tracks_module.QUALITY_WEIGHT,
+        help="a frame's weight in its track's mean is its quality to this power (0: equal)",
+    )  # fmt: skip
     args = parser.parse_args()
+    tracks_module.QUALITY_WEIGHT = args.quality_weight
     known = args.known or (100 if args.quick else 10_000)
     strangers = args.strangers or (100 if args.quick else 10_000)
     started = time.perf_counter()
     gallery = clean_gallery(args.workers)
     tracks, calibration, reported = choose_tracks(known, strangers, args.seed)
     print(f"{len(tracks)} known-person tracks, {len(calibration)} + {len(reported)} stranger "
-          f"tracks (calibrate + report), seed {args.seed}")  # fmt: skip
+          f"tracks (calibrate + report), seed {args.seed}, "
+          f"quality weight {args.quality_weight:g}")  # fmt: skip
     embed_frames(frame_jobs(tracks, calibration + reported, args.seed), args.workers)
     measured = tails(calibration, args.seed, gallery)
     print_table(measured)

@@ -1,7 +1,7 @@
 """One decision per track: every crop of one person passing a camera, judged together.
 
 A track's evidence is its best crops' embeddings (`TRACK_EVIDENCE`, by `crop_quality`), and
-their mean, renormalised, is the track's face. The classifier proposes the person for it. A
+their mean weighted by quality squared, renormalised, is the track's face (`weighted_mean`). The classifier proposes the person for it. A
 track of one crop is then judged exactly as a single face (its nearest enrolled face, the
 single-face threshold). From two crops on, the score is the mean's similarity to the person's
 *mean* enrolled face: template against template. Measured on LFW walk-by tracks
@@ -33,6 +33,22 @@ FULL_QUALITY_SIDE = 112.0  # px: a face this large (the embedders' chip) scores 
 # for >= 99.5% of stranger tracks unknown with >= 99% of known tracks named right, colour and
 # grey, pooled over two seeds. FACEREC_TRACK_FALSE_ACCEPT_RATE replaces it.
 TRACK_FALSE_ACCEPT_RATE = 0.0025
+# A crop's weight in its track's mean is its quality to this power (benchmarks/tracks.py
+# --quality-weight compares 0, 1 and 2 on LFW walk-by tracks).
+QUALITY_WEIGHT = 1.0
+
+
+def weighted_mean(embeddings: np.ndarray, qualities=None) -> np.ndarray:
+    """A track's face: the unit mean of its evidence, each crop weighted by its quality to the
+    power `QUALITY_WEIGHT` (equal weights without qualities), so a large, sharp face counts for
+    more than a small one seen in passing."""
+    evidence = np.asarray(embeddings, np.float32)
+    if qualities is None:
+        weights = np.ones(len(evidence), np.float32)
+    else:
+        weights = np.clip(np.asarray(qualities, np.float32), 1e-3, None) ** QUALITY_WEIGHT
+    mean = weights @ evidence
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 
 @dataclass(frozen=True)
@@ -101,14 +117,18 @@ class TrackJudge:
         return track_threshold(classifier.embedder, len(classifier.labels), frames, grey, rate)
 
     def decide(
-        self, embeddings: np.ndarray, grey: bool, forgotten: frozenset[str] = frozenset()
+        self,
+        embeddings: np.ndarray,
+        grey: bool,
+        forgotten: frozenset[str] = frozenset(),
+        qualities=None,
     ) -> TrackDecision:
-        """The decision over a track's evidence ([n, d] unit vectors, best first)."""
+        """The decision over a track's evidence ([n, d] unit vectors, best first, with their
+        `crop_quality`s when known)."""
         evidence = np.asarray(embeddings, np.float32)[:TRACK_EVIDENCE]
         if not len(evidence):
             raise ValueError("a track's decision needs at least one face")
-        mean = evidence.mean(axis=0)
-        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        mean = weighted_mean(evidence, None if qualities is None else qualities[:TRACK_EVIDENCE])
         frames = len(evidence)
         threshold = self.threshold(frames, grey)
         prediction = self.classifier.predict(mean[None], forgotten, threshold=threshold)[0]
@@ -124,15 +144,16 @@ def decide_enrolled(
     embeddings: np.ndarray,
     grey: bool,
     enrolled: Callable[[str], bool],
+    qualities=None,
 ) -> TrackDecision:
-    """`decide(embeddings, grey, forgotten)`, never naming someone deleted since the model was
-    trained: whoever `enrolled(label)` denies is left out and the track decided again. No
-    evidence (every crop below the quality floor) names nobody."""
+    """`decide(embeddings, grey, forgotten, qualities)`, never naming someone deleted since the
+    model was trained: whoever `enrolled(label)` denies is left out and the track decided
+    again. No evidence (every crop below the quality floor) names nobody."""
     if not len(embeddings):
         return undecided(0)
     forgotten: set[str] = set()
     while True:
-        decision = decide(embeddings, grey, frozenset(forgotten))
+        decision = decide(embeddings, grey, frozenset(forgotten), qualities)
         if decision.label == UNKNOWN or enrolled(decision.label):
             return decision
         forgotten.add(decision.label)

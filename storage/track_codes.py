@@ -12,6 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import Insert
 
 from recognition.gallery import encode
+from recognition.tracks import weighted_mean
 
 from .models import TrackCode
 from .track_index import Changes
@@ -44,13 +45,14 @@ _REPLACE = Replace(TrackCode.__table__)  # built once: it runs for every crop of
 
 def store_track_code(
     session, track_id: int, embeddings: np.ndarray, space: str, *, camera_id: str,
-    location_id: str | None, last_seen_at: datetime,
+    location_id: str | None, last_seen_at: datetime, qualities=None,
 ) -> None:  # fmt: skip
-    """Replace the track's code with the mean of `embeddings` (its best crops, unit rows), in
-    the caller's transaction (which holds the track's row locked). A new row, so a new id."""
+    """Replace the track's code with its face, the mean of `embeddings` (its best crops, unit
+    rows) weighted by `qualities` as its decision weighs them, in the caller's transaction
+    (which holds the track's row locked). A new row, so a new id."""
     if not len(embeddings):
         return
-    code = encode(np.asarray(embeddings, np.float32).mean(axis=0)[None])[0].tobytes()
+    code = encode(weighted_mean(embeddings, qualities)[None])[0].tobytes()
     session.connection().execute(
         _REPLACE,
         {

@@ -88,10 +88,11 @@ class LockedTrack(NamedTuple):
 
 class Evidence(NamedTuple):
     """What a track's decision and its answer need of its crops: the best crops' embeddings in
-    the serving space ([n, d], best first, none below the quality floor), whether most of them
-    are grey, and the best crop with a face kept (what the track shows)."""
+    the serving space ([n, d], best first, none below the quality floor) and their qualities,
+    whether most of them are grey, and the best crop with a face kept (what the track shows)."""
 
     embeddings: np.ndarray
+    qualities: np.ndarray
     grey: bool
     best: int | None
 
@@ -143,9 +144,10 @@ def evidence(session, track, space: str, floor: float) -> Evidence:
     if best is None and not whole:
         best = connection.scalar(_BEST_KEPT, where)
     if not chosen:
-        return Evidence(np.zeros((0, 0), np.float32), False, best)
+        return Evidence(np.zeros((0, 0), np.float32), np.zeros(0), False, best)
     codes = np.frombuffer(b"".join(r.code for r in chosen), np.int8).reshape(len(chosen), -1)
-    return Evidence(decode(codes), 2 * sum(r.grey for r in chosen) > len(chosen), best)
+    qualities = np.array([r.quality for r in chosen], np.float64)
+    return Evidence(decode(codes), qualities, 2 * sum(r.grey for r in chosen) > len(chosen), best)
 
 
 def update_track(session, track, decision, model_version, at, single: bool) -> dict:

@@ -90,6 +90,7 @@ class TrackStore:
                 found.embeddings,
                 found.grey,
                 lambda label: label in seen.enrolled or session.get(Person, label) is not None,
+                found.qualities,
             )
             if locked.corrected:  # an operator's word stands
                 decision = sticky_decision(session, camera_id, crop.key, decision)
@@ -98,6 +99,7 @@ class TrackStore:
             store_track_code(
                 session, track.id, found.embeddings, seen.embedding_space, camera_id=camera_id,
                 location_id=track.location_id, last_seen_at=values["last_seen_at"],
+                qualities=found.qualities,
             )  # fmt: skip
             row = {**track_dict(track, found.best), **values}
             own = [
@@ -117,16 +119,18 @@ class TrackStore:
 
     def track_evidence(
         self, camera_id: str, key: str, space: str, floor: float = 0.0
-    ) -> tuple[np.ndarray, bool]:
-        """A track's best crops' embeddings in `space` (none below `floor`) and whether most
-        are grey (empty when the track is new): what a get-results with this track id uses."""
+    ) -> tuple[np.ndarray, np.ndarray, bool]:
+        """A track's best crops' embeddings in `space` (none below `floor`), their qualities and
+        whether most are grey (empty when the track is new): what a get-results with this track
+        id uses."""
         with self._transaction() as session:
             track = session.execute(
                 select(Track.id).where(Track.camera_id == camera_id, Track.track_key == key)
             ).first()
             if track is None:
-                return np.zeros((0, 0), np.float32), False
-            return evidence(session, track, space, floor)[:2]
+                return np.zeros((0, 0), np.float32), np.zeros(0), False
+            found = evidence(session, track, space, floor)
+            return found.embeddings, found.qualities, found.grey
 
     def track(self, camera_id: str, key: str) -> dict:
         with self._transaction() as session:
