@@ -27,7 +27,7 @@ def rows(db, count: int, camera: str = "door") -> None:
         db.record_track_sightings(
             crop_of(vector / np.linalg.norm(vector)),
             info,
-            lambda embeddings, _grey, _forgotten=frozenset(): undecided(len(embeddings)),
+            lambda embeddings, *_: undecided(len(embeddings)),
             camera_id=camera,
             location_id="hall",
         )

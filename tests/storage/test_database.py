@@ -271,7 +271,7 @@ def test_last_known_location_is_the_most_recent_track(db):
     noon = datetime(2026, 1, 1, 12, tzinfo=UTC)
     biden = unit(np.ones(256))
 
-    def decide(embeddings, grey, forgotten):
+    def decide(embeddings, grey, forgotten, qualities=None):
         return TrackDecision("biden", 0.9, 0.5, len(embeddings))
 
     for camera, location, at in (("cam-7", "lobby", noon), ("cam-2", "garage", noon - HOUR)):
