@@ -48,10 +48,12 @@ def test_an_admin_sets_a_rule_and_acknowledges_its_one_alert(browser, server, sh
     go(browser, "#live")
     go(browser, "#alerts")
     wait(browser, lambda: len(css(browser, "#alerts-list .alert")) == 1)
+    # A face's src is set once its fetch (with the key) resolves: none until then.
     wait(
         browser,
-        lambda: (
-            css(browser, "#alerts-list .alert img.face")[0].get_attribute("src").startswith("blob:")
+        lambda: any(
+            (img.get_attribute("src") or "").startswith("blob:")
+            for img in css(browser, "#alerts-list .alert img.face")
         ),
     )
     alert = css(browser, "#alerts-list .alert")[0]
