@@ -134,9 +134,7 @@ class Service:
         try:
             analyzer = self.analyzers.get()
             tracks = self.db.warm_track_index(analyzer.embedding_space, analyzer.embedder.dim)
-        except (
-            Exception
-        ) as error:  # the database or the bundle is not there: the first search loads it
+        except Exception as error:  # no database or bundle yet: the first search loads it
             log.warning("search index not loaded at start-up: %s", error)
             return
         log.info("search index loaded at start-up: %d tracks", tracks)

@@ -68,8 +68,8 @@ def crop_of(
 
 
 def decider(service, snapshot, space: str):
-    """`decide(embeddings, grey, forgotten, qualities)` with the request's model, or `undecided` when no
-    model of this embedding space is trained yet."""
+    """`decide(embeddings, grey, forgotten, qualities)` with the request's model, or `undecided`
+    when no model of this embedding space is trained yet."""
     classifier = snapshot.classifier
     if classifier is None or classifier.embedding_space != space:
         return lambda embeddings, _grey, _forgotten=frozenset(), _qualities=None: undecided(

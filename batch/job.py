@@ -80,7 +80,7 @@ TRACK_COLUMNS = [
     # reviews the output; the crops' own faces are not written (docs/batch.md: --store keeps them).
     ("best_thumbnail", "binary"),
     ("embedding_space", "string"),
-    ("embedding", "array<float>"),  # the normalised mean of the best crops' embeddings
+    ("embedding", "array<float>"),  # the best crops' quality-weighted mean (weighted_mean)
 ]
 
 

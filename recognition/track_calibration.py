@@ -18,9 +18,9 @@ Measured by `nice -n 10 .venv/bin/python benchmarks/tracks.py` (the full run, se
 weight 1): 500 stranger tracks (the even half of the 1,000 shuffled strangers; the other half is
 reported on) x 1,291 enrolled people (up to 3 clean photos each) = 645,500 (track, person)
 pairs per bucket, each bucket measured at its most frames (2, 4, 8 frames of one stranger's
-photo, each frame degraded as a camera would). q = 1e-5 rests on ~6 pairs, so the deepest point is noisy. Another
-embedder has no table: track_tail raises KeyError and the caller falls back to the single-face
-rule. docs/recognition.md ("Tracks") has the numbers.
+photo, each frame degraded as a camera would). q = 1e-5 rests on ~6 pairs, so the deepest point
+is noisy. Another embedder has no table: track_tail raises KeyError and the caller falls back to
+the single-face rule. docs/recognition.md ("Tracks") has the numbers.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """One decision per track: every crop of one person passing a camera, judged together.
 
 A track's evidence is its best crops' embeddings (`TRACK_EVIDENCE`, by `crop_quality`), and
-their mean weighted by quality squared, renormalised, is the track's face (`weighted_mean`). The classifier proposes the person for it. A
-track of one crop is then judged exactly as a single face (its nearest enrolled face, the
-single-face threshold). From two crops on, the score is the mean's similarity to the person's
+their mean weighted by that quality, renormalised, is the track's face (`weighted_mean`). The
+classifier proposes the person for it. A track of one crop is then judged exactly as a single
+face (its nearest enrolled face, the single-face threshold). From two crops on, the score is the mean's similarity to the person's
 *mean* enrolled face: template against template. Measured on LFW walk-by tracks
 (benchmarks/tracks.py) that separates known people from strangers better than the nearest face,
 whose maximum over a person's photos lifts look-alike strangers (at 1,000 people, grey, 8 frames:

@@ -48,7 +48,7 @@ def _insert_crops(session, values: list[dict], crops: list[dict]) -> list[int]:
             for recognition_id, crop, row in zip(ids, crops, values, strict=True)
         ],
     )  # fmt: skip
-    insert_thumbnails(session, ids, [crop.get("thumbnail") for crop in crops])
+    insert_thumbnails(session.connection(), ids, [crop.get("thumbnail") for crop in crops])
     return ids
 
 
