@@ -144,6 +144,7 @@ CREATE TABLE IF NOT EXISTS tracks (
     threshold DOUBLE NULL,
     faces INTEGER NOT NULL,
     model_version VARCHAR(64) NULL,
+    best_crops BLOB NULL, -- while open: its best crops (storage/track_window.py)
     CONSTRAINT pk_tracks PRIMARY KEY (id),
     CONSTRAINT fk_tracks_person_id FOREIGN KEY (person_id)
         REFERENCES people (id) ON DELETE CASCADE,

@@ -226,6 +226,9 @@ class Track(Base):
     threshold: Mapped[float | None] = mapped_column(Double)
     faces: Mapped[int] = mapped_column(Integer)  # crops the decision averaged
     model_version: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    # While open: its best crops, as their read would return them (storage/track_window.py).
+    # Deferred: only a crop joining the track reads it.
+    best_crops: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 class TrackCrop(Base):

@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .errors import AlreadyExists, ImageTooLarge, NotFound
-from .models import EMBEDDING_DIMS, Embedding, Image, ImageQuality, Person
+from .models import EMBEDDING_DIMS, Embedding, Image, ImageQuality, Person, Recognition
+from .track_joins import drop_windows
 from .transactions import Transactions, retry_deadlocks, utc_now
 from .validation import check_id
 
@@ -101,6 +102,7 @@ class PeopleQueries(Transactions):
     def delete_person(self, person_id: str) -> None:
         """Remove the person; the foreign keys cascade to images, embeddings and recognitions."""
         with self._transaction(write=True) as session:
+            drop_windows(session, select(Recognition.id).where(Recognition.person_id == person_id))
             deleted = session.execute(delete(Person).where(Person.id == person_id)).rowcount
         if not deleted:
             raise NotFound(f"no person {person_id!r}")

@@ -19,6 +19,7 @@ from sqlalchemy import delete, insert, select
 from recognition import UNKNOWN
 
 from .models import Person, Recognition, SightingEmbedding, SightingThumbnail
+from .track_joins import drop_windows
 from .validation import aware, check_id, optional_id
 
 PURGE_BATCH_ROWS = 1_000  # rows one purge transaction deletes: short locks, small undo logs
@@ -203,6 +204,7 @@ class SightingStore:
                     )
                 )
                 if ids:
+                    drop_windows(session, ids)
                     session.execute(delete(Recognition).where(Recognition.id.in_(ids)))
             total += len(ids)
             if len(ids) < batch_rows:

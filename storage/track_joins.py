@@ -5,6 +5,8 @@ Replicas are stateless, so a track's evidence lives here: every recorded crop of
 made again from its best crops in the same transaction that records the crop, with the track's
 row locked. Crops of one track arriving at two replicas at once therefore queue on that row,
 and the later one decides with both: no evidence is lost and the last decision has it all.
+An open track keeps its best crops on that row too (storage/track_window.py), so the lock's
+read brings them and a crop reads no other table.
 
 Every statement here is built once, at import, with bound parameters, and run on the
 transaction's Core connection: building a statement, its cache key and the ORM's bookkeeping
@@ -26,6 +28,7 @@ from recognition.tracks import TRACK_EVIDENCE
 
 from .models import SightingEmbedding, SightingThumbnail, Track, TrackCrop
 from .operator_models import AlertRule, LabelChange
+from .track_window import WINDOW, WindowCrop, merged, unpack
 
 TRACKS = Track.__table__
 CROPS = TrackCrop.__table__
@@ -40,16 +43,23 @@ _CORRECTED = (
 )
 # The track's row, locked until the transaction ends (FOR UPDATE; the subqueries read without
 # locking), with whether an operator ever corrected it and whether any alert rule exists (a
-# site without rules reads none per crop).
+# site without rules reads none per crop). Only the columns a crop needs: the driver parses each
+# column of a result in Python, which made the whole row most of this read's cost.
+_LOCKED = ("id", "camera_id", "track_key", "location_id", "first_seen_at", "last_seen_at",
+           "ended_at", "crops", "label", "best_crops")  # fmt: skip
 _LOCK = (
-    select(TRACKS, _CORRECTED.label("corrected"), select(AlertRule.id).exists().label("any_rule"))
+    select(
+        *(TRACKS.c[name] for name in _LOCKED),
+        _CORRECTED.label("corrected"),
+        select(AlertRule.id).exists().label("any_rule"),
+    )
     .where(TRACKS.c.camera_id == bindparam("camera_id"))
     .where(TRACKS.c.track_key == bindparam("track_key"))
     .with_for_update(of=TRACKS)
 )
-WINDOW = 2 * TRACK_EVIDENCE  # crops one read brings: every crop of almost every track
 # A track's best crops, best first, each with its codes in the serving space (if any) and
-# whether its face was kept: both the evidence and the best crop to show come from this read.
+# whether its face was kept: both the evidence and the best crop to show come from this read
+# (or from the same crops kept on the track's row: storage/track_window.py).
 _BEST_CROPS = (
     select(
         CROPS.c.recognition_id,
@@ -78,8 +88,9 @@ _UPDATE = update(TRACKS).where(TRACKS.c.id == bindparam("track"))  # SET: the ot
 
 
 class LockedTrack(NamedTuple):
-    """A track's row as locked before a crop joins it (a Core row: its columns are attributes),
-    whether an operator ever corrected it, and whether any alert rule exists."""
+    """A track's row as locked before a crop joins it (a Core row of the `_LOCKED` columns:
+    they are attributes), whether an operator ever corrected it, and whether any alert rule
+    exists."""
 
     track: object
     corrected: bool
@@ -129,30 +140,41 @@ def add_crop(session, recognition_id: int, track_id: int, quality: float, grey: 
     )  # fmt: skip
 
 
-def evidence(session, track, space: str, floor: float) -> Evidence:
-    """The track's evidence, in one read of its best `WINDOW` crops when that holds all it
-    needs (a track with more crops than that, short of evidence or of a kept face in them, is
-    read again for what is missing)."""
-    connection = session.connection()
-    where = {"track": track.id, "space": space, "floor": floor}
-    rows = connection.execute(_WINDOW, where).all()
-    whole = len(rows) < WINDOW
-    chosen = [r for r in rows if r.code is not None and r.quality >= floor][:TRACK_EVIDENCE]
+def window(session, track, space: str, joined: WindowCrop | None = None) -> list[WindowCrop]:
+    """The track's best `WINDOW` crops, best first, `joined` (the crop joining it now) among
+    them: from its row when it keeps them (a new track has none but `joined`), else read."""
+    if joined is not None and track.crops == 0:
+        return [joined]
+    kept = unpack(track.best_crops, space)
+    if kept is None:
+        where = {"track": track.id, "space": space}
+        return [WindowCrop(*row) for row in session.connection().execute(_WINDOW, where)]
+    return merged(kept, joined) if joined is not None else kept
+
+
+def evidence(session, track_id: int, crops: list[WindowCrop], space: str, floor: float) -> Evidence:
+    """The evidence in a track's window `crops`; a track with more crops than a window holds,
+    short of evidence or of a kept face in them, is read again for what is missing."""
+    whole = len(crops) < WINDOW
+    chosen = [c for c in crops if c.code is not None and c.quality >= floor][:TRACK_EVIDENCE]
+    where = {"track": track_id, "space": space, "floor": floor}
     if len(chosen) < TRACK_EVIDENCE and not whole:
-        chosen = connection.execute(_EVIDENCE, where).all()
-    best = next((r.recognition_id for r in rows if r.kept), None)
+        chosen = session.connection().execute(_EVIDENCE, where).all()
+    best = next((c.recognition_id for c in crops if c.kept), None)
     if best is None and not whole:
-        best = connection.scalar(_BEST_KEPT, where)
+        best = session.connection().scalar(_BEST_KEPT, where)
     if not chosen:
         return Evidence(np.zeros((0, 0), np.float32), np.zeros(0), False, best)
-    codes = np.frombuffer(b"".join(r.code for r in chosen), np.int8).reshape(len(chosen), -1)
-    qualities = np.array([r.quality for r in chosen], np.float64)
-    return Evidence(decode(codes), qualities, 2 * sum(r.grey for r in chosen) > len(chosen), best)
+    codes = np.frombuffer(b"".join(c.code for c in chosen), np.int8).reshape(len(chosen), -1)
+    qualities = np.array([c.quality for c in chosen], np.float64)
+    return Evidence(decode(codes), qualities, 2 * sum(c.grey for c in chosen) > len(chosen), best)
 
 
-def update_track(session, track, decision, model_version, at, single: bool) -> dict:
-    """The track after a crop: its decision, one more crop; a crop alone is ended at once.
-    The values written (exact: the row is locked)."""
+def update_track(
+    session, track, decision, model_version, at, single: bool, best_crops: bytes | None
+) -> dict:
+    """The track after a crop: its decision, one more crop, its window (`best_crops`); a crop
+    alone is ended at once. The values written (exact: the row is locked)."""
     named = decision.label != UNKNOWN
     values = {
         "last_seen_at": max(track.last_seen_at, at),
@@ -165,5 +187,16 @@ def update_track(session, track, decision, model_version, at, single: bool) -> d
         "faces": decision.faces,
         "model_version": model_version,
     }
-    session.connection().execute(_UPDATE, {"track": track.id, **values})
+    session.connection().execute(_UPDATE, {"track": track.id, **values, "best_crops": best_crops})
     return values
+
+
+def drop_windows(session, recognitions) -> None:
+    """Drop the kept window of every track holding one of `recognitions` (a select of ids),
+    before they are deleted: a window must never show, or decide with, a forgotten face."""
+    holding = select(CROPS.c.track_id).where(CROPS.c.recognition_id.in_(recognitions))
+    session.execute(
+        update(TRACKS)
+        .where(TRACKS.c.id.in_(holding), TRACKS.c.best_crops.is_not(None))
+        .values(best_crops=None)
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import numpy as np
 from sqlalchemy import delete, select, update
@@ -22,8 +23,9 @@ from .models import Person, Track
 from .paging import listed
 from .sightings import insert_sightings
 from .track_codes import store_track_code
-from .track_joins import add_crop, evidence, lock_track, update_track
+from .track_joins import add_crop, evidence, lock_track, update_track, window
 from .track_rows import best_crop, track_dict, track_events, write_event
+from .track_window import WindowCrop, pack
 from .transactions import retry_deadlocks
 from .validation import aware, check_id
 
@@ -84,7 +86,13 @@ class TrackStore:
             locked = lock_track(session, camera_id, crop.key, location_id, at)
             track = locked.track
             add_crop(session, ids[crop.subject], track.id, crop.quality, crop.grey)
-            found = evidence(session, track, seen.embedding_space, crop.floor)
+            space, face = seen.embedding_space, seen.sightings[crop.subject]
+            joined = WindowCrop(
+                ids[crop.subject], float(crop.quality), int(crop.grey), face.codes,
+                bool(face.thumbnail),
+            )  # fmt: skip
+            crops = window(session, track, space, joined)
+            found = evidence(session, track.id, crops, space, crop.floor)
             decision = decide_enrolled(
                 decide,
                 found.embeddings,
@@ -95,13 +103,16 @@ class TrackStore:
             if locked.corrected:  # an operator's word stands
                 decision = sticky_decision(session, camera_id, crop.key, decision)
             kinds = _kinds(track, decision.label)
-            values = update_track(session, track, decision, seen.model_version, at, crop.single)
+            kept = None if crop.single else pack(crops, space, len(face.codes))
+            values = update_track(
+                session, track, decision, seen.model_version, at, crop.single, kept
+            )
             store_track_code(
                 session, track.id, found.embeddings, seen.embedding_space, camera_id=camera_id,
                 location_id=track.location_id, last_seen_at=values["last_seen_at"],
                 qualities=found.qualities,
             )  # fmt: skip
-            row = {**track_dict(track, found.best), **values}
+            row = track_dict(SimpleNamespace(**{**track._mapping, **values}), found.best)
             own = [
                 _event(write_event(session, track, kind, decision.label, at), kind, at, row)
                 for kind in kinds
@@ -125,11 +136,13 @@ class TrackStore:
         id uses."""
         with self._transaction() as session:
             track = session.execute(
-                select(Track.id).where(Track.camera_id == camera_id, Track.track_key == key)
+                select(Track.id, Track.crops, Track.best_crops).where(
+                    Track.camera_id == camera_id, Track.track_key == key
+                )
             ).first()
             if track is None:
                 return np.zeros((0, 0), np.float32), np.zeros(0), False
-            found = evidence(session, track, space, floor)
+            found = evidence(session, track.id, window(session, track, space), space, floor)
             return found.embeddings, found.qualities, found.grey
 
     def track(self, camera_id: str, key: str) -> dict:
@@ -155,7 +168,9 @@ class TrackStore:
                 raise NotFound(f"no track {key!r} of camera {camera_id!r}")
             events = []
             if track.ended_at is None:
-                session.execute(update(Track).where(Track.id == track.id).values(ended_at=at))
+                session.execute(
+                    update(Track).where(Track.id == track.id).values(ended_at=at, best_crops=None)
+                )
                 events.append(write_event(session, track, "end", track.label, at))
             return self._track_row(session, track.id), track_events(session, events)
 
@@ -178,7 +193,7 @@ class TrackStore:
                     update(Track)
                     .where(Track.id == track.id, Track.ended_at.is_(None))
                     .where(Track.last_seen_at < before)
-                    .values(ended_at=Track.last_seen_at)
+                    .values(ended_at=Track.last_seen_at, best_crops=None)
                     .execution_options(synchronize_session=False)
                 ).rowcount
                 if closed == 1:

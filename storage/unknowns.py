@@ -22,6 +22,7 @@ from .models import (
 from .paging import sliced
 from .rows import sighting_dict
 from .sightings import UNKNOWN
+from .track_joins import drop_windows
 from .transactions import retry_deadlocks
 
 
@@ -236,8 +237,8 @@ class UnknownStore:
         """Dismiss a group: it and its sightings (with their faces) are deleted; how many."""
         with self._transaction(write=True) as session:
             group = _group(session, group_id)
-            gone = session.execute(
-                delete(Recognition).where(Recognition.unknown_group_id == group_id)
-            ).rowcount
+            grouped = Recognition.unknown_group_id == group_id
+            drop_windows(session, select(Recognition.id).where(grouped))
+            gone = session.execute(delete(Recognition).where(grouped)).rowcount
             session.delete(group)
             return gone
