@@ -10,12 +10,23 @@ track path sends 8 crops per track, as a walk-by gives at most.
 
     .venv/bin/python benchmarks/track_store.py                 # MariaDB on 127.0.0.1:3306
     .venv/bin/python benchmarks/track_store.py --sqlite        # a temporary SQLite file
+    .venv/bin/python benchmarks/track_store.py --before a838347 --repeats 5
+
+`--before REV` answers "no higher than before": it checks REV out in a temporary git worktree
+and runs, alternately and each in a fresh process, REV's sightings-only path and this tree's
+two paths, `--repeats` times, then prints the median of each path's p50s (this machine's
+timings drift by a millisecond over minutes; alternating keeps the comparison fair). a838347
+is the commit issue 22 was filed against, before tracks.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,31 +36,33 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# The code measured: this tree, or the worktree of `--before` (a child process's).
+CODE = Path(os.environ.get("FACEREC_BENCH_CODE", ROOT))
+sys.path.insert(0, str(CODE))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from sightings import drop, scratch_database  # noqa: E402
 
 from recognition import FaceAnalyzer, FaceClassifier, load_image  # noqa: E402
 from recognition.sighting import recognize  # noqa: E402
-from recognition.subject import choose_subject  # noqa: E402
-from recognition.tracks import TrackJudge, crop_quality  # noqa: E402
-from storage import Database, TrackCropInfo  # noqa: E402
+from storage import Database  # noqa: E402
+
+SIGHTINGS, TRACKED = "sightings only (before tracks)", "with its track (now)"
 
 PHOTO = ROOT / "tests" / "data" / "people" / "obama"
 PEOPLE, FACES_EACH, CROPS_PER_TRACK = 1_000, 3, 8
 
 
 def real_crop(analyzer: FaceAnalyzer):
-    """A real photo's `Recognized` (its faces, embeddings, codes and thumbnails)."""
+    """A real photo's `Recognized` (its faces, embeddings, codes and thumbnails), and the
+    photo's (width, height)."""
     rgb = load_image(sorted(PHOTO.iterdir())[0].read_bytes())
-    seen = recognize(analyzer, None, rgb)
-    subject = choose_subject([s.box for s in seen.sightings], rgb.shape[1], rgb.shape[0])
-    face = seen.sightings[subject]
-    return seen, subject, crop_quality(face.box, face.probability)
+    return recognize(analyzer, None, rgb), (rgb.shape[1], rgb.shape[0])
 
 
-def judge_of(dim: int, space: str) -> TrackJudge:
+def judge_of(dim: int, space: str):
+    from recognition.tracks import TrackJudge  # not in a tree from before tracks
+
     rng = np.random.default_rng(0)
     faces = rng.standard_normal((PEOPLE * FACES_EACH, dim)).astype(np.float32)
     faces /= np.linalg.norm(faces, axis=1, keepdims=True)
@@ -66,47 +79,108 @@ def timed(rounds: int, store) -> list[float]:
     return times
 
 
-def measure(url: str, rounds: int) -> dict[str, list[float]]:
-    analyzer = FaceAnalyzer.from_bundle(ROOT / "models")
-    seen, subject, quality = real_crop(analyzer)
+def tracked_path(db, seen, size: tuple[int, int]):
+    """Store one crop into its track (8 crops a track): this tree's path."""
+    from recognition.subject import choose_subject
+    from recognition.tracks import crop_quality
+    from storage import TrackCropInfo
+
     judge = judge_of(seen.sightings[0].embedding.shape[0], seen.embedding_space)
-    db = Database(url)
-    db.create_schema()
-    timed(5, lambda _: db.record_sightings(seen, camera_id="warm", location_id="site"))
-    before = timed(rounds, lambda _: db.record_sightings(seen, camera_id="cam", location_id="site"))
+    subject = choose_subject([s.box for s in seen.sightings], *size)
+    face = seen.sightings[subject]
+    quality = crop_quality(face.box, face.probability)
 
     def into_track(i: int):
         crop = TrackCropInfo(key=f"t-{i // CROPS_PER_TRACK}", subject=subject, quality=quality,
                              grey=False)  # fmt: skip
         db.record_track_sightings(seen, crop, judge.decide, camera_id="cam", location_id="site")
 
-    tracked = timed(rounds, into_track)
-    return {"sightings only (before tracks)": before, "with its track (now)": tracked}
+    return into_track
+
+
+def measure(url: str, rounds: int, sightings_only: bool) -> dict[str, list[float]]:
+    seen, size = real_crop(FaceAnalyzer.from_bundle(ROOT / "models"))
+    db = Database(url)
+    db.create_schema()
+    timed(5, lambda _: db.record_sightings(seen, camera_id="warm", location_id="site"))
+    results = {
+        SIGHTINGS: timed(
+            rounds, lambda _: db.record_sightings(seen, camera_id="cam", location_id="site")
+        )
+    }
+    if not sightings_only:
+        results[TRACKED] = timed(rounds, tracked_path(db, seen, size))
+    db.close()
+    return results
+
+
+@contextlib.contextmanager
+def worktree(revision: str):
+    """`revision` checked out in a temporary git worktree, with this tree's model bundle."""
+    folder = Path(tempfile.mkdtemp(prefix="facerec-before-"))
+    git = ["git", "-C", str(ROOT), "worktree"]
+    subprocess.run(
+        [*git, "add", "--detach", str(folder), revision], check=True, capture_output=True
+    )
+    try:
+        (folder / "models").symlink_to(ROOT / "models")
+        yield folder
+    finally:
+        subprocess.run([*git, "remove", "--force", str(folder)], check=True, capture_output=True)
+
+
+def compare(revision: str, rounds: int, repeats: int) -> None:
+    """REV's sightings-only path and this tree's paths, alternately, each in a new process."""
+    p50s: dict[str, list[float]] = {}
+    with worktree(revision) as tree:
+        for _ in range(repeats):
+            for code, label, only in ((tree, revision, ["--sightings-only"]), (ROOT, "now", [])):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--rounds", str(rounds), *only],
+                    env={**os.environ, "FACEREC_BENCH_CODE": str(code)},
+                    check=True, capture_output=True, text=True,
+                ).stdout  # fmt: skip
+                for path, p50 in re.findall(r"^  (.+?)\s+p50\s+([\d.]+)", out, re.MULTILINE):
+                    p50s.setdefault(f"{label}: {path}", []).append(float(p50))
+    print(f"mariadb, {rounds} crops each, {repeats} alternating runs, ms per crop:")
+    for path, values in p50s.items():
+        runs = " ".join(f"{v:.2f}" for v in values)
+        print(f"  {path:45s} median p50 {statistics.median(values):5.2f}  (runs: {runs})")
+
+
+def report(results: dict[str, list[float]], backend: str, rounds: int) -> None:
+    print(f"{backend}, {rounds} crops each, ms per crop:")
+    for path, times in results.items():
+        ordered = sorted(times)
+        p95 = ordered[int(0.95 * (len(ordered) - 1))]
+        print(f"  {path:32s} p50 {statistics.median(times):6.2f}  p95 {p95:6.2f}  "
+              f"mean {statistics.fmean(times):6.2f}")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=400)
     parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument("--before", metavar="REV", help="compare with REV's sightings-only path")
+    parser.add_argument("--repeats", type=int, default=5, help="alternating runs (--before)")
+    parser.add_argument("--sightings-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.before:
+        compare(args.before, args.rounds, args.repeats)
+        return
     # One BLAS thread, as a serving worker runs (api/service.py): woken BLAS threads between
     # database round trips cost milliseconds on a busy machine, which no worker pays.
     threadpool_limits(limits=1, user_api="blas")
     if args.sqlite:
         with tempfile.TemporaryDirectory() as folder:
-            results = measure(f"sqlite:///{folder}/bench.db", args.rounds)
+            results = measure(f"sqlite:///{folder}/bench.db", args.rounds, args.sightings_only)
     else:
         name, url = scratch_database("track_store")
         try:
-            results = measure(url, args.rounds)
+            results = measure(url, args.rounds, args.sightings_only)
         finally:
             drop(name)
-    print(f"{'sqlite' if args.sqlite else 'mariadb'}, {args.rounds} crops each, ms per crop:")
-    for path, times in results.items():
-        ordered = sorted(times)
-        p95 = ordered[int(0.95 * (len(ordered) - 1))]
-        print(f"  {path:32s} p50 {statistics.median(times):6.2f}  p95 {p95:6.2f}  "
-              f"mean {statistics.fmean(times):6.2f}")  # fmt: skip
+    report(results, "sqlite" if args.sqlite else "mariadb", args.rounds)
 
 
 if __name__ == "__main__":

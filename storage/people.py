@@ -102,6 +102,9 @@ class PeopleQueries(Transactions):
     def delete_person(self, person_id: str) -> None:
         """Remove the person; the foreign keys cascade to images, embeddings and recognitions."""
         with self._transaction(write=True) as session:
+            # Locked first: a crop naming them that is being recorded now holds the row (its
+            # foreign key), so it commits before the tracks holding their faces are found.
+            session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
             drop_windows(session, select(Recognition.id).where(Recognition.person_id == person_id))
             deleted = session.execute(delete(Person).where(Person.id == person_id)).rowcount
         if not deleted:
