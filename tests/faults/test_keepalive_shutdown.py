@@ -31,6 +31,16 @@ def workers_of(master: int) -> list[int]:
     return sorted(int(pid) for pid in children)
 
 
+def fresh_worker(master: int, stopped: list[int], timeout: float = 30.0) -> int:
+    """A worker not stopped yet: a stopped one finishes its requests first, which takes more
+    than the pause between stops on a busy machine, so the lowest pid may still be it."""
+    deadline = time.monotonic() + timeout
+    while not (fresh := [pid for pid in workers_of(master) if pid not in stopped]):
+        assert time.monotonic() < deadline, f"no new worker after {stopped}"
+        time.sleep(0.1)
+    return fresh[0]
+
+
 def keep_alive_client(url: str, stop: threading.Event, outcomes: list) -> None:
     """Posts a photo again and again on one session, never retrying; records each outcome."""
     image = PHOTO.read_bytes()
@@ -62,7 +72,7 @@ def test_workers_stopping_under_keep_alive_load_drop_no_request(tmp_path):
         try:
             time.sleep(2.0)  # every client holds a kept-alive connection by now
             for _ in range(WORKER_STOPS):
-                victim = workers_of(api.pid)[0]
+                victim = fresh_worker(api.pid, stopped)
                 os.kill(victim, signal.SIGTERM)  # graceful: what the master sends its workers
                 stopped.append(victim)
                 time.sleep(3.0)
