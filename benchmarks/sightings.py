@@ -14,7 +14,6 @@ their faces (`Database.store_recognitions`), plus encoding the thumbnail.
 from __future__ import annotations
 
 import argparse
-import secrets
 import statistics
 import sys
 import tempfile
@@ -29,28 +28,16 @@ import pymysql
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.scratch import MARIADB, drop, scratch_database  # noqa: E402, F401 (track_search's)
 from recognition import FaceAnalyzer, load_image  # noqa: E402
 from recognition.gallery import encode  # noqa: E402
 from recognition.sighting import recognize, thumbnail  # noqa: E402
 from storage import Database  # noqa: E402
 
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 DIM, IDENTITIES, PLANTED, SPACE = 256, 20_000, 40, "bench-space"
 INSERT_ROWS = 5_000
 THUMBNAIL_ROWS = 20_000
 PEOPLE = ROOT / "tests" / "data" / "people"
-
-
-def scratch_database(purpose: str = "sightings") -> tuple[str, str]:
-    name = f"facerec_bench_{purpose}_{secrets.token_hex(4)}"
-    with pymysql.connect(**MARIADB, autocommit=True) as admin, admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-    return name, f"mysql+pymysql://root@127.0.0.1:3306/{name}"
-
-
-def drop(name: str) -> None:
-    with pymysql.connect(**MARIADB, autocommit=True) as admin, admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 def unit(rows: np.ndarray) -> np.ndarray:

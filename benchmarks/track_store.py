@@ -41,7 +41,7 @@ CODE = Path(os.environ.get("FACEREC_BENCH_CODE", ROOT))
 sys.path.insert(0, str(CODE))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from sightings import drop, scratch_database  # noqa: E402
+from scratch import drop, scratch_database  # noqa: E402
 
 from recognition import FaceAnalyzer, FaceClassifier, load_image  # noqa: E402
 from recognition.sighting import recognize  # noqa: E402

@@ -1,0 +1,25 @@
+"""Scratch MariaDB databases for benchmarks (127.0.0.1:3306, root), dropped by the caller.
+
+Imports nothing of the project, so a benchmark measuring another tree's code
+(`track_store.py --before`) can use it without importing this tree's."""
+
+from __future__ import annotations
+
+import secrets
+
+import pymysql
+
+MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+
+
+def scratch_database(purpose: str = "sightings") -> tuple[str, str]:
+    """A new empty database: (its name, its SQLAlchemy URL)."""
+    name = f"facerec_bench_{purpose}_{secrets.token_hex(4)}"
+    with pymysql.connect(**MARIADB, autocommit=True) as admin, admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    return name, f"mysql+pymysql://root@127.0.0.1:3306/{name}"
+
+
+def drop(name: str) -> None:
+    with pymysql.connect(**MARIADB, autocommit=True) as admin, admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
