@@ -48,6 +48,7 @@ from recognition.sighting import recognize  # noqa: E402
 from storage import Database  # noqa: E402
 
 SIGHTINGS, TRACKED = "sightings only (before tracks)", "with its track (now)"
+SINGLE = "without a track id (now)"
 
 PHOTO = ROOT / "tests" / "data" / "people" / "obama"
 PEOPLE, FACES_EACH, CROPS_PER_TRACK = 1_000, 3, 8
@@ -79,8 +80,9 @@ def timed(rounds: int, store) -> list[float]:
     return times
 
 
-def tracked_path(db, seen, size: tuple[int, int]):
-    """Store one crop into its track (8 crops a track): this tree's path."""
+def tracked_path(db, seen, size: tuple[int, int], single: bool = False):
+    """Store one crop into its track (8 crops a track), or as a track of its own (`single`: a
+    client that sends no track id, as every client before tracks): this tree's path."""
     from recognition.subject import choose_subject
     from recognition.tracks import crop_quality
     from storage import TrackCropInfo
@@ -91,8 +93,8 @@ def tracked_path(db, seen, size: tuple[int, int]):
     quality = crop_quality(face.box, face.probability)
 
     def into_track(i: int):
-        crop = TrackCropInfo(key=f"t-{i // CROPS_PER_TRACK}", subject=subject, quality=quality,
-                             grey=False)  # fmt: skip
+        key = f"crop-{i}" if single else f"t-{i // CROPS_PER_TRACK}"
+        crop = TrackCropInfo(key=key, subject=subject, quality=quality, grey=False, single=single)
         db.record_track_sightings(seen, crop, judge.decide, camera_id="cam", location_id="site")
 
     return into_track
@@ -110,6 +112,7 @@ def measure(url: str, rounds: int, sightings_only: bool) -> dict[str, list[float
     }
     if not sightings_only:
         results[TRACKED] = timed(rounds, tracked_path(db, seen, size))
+        results[SINGLE] = timed(rounds, tracked_path(db, seen, size, single=True))
     db.close()
     return results
 

@@ -113,29 +113,25 @@ def lock_track(session, camera_id: str, key: str, location_id, at: datetime) -> 
     connection = session.connection()
     where = {"camera_id": camera_id, "track_key": key}
     row = connection.execute(_LOCK, where).first()
-    if row is None:
-        try:
-            with connection.begin_nested():  # two replicas may create it at once: one wins
-                connection.execute(
-                    _NEW_TRACK,
-                    {
-                        **where, "location_id": location_id, "first_seen_at": at,
-                        "last_seen_at": at, "crops": 0, "label": UNKNOWN, "score": 0.0,
-                        "faces": 0,
-                    },
-                )  # fmt: skip
-        except IntegrityError:
-            pass
+    if row is None:  # two replicas may create it at once: one wins, the other locks it
+        insert_track(
+            session,
+            {
+                **where, "location_id": location_id, "first_seen_at": at, "last_seen_at": at,
+                "crops": 0, "label": UNKNOWN, "score": 0.0, "faces": 0,
+            },
+        )  # fmt: skip
         row = connection.execute(_LOCK, where).one()
     return LockedTrack(row, bool(row.corrected), bool(row.any_rule))
 
 
-def add_crop(session, recognition_id: int, track_id: int, quality: float, grey: bool) -> None:
+def add_crop(session, crop: WindowCrop, track_id: int) -> None:
+    """Record that `crop` (a sighting) is part of the track, with its quality and greyness."""
     session.connection().execute(
         _ADD_CROP,
         {
-            "recognition_id": recognition_id, "track_id": track_id, "quality": float(quality),
-            "grey": int(grey),
+            "recognition_id": crop.recognition_id, "track_id": track_id,
+            "quality": float(crop.quality), "grey": int(crop.grey),
         },
     )  # fmt: skip
 
@@ -170,25 +166,42 @@ def evidence(session, track_id: int, crops: list[WindowCrop], space: str, floor:
     return Evidence(decode(codes), qualities, 2 * sum(c.grey for c in chosen) > len(chosen), best)
 
 
-def update_track(
-    session, track, decision, model_version, at, single: bool, best_crops: bytes | None
-) -> dict:
-    """The track after a crop: its decision, one more crop, its window (`best_crops`); a crop
-    alone is ended at once. The values written (exact: the row is locked)."""
-    named = decision.label != UNKNOWN
-    values = {
-        "last_seen_at": max(track.last_seen_at, at),
-        "crops": track.crops + 1,
-        "ended_at": at if single else None,
-        "person_id": decision.label if named else None,
+def decided(decision, model_version) -> dict:
+    """A track row's columns that say who it is: its decision, made with `model_version`."""
+    return {
+        "person_id": decision.label if decision.label != UNKNOWN else None,
         "label": decision.label,
         "score": float(decision.score),
         "threshold": decision.threshold,
         "faces": decision.faces,
         "model_version": model_version,
     }
+
+
+def update_track(
+    session, track, decision: dict, at: datetime, ended_at, best_crops: bytes | None
+) -> dict:
+    """The track after a crop seen `at`: its `decision` (columns: `decided`), one more crop,
+    when it ended (None: open), its window (`best_crops`). The values written (exact: the row
+    is locked)."""
+    values = {
+        "last_seen_at": max(track.last_seen_at, at),
+        "crops": track.crops + 1,
+        "ended_at": ended_at,
+        **decision,
+    }
     session.connection().execute(_UPDATE, {"track": track.id, **values, "best_crops": best_crops})
     return values
+
+
+def insert_track(session, values: dict) -> int | None:
+    """Insert a track's row; its id, or None when its key is taken. No savepoint: on MariaDB
+    and SQLite a duplicate key fails the statement, not the transaction, and a savepoint
+    cost two more round trips for every new track."""
+    try:
+        return session.connection().execute(_NEW_TRACK, values).inserted_primary_key[0]
+    except IntegrityError:
+        return None
 
 
 def drop_windows(session, recognitions) -> None:

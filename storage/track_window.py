@@ -40,16 +40,15 @@ def _record(dim: int) -> np.dtype:
 
 def pack(window: list[WindowCrop], space: str, dim: int) -> bytes:
     """The window, its codes `dim` int8 in `space`, as a track row's `best_crops` column."""
-    records = np.zeros(len(window), _record(dim))
-    for record, crop in zip(records, window, strict=True):
-        record["id"], record["quality"], record["grey"] = (
-            crop.recognition_id,
-            crop.quality,
-            crop.grey,
-        )
-        record["kept"], record["coded"] = crop.kept, crop.code is not None
-        if crop.code is not None:
-            record["code"] = np.frombuffer(crop.code, np.int8)
+    empty = bytes(dim)  # the codes of a crop with none in `space` (`coded` says so)
+    records = np.array(
+        [
+            (c.recognition_id, c.quality, c.grey, c.kept, c.code is not None,
+             np.frombuffer(c.code or empty, np.int8))
+            for c in window
+        ],
+        _record(dim),
+    )  # fmt: skip
     name = space.encode()
     return np.array((dim, len(name)), _HEADER).tobytes() + name + records.tobytes()
 
@@ -72,7 +71,7 @@ def unpack(blob: bytes | None, space: str) -> list[WindowCrop] | None:
             int(r["grey"]),
             r["code"].tobytes() if r["coded"] else None,
             bool(r["kept"]),
-        )  # fmt: skip
+        )
         for r in np.frombuffer(body, record)
     ]
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import delete, select, update
@@ -23,7 +24,16 @@ from .models import Person, Track
 from .paging import listed
 from .sightings import insert_sightings
 from .track_codes import store_track_code
-from .track_joins import add_crop, evidence, lock_track, update_track, window
+from .track_joins import (
+    Evidence,
+    add_crop,
+    decided,
+    evidence,
+    insert_track,
+    lock_track,
+    update_track,
+    window,
+)
 from .track_rows import best_crop, track_dict, track_events, write_event
 from .track_window import WindowCrop, pack
 from .transactions import retry_deadlocks
@@ -59,6 +69,77 @@ def _kinds(track, label: str) -> list[str]:
     return ["label"] if label != track.label else []
 
 
+class Joined(NamedTuple):
+    """A crop's track after the crop joined it: its columns (`track.id` too), the events the
+    crop makes of it, and the evidence it was decided on."""
+
+    track: SimpleNamespace
+    kinds: list[str]
+    found: Evidence
+
+
+@dataclass
+class _Join:
+    """One crop joining its track, in the caller's transaction: into a track that may exist
+    (its row locked, its window merged), or as a track of its own (`alone`)."""
+
+    session: object
+    seen: object
+    crop: TrackCropInfo
+    decide: Callable[..., TrackDecision]
+    camera_id: str
+    location_id: str | None
+    at: datetime
+    joined: WindowCrop
+    any_rule: bool = True  # whether alert rules must be checked (the lock reads if any exist)
+
+    def _decision(self, found: Evidence) -> TrackDecision:
+        enrolled = self.seen.enrolled
+        return decide_enrolled(
+            self.decide, found.embeddings, found.grey,
+            lambda label: label in enrolled or self.session.get(Person, label) is not None,
+            found.qualities,
+        )  # fmt: skip
+
+    def alone(self) -> Joined | None:
+        """A crop sent without a track id: its track's row written whole, ended at once, with
+        no lock or read before (a track of one crop has no other evidence, and no operator
+        corrected a track that did not exist). None when its key is taken."""
+        space = self.seen.embedding_space
+        found = evidence(self.session, 0, [self.joined], space, self.crop.floor)
+        at, key = self.at, self.crop.key
+        values = {
+            "camera_id": self.camera_id, "track_key": key, "location_id": self.location_id,
+            "first_seen_at": at, "last_seen_at": at, "ended_at": at, "crops": 1,
+            **decided(self._decision(found), self.seen.model_version),
+        }  # fmt: skip
+        track_id = insert_track(self.session, values)  # its key is taken: None
+        if track_id is None:
+            return None
+        add_crop(self.session, self.joined, track_id)
+        return Joined(SimpleNamespace(id=track_id, **values), ["start"], found)
+
+    def into_track(self) -> Joined:
+        """The crop into track `crop.key`, created if new: its row locked, its window merged
+        with the crop, decided again over its best crops."""
+        session, crop, space = self.session, self.crop, self.seen.embedding_space
+        locked = lock_track(session, self.camera_id, crop.key, self.location_id, self.at)
+        track, self.any_rule = locked.track, locked.any_rule
+        add_crop(session, self.joined, track.id)
+        crops = window(session, track, space, self.joined)
+        found = evidence(session, track.id, crops, space, crop.floor)
+        decision = self._decision(found)
+        if locked.corrected:  # an operator's word stands
+            decision = sticky_decision(session, self.camera_id, crop.key, decision)
+        kinds = _kinds(track, decision.label)
+        kept = None if crop.single else pack(crops, space, len(self.joined.code))
+        ended = self.at if crop.single else None  # a crop alone whose key was taken
+        values = update_track(
+            session, track, decided(decision, self.seen.model_version), self.at, ended, kept
+        )
+        return Joined(SimpleNamespace(**{**track._mapping, **values}), kinds, found)
+
+
 class TrackStore:
     """The tracks part of `Database` (a mixin: it uses the facade's `_transaction`)."""
 
@@ -83,42 +164,25 @@ class TrackStore:
         at = recognized_at or datetime.now(UTC)
         with self._transaction(write=True) as session:
             ids = insert_sightings(session, seen, camera_id, location_id, at)
-            locked = lock_track(session, camera_id, crop.key, location_id, at)
-            track = locked.track
-            add_crop(session, ids[crop.subject], track.id, crop.quality, crop.grey)
-            space, face = seen.embedding_space, seen.sightings[crop.subject]
+            face = seen.sightings[crop.subject]
             joined = WindowCrop(
                 ids[crop.subject], float(crop.quality), int(crop.grey), face.codes,
                 bool(face.thumbnail),
             )  # fmt: skip
-            crops = window(session, track, space, joined)
-            found = evidence(session, track.id, crops, space, crop.floor)
-            decision = decide_enrolled(
-                decide,
-                found.embeddings,
-                found.grey,
-                lambda label: label in seen.enrolled or session.get(Person, label) is not None,
-                found.qualities,
-            )
-            if locked.corrected:  # an operator's word stands
-                decision = sticky_decision(session, camera_id, crop.key, decision)
-            kinds = _kinds(track, decision.label)
-            kept = None if crop.single else pack(crops, space, len(face.codes))
-            values = update_track(
-                session, track, decision, seen.model_version, at, crop.single, kept
-            )
+            join = _Join(session, seen, crop, decide, camera_id, location_id, at, joined)
+            track, kinds, found = (join.alone() if crop.single else None) or join.into_track()
             store_track_code(
                 session, track.id, found.embeddings, seen.embedding_space, camera_id=camera_id,
-                location_id=track.location_id, last_seen_at=values["last_seen_at"],
+                location_id=track.location_id, last_seen_at=track.last_seen_at,
                 qualities=found.qualities,
             )  # fmt: skip
-            row = track_dict(SimpleNamespace(**{**track._mapping, **values}), found.best)
+            row = track_dict(track, found.best)
             own = [
-                _event(write_event(session, track, kind, decision.label, at), kind, at, row)
+                _event(write_event(session, track, kind, track.label, at), kind, at, row)
                 for kind in kinds
             ]
             alerts = []
-            if locked.any_rule:
+            if join.any_rule:
                 alerts = raise_alerts(session, track.id, bool(kinds), at, self.site_timezone)
             return ids, row, own + track_events(session, alerts)
 

@@ -210,6 +210,29 @@ def test_a_crop_without_a_track_is_one_start_already_ended(db, judge, people):
     assert [k for _t, k, _l in kinds(db, "gate")] == ["start"]
 
 
+def test_a_crop_alone_is_decided_as_the_first_crop_of_a_track(db, judge, people):
+    db.add_person("ann")
+    alone = record(db, judge, noisy(people["ann"], 3), key="crop-a", single=True)[1]
+    joined = record(db, judge, noisy(people["ann"], 3), key="edge-1")[1]
+    same = ("label", "person_id", "score", "threshold", "faces", "crops", "model_version")
+    assert alone["label"] == "ann" and alone["best_recognition_id"] is not None
+    assert {k: alone[k] for k in same} == {k: joined[k] for k in same}
+    assert db.track("door", "crop-a") == alone
+    found, _ = db.search_tracks(noisy(people["ann"], 3), SPACE, limit=5)
+    assert [t["similarity"] for t in found[:2]] == [pytest.approx(1.0, abs=0.01)] * 2
+    assert {t["id"] for t in found[:2]} == {"crop-a", "edge-1"}  # both searchable
+
+
+def test_a_crop_alone_whose_key_is_taken_joins_that_track(db, judge, people):
+    """The store's transaction survives the duplicate key: the crop is recorded, into the
+    track that holds the key, which stays ended (a crop alone ends its track at once)."""
+    first_ids, _ = record(db, judge, people["bob"], key="crop-1", single=True)
+    ids, track, events = record_with_events(db, judge, people["bob"], key="crop-1", single=True)
+    assert ids[0] > first_ids[0] and track["crops"] == 2 and track["ended_at"] is not None
+    assert [e["kind"] for e in events] == ["start"]
+    assert db.track("door", "crop-1")["crops"] == 2
+
+
 def test_quiet_tracks_close_once_and_recent_ones_stay_open(db, judge, people):
     now = datetime.now(UTC)
     record(db, judge, people["cid"], key="old", at=now - timedelta(seconds=30))
