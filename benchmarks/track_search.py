@@ -6,8 +6,8 @@ best crops read from MariaDB), warm, after the first search has loaded the index
     .venv/bin/python benchmarks/track_search.py --tracks 100000 --queries 50
 
 The tracks are synthetic: unit vectors of the serving embedding space's dimension (256 for
-sface+dlib) around 20,000 identities, each track with one crop (a recognition, its codes and
-its track_crops row) and its code in `track_codes`, bulk-inserted into a scratch database that
+sface+dlib) around 20,000 identities, each track with one crop (a recognition naming it, and
+its codes) and its code in `track_codes`, bulk-inserted into a scratch database that
 is dropped at the end. A planted identity's PLANTED tracks must come back first.
 """
 
@@ -42,11 +42,10 @@ INSERTS = {
     "VALUES (%s, %s, %s, 'site', %s, %s, 1, NULL, 'unknown', 0.3, 0.5, 1, 'v1')",
     "recognitions": "INSERT INTO recognitions (id, person_id, label, confidence, camera_id, "
     "location_id, box_left, box_top, box_right, box_bottom, model_version, recognized_at, "
-    "threshold) VALUES (%s, NULL, 'unknown', 0.3, %s, 'site', 10, 20, 110, 140, 'v1', %s, 0.5)",
+    "threshold, track_id, quality, grey) "
+    "VALUES (%s, NULL, 'unknown', 0.3, %s, 'site', 10, 20, 110, 140, 'v1', %s, 0.5, %s, 0.8, 0)",
     "sighting_embeddings": "INSERT INTO sighting_embeddings (recognition_id, embedding_space, "
     "recognized_at, camera_id, location_id, code) VALUES (%s, %s, %s, %s, 'site', %s)",
-    "track_crops": "INSERT INTO track_crops (recognition_id, track_id, quality, grey) "
-    "VALUES (%s, %s, 0.8, 0)",
     "track_codes": "INSERT INTO track_codes (id, track_id, embedding_space, last_seen_at, "
     "camera_id, location_id, code) VALUES (%s, %s, %s, %s, %s, 'site', %s)",
 }
@@ -56,12 +55,11 @@ def batch_rows(ids, codes, seen_at) -> dict[str, list]:
     cameras = [f"cam-{i % 50}" for i in ids]
     return {
         "tracks": [(i, c, f"t{i}", t, t) for i, c, t in zip(ids, cameras, seen_at, strict=True)],
-        "recognitions": list(zip(ids, cameras, seen_at, strict=True)),
+        "recognitions": list(zip(ids, cameras, seen_at, ids, strict=True)),
         "sighting_embeddings": [
             (i, SPACE, t, c, code.tobytes())
             for i, c, t, code in zip(ids, cameras, seen_at, codes, strict=True)
         ],
-        "track_crops": [(i, i) for i in ids],
         "track_codes": [
             (i, i, SPACE, t, c, code.tobytes())
             for i, c, t, code in zip(ids, cameras, seen_at, codes, strict=True)

@@ -75,58 +75,6 @@ CREATE TABLE IF NOT EXISTS locks (
     CONSTRAINT pk_locks PRIMARY KEY (name)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- Faces seen by cameras; person_id is NULL for strangers (label 'unknown'). confidence is the
--- decision's score, threshold what naming needed (NULL: no model); unknown_group_id groups
--- strangers seen again. Rows older than FACEREC_RETENTION_DAYS are purged by the service.
-CREATE TABLE IF NOT EXISTS recognitions (
-    id BIGINT NOT NULL AUTO_INCREMENT,
-    person_id VARCHAR(64) NULL,
-    label VARCHAR(64) NOT NULL,
-    confidence DOUBLE NOT NULL,
-    camera_id VARCHAR(64) NULL,
-    location_id VARCHAR(64) NULL,
-    box_left DOUBLE NOT NULL,
-    box_top DOUBLE NOT NULL,
-    box_right DOUBLE NOT NULL,
-    box_bottom DOUBLE NOT NULL,
-    model_version VARCHAR(64) NULL,
-    recognized_at DATETIME(6) NOT NULL,
-    threshold DOUBLE NULL,
-    unknown_group_id INTEGER NULL,
-    CONSTRAINT pk_recognitions PRIMARY KEY (id),
-    CONSTRAINT fk_recognitions_person_id FOREIGN KEY (person_id)
-        REFERENCES people (id) ON DELETE CASCADE,
-    INDEX ix_recognitions_person_id_recognized_at (person_id, recognized_at),
-    INDEX ix_recognitions_label_recognized_at (label, recognized_at),
-    INDEX ix_recognitions_camera_id_recognized_at (camera_id, recognized_at),
-    INDEX ix_recognitions_recognized_at (recognized_at),
-    INDEX ix_recognitions_unknown_group_id (unknown_group_id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-
--- Each sighting's face as int8 codes (one byte a dimension: 256 for the default embedder), in
--- the embedding space that made it, with copies of the sighting's time, camera and location:
--- search by face scans this table only. VARBINARY keeps the codes in the row.
-CREATE TABLE IF NOT EXISTS sighting_embeddings (
-    recognition_id BIGINT NOT NULL,
-    embedding_space VARCHAR(64) NOT NULL,
-    recognized_at DATETIME(6) NOT NULL,
-    camera_id VARCHAR(64) NULL,
-    location_id VARCHAR(64) NULL,
-    code VARBINARY(512) NOT NULL,
-    CONSTRAINT pk_sighting_embeddings PRIMARY KEY (recognition_id),
-    CONSTRAINT fk_sighting_embeddings_recognition_id FOREIGN KEY (recognition_id)
-        REFERENCES recognitions (id) ON DELETE CASCADE
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-
--- Each sighting's face as a JPEG about 112 px on its long side (GET /recognitions/<id>/face).
-CREATE TABLE IF NOT EXISTS sighting_thumbnails (
-    recognition_id BIGINT NOT NULL,
-    jpeg BLOB NOT NULL,
-    CONSTRAINT pk_sighting_thumbnails PRIMARY KEY (recognition_id),
-    CONSTRAINT fk_sighting_thumbnails_recognition_id FOREIGN KEY (recognition_id)
-        REFERENCES recognitions (id) ON DELETE CASCADE
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-
 -- One person passing one camera: every crop sent under one edge track id (track_key), decided
 -- together; label/score/threshold are the decision over its best crops so far (faces of them).
 CREATE TABLE IF NOT EXISTS tracks (
@@ -155,18 +103,62 @@ CREATE TABLE IF NOT EXISTS tracks (
     INDEX ix_tracks_ended_at_last_seen_at (ended_at, last_seen_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- Which track each recorded crop belongs to and its quality: the best few are the track's evidence.
-CREATE TABLE IF NOT EXISTS track_crops (
+-- Faces seen by cameras; person_id is NULL for strangers (label 'unknown'). confidence is the
+-- decision's score, threshold what naming needed (NULL: no model); unknown_group_id groups
+-- strangers seen again. Rows older than FACEREC_RETENTION_DAYS are purged by the service.
+CREATE TABLE IF NOT EXISTS recognitions (
+    id BIGINT NOT NULL AUTO_INCREMENT,
+    person_id VARCHAR(64) NULL,
+    label VARCHAR(64) NOT NULL,
+    confidence DOUBLE NOT NULL,
+    camera_id VARCHAR(64) NULL,
+    location_id VARCHAR(64) NULL,
+    box_left DOUBLE NOT NULL,
+    box_top DOUBLE NOT NULL,
+    box_right DOUBLE NOT NULL,
+    box_bottom DOUBLE NOT NULL,
+    model_version VARCHAR(64) NULL,
+    recognized_at DATETIME(6) NOT NULL,
+    threshold DOUBLE NULL,
+    unknown_group_id INTEGER NULL,
+    track_id BIGINT NULL,
+    quality DOUBLE NULL,
+    grey INTEGER NULL,
+    CONSTRAINT pk_recognitions PRIMARY KEY (id),
+    CONSTRAINT fk_recognitions_person_id FOREIGN KEY (person_id)
+        REFERENCES people (id) ON DELETE CASCADE,
+    CONSTRAINT fk_recognitions_track_id FOREIGN KEY (track_id)
+        REFERENCES tracks (id) ON DELETE SET NULL,
+    INDEX ix_recognitions_person_id_recognized_at (person_id, recognized_at),
+    INDEX ix_recognitions_label_recognized_at (label, recognized_at),
+    INDEX ix_recognitions_camera_id_recognized_at (camera_id, recognized_at),
+    INDEX ix_recognitions_recognized_at (recognized_at),
+    INDEX ix_recognitions_unknown_group_id (unknown_group_id),
+    INDEX ix_recognitions_track_id_quality (track_id, quality)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Each sighting's face as int8 codes (one byte a dimension: 256 for the default embedder), in
+-- the embedding space that made it, with copies of the sighting's time, camera and location:
+-- search by face scans this table only. VARBINARY keeps the codes in the row.
+CREATE TABLE IF NOT EXISTS sighting_embeddings (
     recognition_id BIGINT NOT NULL,
-    track_id BIGINT NOT NULL,
-    quality DOUBLE NOT NULL,
-    grey INTEGER NOT NULL,
-    CONSTRAINT pk_track_crops PRIMARY KEY (recognition_id),
-    CONSTRAINT fk_track_crops_recognition_id FOREIGN KEY (recognition_id)
-        REFERENCES recognitions (id) ON DELETE CASCADE,
-    CONSTRAINT fk_track_crops_track_id FOREIGN KEY (track_id)
-        REFERENCES tracks (id) ON DELETE CASCADE,
-    INDEX ix_track_crops_track_id_quality (track_id, quality)
+    embedding_space VARCHAR(64) NOT NULL,
+    recognized_at DATETIME(6) NOT NULL,
+    camera_id VARCHAR(64) NULL,
+    location_id VARCHAR(64) NULL,
+    code VARBINARY(512) NOT NULL,
+    CONSTRAINT pk_sighting_embeddings PRIMARY KEY (recognition_id),
+    CONSTRAINT fk_sighting_embeddings_recognition_id FOREIGN KEY (recognition_id)
+        REFERENCES recognitions (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Each sighting's face as a JPEG about 112 px on its long side (GET /recognitions/<id>/face).
+CREATE TABLE IF NOT EXISTS sighting_thumbnails (
+    recognition_id BIGINT NOT NULL,
+    jpeg BLOB NOT NULL,
+    CONSTRAINT pk_sighting_thumbnails PRIMARY KEY (recognition_id),
+    CONSTRAINT fk_sighting_thumbnails_recognition_id FOREIGN KEY (recognition_id)
+        REFERENCES recognitions (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- What happened to each track, append-only: start | label | end (GET /events and webhooks).

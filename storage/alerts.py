@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, select, update
 
 from .alert_rules import RuleSpec, parse_spec, subject_of
 from .errors import NotFound
-from .models import Person, Recognition, Track, TrackCrop, TrackEvent
+from .models import Person, Recognition, Track, TrackEvent
 from .operator_models import Alert, AlertRule, PersonTag
 from .paging import sliced
 from .rows import columns
@@ -56,8 +56,7 @@ def _track_facts(session, track_id: int, groups_needed: bool) -> tuple:
         groups = set(
             session.scalars(
                 select(Recognition.unknown_group_id)
-                .join(TrackCrop, TrackCrop.recognition_id == Recognition.id)
-                .where(TrackCrop.track_id == track_id, Recognition.unknown_group_id.is_not(None))
+                .where(Recognition.track_id == track_id, Recognition.unknown_group_id.is_not(None))
                 .distinct()
             )
         )

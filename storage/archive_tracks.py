@@ -1,19 +1,19 @@
 """Recorded video's tracks, stored as a batch job decided them (`store_recognitions` with
-`tracks`): each crop's int8 codes and face (the live service's thumbnail, so a stored track
-shows its best face as a live one does), each track's row (its decision, ended), its crops'
-links and its code, in the caller's transaction.
+`tracks`): each track's row (its decision, ended) and its code, each crop (its `recognitions`
+row naming its track) with its int8 codes and face (the live service's thumbnail, so a stored
+track shows its best face as a live one does), in the caller's transaction.
 
 Live tracks are built one crop at a time (storage/tracks.py); these arrive decided, so nothing
 is decided here. A re-run replaces a recording: the tracks linked to its earlier rows (or
 holding one of the keys about to be written) are deleted with those rows (whose codes and
-thumbnails cascade), and their links, codes and events cascade.
+thumbnails cascade), and their codes and events cascade.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import and_, delete, insert, or_, select
 
-from .models import Recognition, SightingEmbedding, Track, TrackCrop
+from .models import Recognition, SightingEmbedding, Track
 from .sightings import insert_thumbnails
 from .track_codes import store_track_code
 from .validation import aware, check_id, optional_id
@@ -22,19 +22,15 @@ from .validation import aware, check_id, optional_id
 def delete_recording(session, rows, camera_id: str, keys: list[str]) -> None:
     """The recognitions matching `rows` (a WHERE clause), and the tracks linked to them or
     holding one of `keys` on `camera_id`."""
-    linked = (
-        select(TrackCrop.track_id)
-        .join(Recognition, Recognition.id == TrackCrop.recognition_id)
-        .where(rows)
-    )
+    linked = select(Recognition.track_id).where(rows, Recognition.track_id.is_not(None))
     same_key = and_(Track.camera_id == camera_id, Track.track_key.in_(keys))
     session.execute(delete(Track).where(or_(Track.id.in_(linked), same_key)))
     session.execute(delete(Recognition).where(rows))
 
 
 def _insert_crops(session, values: list[dict], crops: list[dict]) -> list[int]:
-    """Each crop's `recognitions` row (`values`), its codes and its face (a JPEG, when it has
-    one); the new rows' ids, in order."""
+    """Each crop's `recognitions` row (`values`, its track's id among them), its codes and its
+    face (a JPEG, when it has one); the new rows' ids, in order."""
     returning = insert(Recognition).returning(Recognition.id, sort_by_parameter_order=True)
     ids = list(session.scalars(returning, values))
     session.execute(
@@ -74,22 +70,19 @@ def insert_tracks(
 ) -> None:
     """Insert the crops (`values`: their `recognitions` rows; `crops`: each with "codes",
     "embedding_space", "track_id" (its track's key), "quality", "grey" and optionally
-    "thumbnail", recognition.sighting.thumbnail's JPEG), the tracks, the links and each track's
-    code (its "embedding", the mean of its best crops)."""
-    crop_ids = _insert_crops(session, values, crops)
+    "thumbnail", recognition.sighting.thumbnail's JPEG), the tracks first (a crop's row names
+    its track) and each track's code (its "embedding", the mean of its best crops)."""
     rows = [_track_values(track, known) for track in tracks]
     returning = insert(Track).returning(Track.id, sort_by_parameter_order=True)
     track_ids = dict(
         zip([row["track_key"] for row in rows], session.scalars(returning, rows), strict=True)
     )
-    session.execute(
-        insert(TrackCrop),
-        [
-            {"recognition_id": crop_id, "track_id": track_ids[crop["track_id"]],
-             "quality": float(crop["quality"]), "grey": int(crop["grey"])}
-            for crop_id, crop in zip(crop_ids, crops, strict=True)
-        ],
-    )  # fmt: skip
+    linked = [
+        {**row, "track_id": track_ids[crop["track_id"]], "quality": float(crop["quality"]),
+         "grey": int(crop["grey"])}
+        for row, crop in zip(values, crops, strict=True)
+    ]  # fmt: skip
+    _insert_crops(session, linked, crops)
     for track, row in zip(tracks, rows, strict=True):
         store_track_code(
             session, track_ids[row["track_key"]], [track["embedding"]], track["embedding_space"],

@@ -11,7 +11,14 @@ from sqlalchemy import insert, select
 from recognition.gallery import decode
 from recognition.tracks import TRACK_EVIDENCE
 
-from .models import Embedding, Image, ImageQuality, SightingEmbedding, SightingThumbnail, TrackCrop
+from .models import (
+    Embedding,
+    Image,
+    ImageQuality,
+    Recognition,
+    SightingEmbedding,
+    SightingThumbnail,
+)
 from .operator_models import LabelChangeImage, PersonNegative
 from .transactions import utc_now
 
@@ -22,18 +29,18 @@ def target_faces(session, target, track, floor: float) -> list:
     query = (
         select(
             SightingEmbedding.recognition_id,
-            TrackCrop.quality,
+            Recognition.quality,
             SightingEmbedding.code,
             SightingEmbedding.embedding_space,
         )
-        .join(TrackCrop, TrackCrop.recognition_id == SightingEmbedding.recognition_id, isouter=True)
-        .order_by(TrackCrop.quality.desc(), SightingEmbedding.recognition_id)
+        .join(Recognition, Recognition.id == SightingEmbedding.recognition_id)
+        .order_by(Recognition.quality.desc(), SightingEmbedding.recognition_id)
     )
     if track is None:
         return session.execute(
             query.where(SightingEmbedding.recognition_id == target.recognition_id)
         ).all()
-    query = query.where(TrackCrop.track_id == track.id, TrackCrop.quality >= floor)
+    query = query.where(Recognition.track_id == track.id, Recognition.quality >= floor)
     return session.execute(query.limit(TRACK_EVIDENCE)).all()
 
 

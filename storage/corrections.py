@@ -21,7 +21,7 @@ from recognition.gallery import decode
 
 from .correction_faces import enrol_faces, keep_negatives, target_faces
 from .errors import NotFound, StorageError
-from .models import Image, Person, Recognition, Track, TrackCrop, TrackEvent
+from .models import Image, Person, Recognition, Track, TrackEvent
 from .operator_models import LabelChange, LabelChangeImage, LabelChangeSighting, PersonNegative
 from .paging import page_in
 from .rows import columns
@@ -154,9 +154,7 @@ def _set_label(session, track: Track | None, label: str, at: datetime) -> list[i
 def _sighting_ids(session, track: Track | None, row: Recognition | None) -> list[int]:
     if track is None:
         return [row.id]
-    return list(
-        session.scalars(select(TrackCrop.recognition_id).where(TrackCrop.track_id == track.id))
-    )
+    return list(session.scalars(select(Recognition.id).where(Recognition.track_id == track.id)))
 
 
 def _add_change(session, target: Target, **values) -> LabelChange:

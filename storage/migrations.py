@@ -1,24 +1,27 @@
 """Additive schema changes for a database made by an older release.
 
-`create_all` makes missing tables but leaves an existing table as it is, so a column added to a
-model since would be missing there and every query naming it would fail. Columns are only ever
-added, and only nullable ones (an old row has no value for them): this adds each one that is
-missing. Every worker runs it at start-up; when two race, the loser's ALTER fails because the
-column is there, which is what it wanted.
+`create_all` makes missing tables but leaves an existing table as it is, so a column or an index
+added to a model since would be missing there: every query naming the column would fail, and
+every query needing the index would scan. Columns are only ever added, and only nullable ones
+(an old row has no value for them): this adds each one that is missing, then each missing
+index. Every worker runs it at start-up; when two race, the loser's statement fails because
+the column or index is there, which is what it wanted.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.schema import CreateColumn
+from sqlalchemy.schema import CreateColumn, CreateIndex
 
 MARIADB_DUPLICATE_COLUMN = 1060
+MARIADB_DUPLICATE_INDEX = 1061
 
 
-def add_missing_columns(engine: Engine, metadata) -> list[str]:
-    """ALTER TABLE ... ADD COLUMN for each nullable model column its table lacks; which
-    ("table.column"). A missing NOT NULL column is a change this cannot make: ValueError."""
+def add_missing(engine: Engine, metadata) -> list[str]:
+    """ALTER TABLE ... ADD COLUMN for each nullable model column its table lacks, then CREATE
+    INDEX for each model index it lacks; which ("table.column", "table.index"). A missing NOT
+    NULL column is a change this cannot make: ValueError."""
     inspector = inspect(engine)
     tables = set(inspector.get_table_names())
     added = []
@@ -31,17 +34,26 @@ def add_missing_columns(engine: Engine, metadata) -> list[str]:
                 continue
             if not column.nullable:
                 raise ValueError(f"{table.name}.{column.name} is missing and NOT NULL")
-            _add(engine, table.name, column)
+            definition = CreateColumn(column).compile(dialect=engine.dialect)
+            _run(engine, f"ALTER TABLE {table.name} ADD COLUMN {definition}")
             added.append(f"{table.name}.{column.name}")
+        present = {index["name"] for index in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in present:
+                _run(engine, str(CreateIndex(index).compile(dialect=engine.dialect)))
+                added.append(f"{table.name}.{index.name}")
     return added
 
 
-def _add(engine: Engine, table: str, column) -> None:
-    definition = CreateColumn(column).compile(dialect=engine.dialect)
+def _run(engine: Engine, statement: str) -> None:
+    """One ALTER or CREATE INDEX; one that another worker made first is no error."""
     try:
         with engine.begin() as connection:
-            connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {definition}")
+            connection.exec_driver_sql(statement)
     except OperationalError as error:
         code = getattr(error.orig, "args", (None,))[0]
-        if code != MARIADB_DUPLICATE_COLUMN and "duplicate column" not in str(error).lower():
+        text = str(error).lower()
+        if code in (MARIADB_DUPLICATE_COLUMN, MARIADB_DUPLICATE_INDEX):
+            return
+        if "duplicate column" not in text and "already exists" not in text:
             raise

@@ -139,6 +139,7 @@ class Recognition(Base):
         Index(None, "camera_id", "recognized_at"),
         Index(None, "recognized_at"),
         Index(None, "unknown_group_id"),
+        Index(None, "track_id", "quality"),  # a track's crops, best first: its evidence
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -157,6 +158,14 @@ class Recognition(Base):
     recognized_at: Mapped[datetime] = mapped_column(UtcDateTime())
     threshold: Mapped[float | None] = mapped_column(Double)  # what naming needed (None: no model)
     unknown_group_id: Mapped[int | None] = mapped_column(Integer)  # strangers seen again
+    # The track this face is the crop of (NULL: another face in the crop, or its track is
+    # gone), how good a face it is (recognition.tracks.crop_quality) and whether it is grey
+    # (infrared). On the row, not in a table of their own: one insert fewer for every crop.
+    track_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("tracks.id", ondelete="SET NULL")
+    )
+    quality: Mapped[float | None] = mapped_column(Double)
+    grey: Mapped[int | None] = mapped_column(Integer)
 
 
 def _recognition_key():
@@ -199,7 +208,8 @@ class SightingThumbnail(Base):
 
 class Track(Base):
     """One person passing one camera: every crop an edge sent under one track id, decided
-    together. `label`, `score` and `threshold` are the decision over its best crops so far."""
+    together (its crops are the `recognitions` rows naming it). `label`, `score` and
+    `threshold` are the decision over its best crops so far."""
 
     __tablename__ = "tracks"
     __table_args__ = _table_args(
@@ -229,19 +239,6 @@ class Track(Base):
     # While open: its best crops, as their read would return them (storage/track_window.py).
     # Deferred: only a crop joining the track reads it.
     best_crops: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-
-
-class TrackCrop(Base):
-    """Which track a recorded crop belongs to, and how good a face it is (the best few are the
-    track's evidence; their codes are the sightings' own)."""
-
-    __tablename__ = "track_crops"
-    __table_args__ = _table_args(Index(None, "track_id", "quality"))
-
-    recognition_id: Mapped[int] = _recognition_key()
-    track_id: Mapped[int] = mapped_column(BigId, ForeignKey("tracks.id", ondelete="CASCADE"))
-    quality: Mapped[float] = mapped_column(Double)
-    grey: Mapped[int] = mapped_column(Integer)  # 1: an infrared (grey) crop
 
 
 class TrackEvent(Base):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import delete, insert, select
@@ -98,27 +99,43 @@ def insert_thumbnails(connection, ids: Sequence[int], jpegs: Sequence[bytes | No
         connection.execute(_INSERT_THUMBNAILS, rows)
 
 
+class CropLink(NamedTuple):
+    """Which face of an image is the crop of a track (its index among the sightings), that
+    track's id, and the crop's quality and greyness: what the face's row says of its track."""
+
+    subject: int
+    track_id: int
+    quality: float
+    grey: bool
+
+
+_NO_TRACK = {"track_id": None, "quality": None, "grey": None}
+
+
 def insert_sightings(
-    session, seen, camera_id: str | None, location_id: str | None, recognized_at: datetime | None
-) -> list[int]:
-    """Insert a `Recognized`'s sightings (row, codes, thumbnail) in the caller's transaction."""
+    session, seen, camera_id: str | None, location_id: str | None,
+    recognized_at: datetime | None, link: CropLink | None = None,
+) -> list[int]:  # fmt: skip
+    """Insert a `Recognized`'s sightings (row, codes, thumbnail) in the caller's transaction;
+    with a `link`, its subject's row names its track."""
     optional_id(seen.embedding_space, "embedding_space")
     recognized_at = recognized_at or datetime.now(UTC)
     codes = [_checked_codes(s) for s in seen.sightings]
     where = {"camera_id": camera_id, "location_id": location_id}
+    own = _NO_TRACK if link is None else {
+        "track_id": link.track_id, "quality": float(link.quality), "grey": int(link.grey),
+    }  # fmt: skip
     rows = [
-        recognition_values(
-            label=s.label,
-            score=s.score,
-            threshold=s.threshold,
-            box=s.box,
-            model_version=seen.model_version,
-            recognized_at=recognized_at,
-            known=seen.enrolled,
-            **where,
-        )
-        for s in seen.sightings
-    ]
+        {
+            **recognition_values(
+                label=s.label, score=s.score, threshold=s.threshold, box=s.box,
+                model_version=seen.model_version, recognized_at=recognized_at,
+                known=seen.enrolled, **where,
+            ),
+            **(own if link is not None and i == link.subject else _NO_TRACK),
+        }
+        for i, s in enumerate(seen.sightings)
+    ]  # fmt: skip
     connection = session.connection()
     ids = list(connection.execute(_INSERT_ROWS, rows).scalars()) if rows else []
     connection.execute(

@@ -1,9 +1,9 @@
 """How a crop joins its track: the hot path, run for every crop an edge sends.
 
-Replicas are stateless, so a track's evidence lives here: every recorded crop of a track gets a
-`track_crops` row (its quality; its codes are the sighting's own), and the track's decision is
-made again from its best crops in the same transaction that records the crop, with the track's
-row locked. Crops of one track arriving at two replicas at once therefore queue on that row,
+Replicas are stateless, so a track's evidence lives here: every recorded crop of a track is a
+`recognitions` row naming the track, with its quality (its codes are the sighting's own), and
+the track's decision is made again from its best crops in the same transaction that records the
+crop, with the track's row locked. Crops of one track arriving at two replicas at once therefore queue on that row,
 and the later one decides with both: no evidence is lost and the last decision has it all.
 An open track keeps its best crops on that row too (storage/track_window.py), so the lock's
 read brings them and a crop reads no other table.
@@ -26,12 +26,12 @@ from recognition import UNKNOWN
 from recognition.gallery import decode
 from recognition.tracks import TRACK_EVIDENCE
 
-from .models import SightingEmbedding, SightingThumbnail, Track, TrackCrop
+from .models import Recognition, SightingEmbedding, SightingThumbnail, Track
 from .operator_models import AlertRule, LabelChange
 from .track_window import WINDOW, WindowCrop, merged, unpack
 
 TRACKS = Track.__table__
-CROPS = TrackCrop.__table__
+CROPS = Recognition.__table__  # a track's crops are the rows naming it
 CODES = SightingEmbedding.__table__
 THUMBNAILS = SightingThumbnail.__table__
 
@@ -62,7 +62,7 @@ _LOCK = (
 # (or from the same crops kept on the track's row: storage/track_window.py).
 _BEST_CROPS = (
     select(
-        CROPS.c.recognition_id,
+        CROPS.c.id.label("recognition_id"),
         CROPS.c.quality,
         CROPS.c.grey,
         CODES.c.code,
@@ -70,12 +70,11 @@ _BEST_CROPS = (
     )
     .outerjoin(
         CODES,
-        (CODES.c.recognition_id == CROPS.c.recognition_id)
-        & (CODES.c.embedding_space == bindparam("space")),
+        (CODES.c.recognition_id == CROPS.c.id) & (CODES.c.embedding_space == bindparam("space")),
     )
-    .outerjoin(THUMBNAILS, THUMBNAILS.c.recognition_id == CROPS.c.recognition_id)
+    .outerjoin(THUMBNAILS, THUMBNAILS.c.recognition_id == CROPS.c.id)
     .where(CROPS.c.track_id == bindparam("track"))
-    .order_by(CROPS.c.quality.desc(), CROPS.c.recognition_id)
+    .order_by(CROPS.c.quality.desc(), CROPS.c.id)
 )
 _WINDOW = _BEST_CROPS.limit(WINDOW)
 _EVIDENCE = _BEST_CROPS.where(
@@ -83,7 +82,6 @@ _EVIDENCE = _BEST_CROPS.where(
 ).limit(TRACK_EVIDENCE)
 _BEST_KEPT = _BEST_CROPS.where(THUMBNAILS.c.recognition_id.is_not(None)).limit(1)
 _NEW_TRACK = insert(TRACKS)
-_ADD_CROP = insert(CROPS)
 _UPDATE = update(TRACKS).where(TRACKS.c.id == bindparam("track"))  # SET: the other parameters
 
 
@@ -123,17 +121,6 @@ def lock_track(session, camera_id: str, key: str, location_id, at: datetime) -> 
         )  # fmt: skip
         row = connection.execute(_LOCK, where).one()
     return LockedTrack(row, bool(row.corrected), bool(row.any_rule))
-
-
-def add_crop(session, crop: WindowCrop, track_id: int) -> None:
-    """Record that `crop` (a sighting) is part of the track, with its quality and greyness."""
-    session.connection().execute(
-        _ADD_CROP,
-        {
-            "recognition_id": crop.recognition_id, "track_id": track_id,
-            "quality": float(crop.quality), "grey": int(crop.grey),
-        },
-    )  # fmt: skip
 
 
 def window(session, track, space: str, joined: WindowCrop | None = None) -> list[WindowCrop]:
@@ -207,7 +194,7 @@ def insert_track(session, values: dict) -> int | None:
 def drop_windows(session, recognitions) -> None:
     """Drop the kept window of every track holding one of `recognitions` (a select of ids),
     before they are deleted: a window must never show, or decide with, a forgotten face."""
-    holding = select(CROPS.c.track_id).where(CROPS.c.recognition_id.in_(recognitions))
+    holding = select(CROPS.c.track_id).where(CROPS.c.id.in_(recognitions))
     session.execute(
         update(TRACKS)
         .where(TRACKS.c.id.in_(holding), TRACKS.c.best_crops.is_not(None))

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import insert, select
 
 from .alerts import attach_alerts
-from .models import SightingThumbnail, Track, TrackCrop, TrackEvent
+from .models import Recognition, SightingThumbnail, Track, TrackEvent
 
 
 def track_dict(track: Track, best: int | None) -> dict:
@@ -30,13 +30,13 @@ def track_dict(track: Track, best: int | None) -> dict:
     }
 
 
-def best_crop(column=TrackCrop.recognition_id):
-    """`column` of a track's best crop that has a face kept (a correlated subquery)."""
+def best_crop():
+    """The id of a track's best crop that has a face kept (a correlated subquery)."""
     return (
-        select(column)
-        .join(SightingThumbnail, SightingThumbnail.recognition_id == TrackCrop.recognition_id)
-        .where(TrackCrop.track_id == Track.id)
-        .order_by(TrackCrop.quality.desc(), TrackCrop.recognition_id)
+        select(Recognition.id)
+        .join(SightingThumbnail, SightingThumbnail.recognition_id == Recognition.id)
+        .where(Recognition.track_id == Track.id)
+        .order_by(Recognition.quality.desc(), Recognition.id)
         .limit(1)
         .scalar_subquery()
     )

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from recognition.gallery import decode
 from recognition.tracks import TRACK_EVIDENCE
 
-from .models import SightingEmbedding, SightingThumbnail, Track, TrackCrop
+from .models import Recognition, SightingEmbedding, SightingThumbnail, Track
 from .track_codes import _microseconds, read_changes
 from .track_index import RELOAD_SECONDS, REREAD_IDS, TrackIndex
 from .track_rows import best_crop, track_dict
@@ -34,15 +34,18 @@ MIN_CANDIDATES = 100
 def _evidence_codes(session, track_ids: list[int], space: str) -> dict[int, list]:
     """Each track's best crops in `space`: {track id: [(sighting id, int8 codes)]}."""
     rank = func.row_number().over(
-        partition_by=TrackCrop.track_id,
-        order_by=(TrackCrop.quality.desc(), TrackCrop.recognition_id),
+        partition_by=Recognition.track_id,
+        order_by=(Recognition.quality.desc(), Recognition.id),
     )
     ranked = (
         select(
-            TrackCrop.track_id, TrackCrop.recognition_id, SightingEmbedding.code, rank.label("r")
+            Recognition.track_id,
+            Recognition.id.label("recognition_id"),
+            SightingEmbedding.code,
+            rank.label("r"),
         )
-        .join(SightingEmbedding, SightingEmbedding.recognition_id == TrackCrop.recognition_id)
-        .where(TrackCrop.track_id.in_(track_ids), SightingEmbedding.embedding_space == space)
+        .join(SightingEmbedding, SightingEmbedding.recognition_id == Recognition.id)
+        .where(Recognition.track_id.in_(track_ids), SightingEmbedding.embedding_space == space)
         .subquery()
     )
     found: dict[int, list] = {}

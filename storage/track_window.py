@@ -1,5 +1,6 @@
-"""A track's window: its best crops as the read of `track_crops` ranks them, kept on the track's
-row while the track is open, so a crop joining it reads one row instead of joining three tables.
+"""A track's window: its best crops as the read of its crops ranks them (storage/track_joins.py),
+kept on the track's row while the track is open, so a crop joining it reads one row instead of
+joining three tables.
 
 The window is what that read would return: the best `WINDOW` crops by quality (ties: the older
 first), each with its codes in the window's embedding space (or none) and whether its face was
@@ -22,7 +23,7 @@ _HEADER = np.dtype([("dim", "<u2"), ("space", "u1")])
 
 
 class WindowCrop(NamedTuple):
-    """One crop of a window, with the attributes of a `track_crops` read's row."""
+    """One crop of a window, with the attributes of a row of the read of a track's crops."""
 
     recognition_id: int
     quality: float

@@ -7,7 +7,7 @@ track store's calls: record a crop, read, end, close the quiet ones, list, purge
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import NamedTuple
@@ -22,11 +22,10 @@ from .corrections import sticky_decision
 from .errors import NotFound
 from .models import Person, Track
 from .paging import listed
-from .sightings import insert_sightings
+from .sightings import CropLink, insert_sightings
 from .track_codes import store_track_code
 from .track_joins import (
     Evidence,
-    add_crop,
     decided,
     evidence,
     insert_track,
@@ -90,8 +89,21 @@ class _Join:
     camera_id: str
     location_id: str | None
     at: datetime
-    joined: WindowCrop
     any_rule: bool = True  # whether alert rules must be checked (the lock reads if any exist)
+    ids: list[int] = field(default_factory=list)  # the image's sightings, once recorded
+
+    def _record(self, track_id: int) -> WindowCrop:
+        """Record the image's sightings, the subject's row naming track `track_id`: the crop."""
+        crop, seen = self.crop, self.seen
+        link = CropLink(crop.subject, track_id, crop.quality, crop.grey)
+        self.ids = insert_sightings(
+            self.session, seen, self.camera_id, self.location_id, self.at, link
+        )
+        face = seen.sightings[crop.subject]
+        return WindowCrop(
+            self.ids[crop.subject], float(crop.quality), int(crop.grey), face.codes,
+            bool(face.thumbnail),
+        )  # fmt: skip
 
     def _decision(self, found: Evidence) -> TrackDecision:
         enrolled = self.seen.enrolled
@@ -105,9 +117,10 @@ class _Join:
         """A crop sent without a track id: its track's row written whole, ended at once, with
         no lock or read before (a track of one crop has no other evidence, and no operator
         corrected a track that did not exist). None when its key is taken."""
-        space = self.seen.embedding_space
-        found = evidence(self.session, 0, [self.joined], space, self.crop.floor)
-        at, key = self.at, self.crop.key
+        crop, face = self.crop, self.seen.sightings[self.crop.subject]
+        unrecorded = WindowCrop(0, float(crop.quality), int(crop.grey), face.codes, False)
+        found = evidence(self.session, 0, [unrecorded], self.seen.embedding_space, crop.floor)
+        at, key = self.at, crop.key
         values = {
             "camera_id": self.camera_id, "track_key": key, "location_id": self.location_id,
             "first_seen_at": at, "last_seen_at": at, "ended_at": at, "crops": 1,
@@ -116,7 +129,8 @@ class _Join:
         track_id = insert_track(self.session, values)  # its key is taken: None
         if track_id is None:
             return None
-        add_crop(self.session, self.joined, track_id)
+        joined = self._record(track_id)
+        found = found._replace(best=joined.recognition_id if joined.kept else None)
         return Joined(SimpleNamespace(id=track_id, **values), ["start"], found)
 
     def into_track(self) -> Joined:
@@ -125,14 +139,14 @@ class _Join:
         session, crop, space = self.session, self.crop, self.seen.embedding_space
         locked = lock_track(session, self.camera_id, crop.key, self.location_id, self.at)
         track, self.any_rule = locked.track, locked.any_rule
-        add_crop(session, self.joined, track.id)
-        crops = window(session, track, space, self.joined)
+        joined = self._record(track.id)
+        crops = window(session, track, space, joined)
         found = evidence(session, track.id, crops, space, crop.floor)
         decision = self._decision(found)
         if locked.corrected:  # an operator's word stands
             decision = sticky_decision(session, self.camera_id, crop.key, decision)
         kinds = _kinds(track, decision.label)
-        kept = None if crop.single else pack(crops, space, len(self.joined.code))
+        kept = None if crop.single else pack(crops, space, len(joined.code))
         ended = self.at if crop.single else None  # a crop alone whose key was taken
         values = update_track(
             session, track, decided(decision, self.seen.model_version), self.at, ended, kept
@@ -163,13 +177,7 @@ class TrackStore:
         check_id(crop.key, "track_id")
         at = recognized_at or datetime.now(UTC)
         with self._transaction(write=True) as session:
-            ids = insert_sightings(session, seen, camera_id, location_id, at)
-            face = seen.sightings[crop.subject]
-            joined = WindowCrop(
-                ids[crop.subject], float(crop.quality), int(crop.grey), face.codes,
-                bool(face.thumbnail),
-            )  # fmt: skip
-            join = _Join(session, seen, crop, decide, camera_id, location_id, at, joined)
+            join = _Join(session, seen, crop, decide, camera_id, location_id, at)
             track, kinds, found = (join.alone() if crop.single else None) or join.into_track()
             store_track_code(
                 session, track.id, found.embeddings, seen.embedding_space, camera_id=camera_id,
@@ -184,7 +192,7 @@ class TrackStore:
             alerts = []
             if join.any_rule:
                 alerts = raise_alerts(session, track.id, bool(kinds), at, self.site_timezone)
-            return ids, row, own + track_events(session, alerts)
+            return join.ids, row, own + track_events(session, alerts)
 
     def _track_row(self, session, track_id: int) -> dict:
         row = session.execute(

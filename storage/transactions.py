@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .breaker import CircuitBreaker
 from .engine import SQLITE_WRITE, create_storage_engine
 from .errors import DatabaseUnavailable
-from .migrations import add_missing_columns
+from .migrations import add_missing
 from .models import Base
 
 MARIADB_DEADLOCK = 1213
@@ -146,7 +146,7 @@ class Transactions:
         self.breaker.succeeded()
 
     def create_schema(self, attempts: int = 5) -> None:
-        """Create missing tables and missing nullable columns (idempotent).
+        """Create missing tables, nullable columns and indexes (idempotent).
 
         Every worker of every replica calls this at start-up; when two race, one CREATE TABLE
         fails with "already exists" and the next attempt skips the tables that are there.
@@ -154,7 +154,7 @@ class Transactions:
         for attempt in range(attempts):
             try:
                 Base.metadata.create_all(self._engine)
-                add_missing_columns(self._engine, Base.metadata)  # a release's new columns
+                add_missing(self._engine, Base.metadata)  # a release's new columns, indexes
                 self.schema_ready = True
                 return
             except (OperationalError, InterfaceError, PoolTimeout) as error:

@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 
 from .alert_rules import parse_spec
 from .errors import NotFound, StorageError
-from .models import Recognition, TrackCrop, UnknownGroup
+from .models import Recognition, UnknownGroup
 from .operator_models import AlertRule
 from .transactions import retry_deadlocks
 from .unknowns import group_of_track, groups_with_cameras
@@ -58,9 +58,8 @@ def _recount(session, group: UnknownGroup) -> None:
     if group.cover_id is None or cover_group != group.id:
         group.cover_id = session.scalar(
             select(Recognition.id)
-            .join(TrackCrop, TrackCrop.recognition_id == Recognition.id)
-            .where(Recognition.unknown_group_id == group.id)
-            .order_by(TrackCrop.quality.desc(), Recognition.id)
+            .where(Recognition.unknown_group_id == group.id, Recognition.track_id.is_not(None))
+            .order_by(Recognition.quality.desc(), Recognition.id)
             .limit(1)
         )
 
@@ -78,9 +77,9 @@ def _rules_follow(session, merged: set[int], into: int) -> None:
 def _tracks_of(session, group_id: int, sighting_ids: Sequence[int]) -> set[int]:
     """The tracks of these sightings, every one of which must be in the group."""
     rows = session.execute(
-        select(Recognition.id, TrackCrop.track_id)
-        .join(TrackCrop, TrackCrop.recognition_id == Recognition.id)
+        select(Recognition.id, Recognition.track_id)
         .where(Recognition.id.in_(sighting_ids), Recognition.unknown_group_id == group_id)
+        .where(Recognition.track_id.is_not(None))
     ).all()
     strays = sorted(set(sighting_ids) - {row.id for row in rows})
     if strays:
@@ -107,9 +106,9 @@ def _merge(session, into: UnknownGroup, others: list[int]) -> int:
 def _tracks_in(session, group_id: int) -> int:
     """How many tracks have sightings in the group."""
     return session.scalar(
-        select(func.count(func.distinct(TrackCrop.track_id)))
-        .join(Recognition, Recognition.id == TrackCrop.recognition_id)
-        .where(Recognition.unknown_group_id == group_id)
+        select(func.count(func.distinct(Recognition.track_id))).where(
+            Recognition.unknown_group_id == group_id
+        )
     )
 
 
@@ -160,9 +159,9 @@ class UnknownGroupEdits:
             group = _locked(session, [group_id])[group_id]
             tracks = _tracks_of(session, group_id, list(dict.fromkeys(sighting_ids)))
             moving = session.scalars(
-                select(Recognition.id)
-                .join(TrackCrop, TrackCrop.recognition_id == Recognition.id)
-                .where(TrackCrop.track_id.in_(tracks), Recognition.unknown_group_id == group_id)
+                select(Recognition.id).where(
+                    Recognition.track_id.in_(tracks), Recognition.unknown_group_id == group_id
+                )
             ).all()
             total = session.scalar(
                 select(func.count())

@@ -16,7 +16,6 @@ from .models import (
     SightingThumbnail,
     Track,
     TrackCode,
-    TrackCrop,
     UnknownGroup,
 )
 from .paging import sliced
@@ -54,8 +53,7 @@ def _of_track():
     return (
         select(func.count())
         .select_from(Recognition)
-        .join(TrackCrop, TrackCrop.recognition_id == Recognition.id)
-        .where(TrackCrop.track_id == TrackCode.track_id)
+        .where(Recognition.track_id == TrackCode.track_id)
     )
 
 
@@ -75,8 +73,7 @@ def group_of_track(session, track_id: int) -> UnknownGroup | None:
     what committed last: a group an operator merged away since is never handed out."""
     group_id = session.scalar(
         select(func.max(Recognition.unknown_group_id))
-        .join(TrackCrop, TrackCrop.recognition_id == Recognition.id)
-        .where(TrackCrop.track_id == track_id)
+        .where(Recognition.track_id == track_id)
         .with_for_update()
     )
     if group_id is None:
@@ -151,9 +148,8 @@ class UnknownStore:
             for track_id, like in assignments:
                 seen = session.execute(
                     select(Recognition.id, Recognition.recognized_at)
-                    .join(TrackCrop, TrackCrop.recognition_id == Recognition.id)
-                    .where(TrackCrop.track_id == track_id, *_ungrouped())
-                    .order_by(TrackCrop.quality.desc(), Recognition.id)
+                    .where(Recognition.track_id == track_id, *_ungrouped())
+                    .order_by(Recognition.quality.desc(), Recognition.id)
                 ).all()
                 if not seen:  # purged, deleted or named meanwhile
                     groups.append(None)
@@ -203,18 +199,18 @@ class UnknownStore:
     def best_unknown_faces(
         self, group_id: int, space: str, count: int
     ) -> list[tuple[int, bytes, bytes]]:
-        """(sighting id, JPEG, int8 codes) of the group's best-quality faces (track_crops'
+        """(sighting id, JPEG, int8 codes) of the group's best-quality faces (their crops'
         quality: size and detector confidence): the best to enrol."""
         query = (
             select(Recognition.id, SightingThumbnail.jpeg, SightingEmbedding.code)
             .join(SightingThumbnail, SightingThumbnail.recognition_id == Recognition.id)
             .join(SightingEmbedding, SightingEmbedding.recognition_id == Recognition.id)
-            .join(TrackCrop, TrackCrop.recognition_id == Recognition.id)
             .where(
                 Recognition.unknown_group_id == group_id,
+                Recognition.track_id.is_not(None),
                 SightingEmbedding.embedding_space == space,
             )
-            .order_by(TrackCrop.quality.desc(), Recognition.id)
+            .order_by(Recognition.quality.desc(), Recognition.id)
             .limit(count)
         )
         with self._transaction() as session:

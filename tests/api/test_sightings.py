@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 from api.service import service_of
-from storage.models import Recognition, SightingEmbedding, Track, TrackCode, TrackCrop
+from storage.models import Recognition, SightingEmbedding, Track, TrackCode
 from tests.api.conftest import ADMIN, RECOGNIZE, settings_for, upload
 from tests.conftest import people_images
 from workers.retention import RetentionPurger
@@ -169,7 +169,7 @@ def test_retention_purges_old_sightings_with_their_faces(client, app):
             (SightingEmbedding, SightingEmbedding.recognition_id),
         ):
             connection.execute(update(table).where(key == old).values(recognized_at=long_ago))
-        track = select(TrackCrop.track_id).where(TrackCrop.recognition_id == old).scalar_subquery()
+        track = select(Recognition.track_id).where(Recognition.id == old).scalar_subquery()
         for table, key in ((Track, Track.id), (TrackCode, TrackCode.track_id)):
             connection.execute(update(table).where(key == track).values(last_seen_at=long_ago))
     assert client.get(f"/recognitions/{old}/face", headers=REVIEW).status_code == 200

@@ -16,7 +16,7 @@ from recognition import load_image
 from recognition.gallery import decode_one
 from recognition.sighting import THUMBNAIL_SIZE
 from storage import Database, Segment
-from storage.models import Recognition, SightingThumbnail, Track, TrackCode, TrackCrop
+from storage.models import Recognition, SightingThumbnail, Track, TrackCode
 from tests.batch.conftest import CLIP, SCENES
 from tests.conftest import BUNDLE, people_images
 
@@ -25,8 +25,9 @@ DURING = datetime.fromtimestamp(STARTED_AT + 5, UTC)
 
 
 def _stored(database: Database) -> list[tuple]:
+    """The crops' rows, without row ids (their tracks: `_stored_tracks`)."""
     table = Recognition.__table__
-    columns = [c for c in table.columns if c.name != "id"]
+    columns = [c for c in table.columns if c.name not in ("id", "track_id")]
     with database.engine.connect() as connection:
         return [tuple(row) for row in connection.execute(select(*columns).order_by(*columns))]
 
@@ -36,7 +37,7 @@ def _stored_tracks(database: Database) -> tuple[list, list, list]:
     tracks = [c for c in Track.__table__.columns if c.name != "id"]
     crops = (
         Track.camera_id, Track.track_key, Recognition.recognized_at, Recognition.box_left,
-        Recognition.box_top, TrackCrop.quality, TrackCrop.grey,
+        Recognition.box_top, Recognition.quality, Recognition.grey,
     )  # fmt: skip
     codes = (Track.track_key, TrackCode.embedding_space, TrackCode.last_seen_at, TrackCode.code)
     with database.engine.connect() as connection:
@@ -46,8 +47,7 @@ def _stored_tracks(database: Database) -> tuple[list, list, list]:
                 tuple(r)
                 for r in connection.execute(
                     select(*crops)
-                    .join(TrackCrop, TrackCrop.track_id == Track.id)
-                    .join(Recognition, Recognition.id == TrackCrop.recognition_id)
+                    .join(Recognition, Recognition.track_id == Track.id)
                     .order_by(*crops)
                 )
             ],
@@ -77,10 +77,10 @@ def _best_crops(database: Database) -> dict[str, tuple[int, bytes]]:
     """Each track's key -> its best crop by quality (what storage/track_rows.best_crop picks
     among the crops with a face) and the track's code (the mean its decision classified)."""
     query = (
-        select(Track.track_key, TrackCrop.recognition_id, TrackCode.code)
-        .join(TrackCrop, TrackCrop.track_id == Track.id)
+        select(Track.track_key, Recognition.id, TrackCode.code)
+        .join(Recognition, Recognition.track_id == Track.id)
         .join(TrackCode, TrackCode.track_id == Track.id)
-        .order_by(TrackCrop.quality, TrackCrop.recognition_id.desc())
+        .order_by(Recognition.quality, Recognition.id.desc())
     )
     with database.engine.connect() as connection:
         return {key: (crop, code) for key, crop, code in connection.execute(query)}

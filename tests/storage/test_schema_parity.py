@@ -107,11 +107,10 @@ def test_the_schema_has_what_the_service_relies_on(from_models):
         ("image_qualities", "images"): "CASCADE",
         ("embeddings", "images"): "CASCADE",
         ("recognitions", "people"): "CASCADE",
+        ("recognitions", "tracks"): "SET NULL",  # a track's retention keeps its sightings
         ("sighting_embeddings", "recognitions"): "CASCADE",
         ("sighting_thumbnails", "recognitions"): "CASCADE",
         ("tracks", "people"): "CASCADE",
-        ("track_crops", "recognitions"): "CASCADE",
-        ("track_crops", "tracks"): "CASCADE",
         ("track_events", "tracks"): "CASCADE",
         ("track_codes", "tracks"): "CASCADE",
         # Audit rows name their targets by value: deleting a person keeps what was done to them.

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from storage import Database, TrackCropInfo
 from storage.models import Track
@@ -20,6 +20,8 @@ from storage.track_joins import window
 from storage.track_window import WINDOW, pack, unpack
 from tests.storage.conftest import mariadb_url
 from tests.storage.test_tracks import SPACE, crop_of, judge, noisy, people, record  # noqa: F401
+
+CROPS_INDEX = "ix_recognitions_track_id_quality"  # a track's crops, best first
 
 
 def kept_window(db, key: str, camera: str = "door"):
@@ -103,7 +105,7 @@ def test_a_window_of_another_embedding_space_is_not_used():
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
-def test_a_database_made_before_the_window_column_gets_it_at_start(
+def test_a_database_made_before_the_window_and_the_crops_index_gets_them_at_start(
     backend,
     request,
     tmp_path,
@@ -118,10 +120,23 @@ def test_a_database_made_before_the_window_column_gets_it_at_start(
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text("ALTER TABLE tracks DROP COLUMN best_crops"))
-    engine.dispose()
+        if backend == "mariadb":  # an upgraded database's column has no foreign key
+            connection.execute(
+                text("ALTER TABLE recognitions DROP FOREIGN KEY fk_recognitions_track_id")
+            )
+            connection.execute(text(f"DROP INDEX {CROPS_INDEX} ON recognitions"))
+        else:
+            connection.execute(text(f"DROP INDEX {CROPS_INDEX}"))
+    assert CROPS_INDEX not in indexes(engine)
     db = Database(url)
     db.create_schema()
-    db.create_schema()  # once it is there, nothing to add
+    db.create_schema()  # once they are there, nothing to add
+    assert CROPS_INDEX in indexes(engine)
+    engine.dispose()
     _, track = record(db, judge, noisy(people["ann"], 1), key="after-upgrade")
     assert track["crops"] == 1 and kept_window(db, "after-upgrade")[0] is not None
     db.close()
+
+
+def indexes(engine) -> set[str]:
+    return {index["name"] for index in inspect(engine).get_indexes("recognitions")}
