@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from recognition import UNKNOWN, FaceClassifier
 from recognition.gallery import encode
 from recognition.sighting import Recognized, Sighting
 from recognition.tracks import TRACK_EVIDENCE, TrackJudge
 from storage import NotFound, TrackCropInfo
+from storage.models import Recognition
 from storage.track_joins import WINDOW
 from tests.storage.conftest import empty
 
@@ -231,6 +233,18 @@ def test_a_crop_alone_whose_key_is_taken_joins_that_track(db, judge, people):
     assert ids[0] > first_ids[0] and track["crops"] == 2 and track["ended_at"] is not None
     assert [e["kind"] for e in events] == ["start"]
     assert db.track("door", "crop-1")["crops"] == 2
+
+
+def test_a_purged_track_leaves_its_sightings_unlinked(db, judge, people):
+    """Tracks and sightings have retention each: a track purged first keeps its crops' rows
+    (every recognition is recorded), which no longer name it."""
+    ids, _ = record(db, judge, people["cid"], key="gone", at=datetime.now(UTC) - timedelta(days=2))
+    assert db.purge_tracks(datetime.now(UTC) - timedelta(days=1)) == 1
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            select(Recognition.id, Recognition.track_id, Recognition.quality)
+        ).all()
+    assert [tuple(r) for r in rows] == [(ids[0], None, 0.5)]
 
 
 def test_quiet_tracks_close_once_and_recent_ones_stay_open(db, judge, people):
