@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import and_, delete, insert, or_, select
 
 from .models import Recognition, SightingEmbedding, Track
-from .sightings import insert_thumbnails
+from .sightings import crop_columns, insert_thumbnails
 from .track_codes import store_track_code
 from .validation import aware, check_id, optional_id
 
@@ -78,10 +78,9 @@ def insert_tracks(
         zip([row["track_key"] for row in rows], session.scalars(returning, rows), strict=True)
     )
     linked = [
-        {**row, "track_id": track_ids[crop["track_id"]], "quality": float(crop["quality"]),
-         "grey": int(crop["grey"])}
+        {**row, **crop_columns(track_ids[crop["track_id"]], crop["quality"], crop["grey"])}
         for row, crop in zip(values, crops, strict=True)
-    ]  # fmt: skip
+    ]
     _insert_crops(session, linked, crops)
     for track, row in zip(tracks, rows, strict=True):
         store_track_code(

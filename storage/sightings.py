@@ -112,6 +112,11 @@ class CropLink(NamedTuple):
 _NO_TRACK = {"track_id": None, "quality": None, "grey": None}
 
 
+def crop_columns(track_id: int, quality: float, grey: bool) -> dict:
+    """A crop's `recognitions` columns that name its track: a live crop's and an archive's."""
+    return {"track_id": track_id, "quality": float(quality), "grey": int(grey)}
+
+
 def insert_sightings(
     session, seen, camera_id: str | None, location_id: str | None,
     recognized_at: datetime | None, link: CropLink | None = None,
@@ -122,9 +127,8 @@ def insert_sightings(
     recognized_at = recognized_at or datetime.now(UTC)
     codes = [_checked_codes(s) for s in seen.sightings]
     where = {"camera_id": camera_id, "location_id": location_id}
-    own = _NO_TRACK if link is None else {
-        "track_id": link.track_id, "quality": float(link.quality), "grey": int(link.grey),
-    }  # fmt: skip
+    subject = None if link is None else link.subject
+    own = _NO_TRACK if link is None else crop_columns(link.track_id, link.quality, link.grey)
     rows = [
         {
             **recognition_values(
@@ -132,7 +136,7 @@ def insert_sightings(
                 model_version=seen.model_version, recognized_at=recognized_at,
                 known=seen.enrolled, **where,
             ),
-            **(own if link is not None and i == link.subject else _NO_TRACK),
+            **(own if i == subject else _NO_TRACK),
         }
         for i, s in enumerate(seen.sightings)
     ]  # fmt: skip

@@ -3,8 +3,9 @@
 Replicas are stateless, so a track's evidence lives here: every recorded crop of a track is a
 `recognitions` row naming the track, with its quality (its codes are the sighting's own), and
 the track's decision is made again from its best crops in the same transaction that records the
-crop, with the track's row locked. Crops of one track arriving at two replicas at once therefore queue on that row,
-and the later one decides with both: no evidence is lost and the last decision has it all.
+crop, with the track's row locked. Crops of one track arriving at two replicas at once
+therefore queue on that row, and the later one decides with both: no evidence is lost and the
+last decision has it all.
 An open track keeps its best crops on that row too (storage/track_window.py), so the lock's
 read brings them and a crop reads no other table.
 
