@@ -29,6 +29,9 @@ _RULE_SETTINGS = ("cooldown_seconds", "destination", "created_at")
 _ALERT_COLUMNS = (
     "id", "event_id", "rule_id", "rule_name", "camera_id", "subject", "at", "acked_at"
 )  # fmt: skip
+# Every crop that starts a track or changes its label reads the rules (most sites have none):
+# built once and run on the Core connection, its rows carry the rules' columns as attributes.
+_RULES = select(AlertRule.__table__).order_by(AlertRule.__table__.c.id)
 
 
 def _rule_dict(rule: AlertRule) -> dict:
@@ -63,7 +66,7 @@ def _track_facts(session, track_id: int, groups_needed: bool) -> tuple:
     return track, tags, groups
 
 
-def _raise(session, rule: AlertRule, track, at: datetime) -> int | None:
+def _raise(session, rule, track, at: datetime) -> int | None:
     """Write the rule's alert for the track (its event id), unless the rule fired for this
     track already or for the same subject at this camera within its cooldown."""
     session.execute(select(AlertRule.id).where(AlertRule.id == rule.id).with_for_update())
@@ -100,7 +103,7 @@ def raise_alerts(session, track_id: int, wrote_event: bool, at: datetime, zone: 
     locked). Rules are checked when the crop wrote a 'start' or 'label' event; rules about
     unknown groups also on the crops after (the grouper names a stranger's group a second or
     so after the crop)."""
-    rules = session.scalars(select(AlertRule).order_by(AlertRule.id)).all()
+    rules = session.connection().execute(_RULES).all()
     specs = [(rule, parse_spec(json.loads(rule.spec))) for rule in rules]
     if not wrote_event:
         specs = [(rule, spec) for rule, spec in specs if spec.needs_group()]

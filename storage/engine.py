@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import select
 import sqlite3
 import time
 from pathlib import Path
 
 from sqlalchemy import Engine, NullPool, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 # The execution option that makes a SQLite transaction take the write lock when it begins.
 SQLITE_WRITE = "sqlite_write"
@@ -16,7 +18,8 @@ WAL_SWITCH_SECONDS = 10.0
 
 
 def create_storage_engine(url: str, timeout: float = 5.0, *, pooled: bool = True) -> Engine:
-    """An engine with `pool_pre_ping` (a replica survives a database restart).
+    """An engine whose pool never hands out a connection the server has closed (a replica
+    survives a database restart).
 
     `timeout` bounds connecting and every read and write on the socket: a database that
     accepts connections but never answers (hung, or a host gone without a RST) costs a call
@@ -29,12 +32,11 @@ def create_storage_engine(url: str, timeout: float = 5.0, *, pooled: bool = True
     # commit or a rollback of its own (sessions and connections are context managers), so the
     # pool's reset was one more round trip per transaction that undid nothing.
     pool = {
-        "pool_pre_ping": True,
         "pool_recycle": 3600,
         "pool_timeout": timeout,
         "pool_reset_on_return": None,
     }
-    return create_engine(
+    engine = create_engine(
         url,
         **(pool if pooled else {"poolclass": NullPool}),
         # Short transactions and unique constraints are the concurrency control; READ COMMITTED
@@ -47,6 +49,25 @@ def create_storage_engine(url: str, timeout: float = 5.0, *, pooled: bool = True
             "charset": "utf8mb4",
         },
     )
+    if pooled:
+        event.listen(engine, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(dbapi_connection, _record, _proxy) -> None:
+    """Replace a pooled connection the server has closed (a restart, KILL, wait_timeout).
+
+    Instead of `pool_pre_ping`, which spent a round trip on every transaction (benchmarks/
+    track_store.py): a closed connection has bytes to read (the server's error packet, or the
+    end of the stream), and a live idle one never has, as MariaDB only writes in answer. A host
+    gone without closing its sockets is caught, as the ping caught it, by the read timeout.
+    """
+    sock = getattr(dbapi_connection, "_sock", None)
+    waiting = select.poll()  # not select.select: a worker's descriptors may pass 1024
+    if sock is not None:
+        waiting.register(sock, select.POLLIN)
+    if sock is None or waiting.poll(0):
+        raise DisconnectionError("the database closed this pooled connection")  # pool retries
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:

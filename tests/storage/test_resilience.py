@@ -39,7 +39,8 @@ def test_workers_creating_the_schema_at_once_all_succeed(fresh_url):
 
 @pytest.mark.mariadb
 def test_a_connection_killed_by_the_server_is_replaced(mariadb_database):
-    """pool_pre_ping: after a database restart (or a killed connection) the next call works."""
+    """After a database restart (or a killed connection) the next call works: the pool hands
+    out no connection the server closed (storage/engine.py)."""
     db = mariadb_database
     db.engine.dispose()  # so the pool holds exactly the connection that gets killed
     with db.engine.connect() as connection:
@@ -48,7 +49,7 @@ def test_a_connection_killed_by_the_server_is_replaced(mariadb_database):
     with admin.cursor() as cursor:
         cursor.execute(f"KILL {int(killed)}")
     admin.close()
-    db.add_person("after_the_kill")  # would raise DatabaseUnavailable without the pre-ping
+    db.add_person("after_the_kill")  # would raise DatabaseUnavailable without the check
     assert ("after_the_kill", 0) in db.list_people()
     db.delete_person("after_the_kill")
     with db.engine.connect() as connection:
