@@ -86,17 +86,9 @@ def fill(name: str, count: int, target: np.ndarray, jpegs: list[bytes], rng) -> 
             cursor.executemany(
                 "INSERT INTO recognitions (id, person_id, label, confidence, camera_id, "
                 "location_id, box_left, box_top, box_right, box_bottom, model_version, "
-                "recognized_at, threshold) VALUES "
-                "(%s, NULL, 'unknown', 0.3, %s, 'site', 10, 20, 110, 140, 'v1', %s, 0.5)",
-                seen,
-            )
-            cursor.executemany(
-                "INSERT INTO sighting_embeddings (recognition_id, embedding_space, "
-                "recognized_at, camera_id, location_id, code) VALUES (%s, %s, %s, %s, 'site', %s)",
-                [
-                    (i, SPACE, at, camera, code.tobytes())
-                    for (i, camera, at), code in zip(seen, codes, strict=True)
-                ],
+                "recognized_at, threshold, embedding_space, code) VALUES "
+                "(%s, NULL, 'unknown', 0.3, %s, 'site', 10, 20, 110, 140, 'v1', %s, 0.5, %s, %s)",
+                [(*row, SPACE, code.tobytes()) for row, code in zip(seen, codes, strict=True)],
             )
             if ids[0] <= THUMBNAIL_ROWS:  # enough for InnoDB's size figure to be right
                 cursor.executemany(
@@ -112,7 +104,7 @@ def fill(name: str, count: int, target: np.ndarray, jpegs: list[bytes], rng) -> 
 def table_bytes(name: str) -> dict[str, tuple[int, int]]:
     """(data + index bytes after ANALYZE, rows) of each table."""
     with pymysql.connect(**MARIADB, database=name) as connection, connection.cursor() as cursor:
-        for table in ("recognitions", "sighting_embeddings", "sighting_thumbnails"):
+        for table in ("recognitions", "sighting_thumbnails"):
             cursor.execute(f"ANALYZE TABLE {table}")
             cursor.fetchall()
         cursor.execute(
@@ -197,7 +189,6 @@ def main() -> None:
     finally:
         drop(name)
     row_bytes = sizes["recognitions"][0] / max(sizes["recognitions"][1], 1)
-    code_bytes = sizes["sighting_embeddings"][0] / max(sizes["sighting_embeddings"][1], 1)
     thumb_size, thumb_rows = sizes["sighting_thumbnails"]
     thumb_bytes = thumb_size / max(thumb_rows, 1)
     print(f"\n{args.sightings:,} sightings in MariaDB, {DIM}-d int8 codes")
@@ -212,13 +203,12 @@ def main() -> None:
                 f"{with_face - row:+.2f} ms |"
             )
     print(f"| encode the thumbnail (while recognising) | {mariadb['thumbnail_ms']:.2f} ms |")
-    print(f"| recognitions row (data + indexes) | {row_bytes:.0f} B |")
-    print(f"| sighting_embeddings row | {code_bytes:.0f} B |")
+    print(f"| recognitions row (data + indexes, the codes in it) | {row_bytes:.0f} B |")
     print(
         f"| sighting_thumbnails row (JPEG {thumbnail_bytes:.0f} B on average; InnoDB's "
         f"figure over {thumb_rows} rows) | {thumb_bytes:.0f} B |"
     )
-    print(f"| a sighting in all | {row_bytes + code_bytes + thumb_bytes:.0f} B |")
+    print(f"| a sighting in all | {row_bytes + thumb_bytes:.0f} B |")
 
 
 if __name__ == "__main__":

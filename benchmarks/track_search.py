@@ -42,10 +42,8 @@ INSERTS = {
     "VALUES (%s, %s, %s, 'site', %s, %s, 1, NULL, 'unknown', 0.3, 0.5, 1, 'v1')",
     "recognitions": "INSERT INTO recognitions (id, person_id, label, confidence, camera_id, "
     "location_id, box_left, box_top, box_right, box_bottom, model_version, recognized_at, "
-    "threshold, track_id, quality, grey) "
-    "VALUES (%s, NULL, 'unknown', 0.3, %s, 'site', 10, 20, 110, 140, 'v1', %s, 0.5, %s, 0.8, 0)",
-    "sighting_embeddings": "INSERT INTO sighting_embeddings (recognition_id, embedding_space, "
-    "recognized_at, camera_id, location_id, code) VALUES (%s, %s, %s, %s, 'site', %s)",
+    "threshold, track_id, quality, grey, embedding_space, code) VALUES "
+    "(%s, NULL, 'unknown', 0.3, %s, 'site', 10, 20, 110, 140, 'v1', %s, 0.5, %s, 0.8, 0, %s, %s)",
     "track_codes": "INSERT INTO track_codes (id, track_id, embedding_space, last_seen_at, "
     "camera_id, location_id, code) VALUES (%s, %s, %s, %s, %s, 'site', %s)",
 }
@@ -55,9 +53,8 @@ def batch_rows(ids, codes, seen_at) -> dict[str, list]:
     cameras = [f"cam-{i % 50}" for i in ids]
     return {
         "tracks": [(i, c, f"t{i}", t, t) for i, c, t in zip(ids, cameras, seen_at, strict=True)],
-        "recognitions": list(zip(ids, cameras, seen_at, ids, strict=True)),
-        "sighting_embeddings": [
-            (i, SPACE, t, c, code.tobytes())
+        "recognitions": [
+            (i, c, t, i, SPACE, code.tobytes())
             for i, c, t, code in zip(ids, cameras, seen_at, codes, strict=True)
         ],
         "track_codes": [

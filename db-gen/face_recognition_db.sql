@@ -105,7 +105,9 @@ CREATE TABLE IF NOT EXISTS tracks (
 
 -- Faces seen by cameras; person_id is NULL for strangers (label 'unknown'). confidence is the
 -- decision's score, threshold what naming needed (NULL: no model); unknown_group_id groups
--- strangers seen again. Rows older than FACEREC_RETENTION_DAYS are purged by the service.
+-- strangers seen again; code is the face as int8 codes (one byte a dimension: 256 for the
+-- default embedder) in embedding_space, kept in the row (VARBINARY). Rows older than
+-- FACEREC_RETENTION_DAYS are purged by the service.
 CREATE TABLE IF NOT EXISTS recognitions (
     id BIGINT NOT NULL AUTO_INCREMENT,
     person_id VARCHAR(64) NULL,
@@ -124,6 +126,8 @@ CREATE TABLE IF NOT EXISTS recognitions (
     track_id BIGINT NULL,
     quality DOUBLE NULL,
     grey INTEGER NULL,
+    embedding_space VARCHAR(64) NULL,
+    code VARBINARY(512) NULL,
     CONSTRAINT pk_recognitions PRIMARY KEY (id),
     CONSTRAINT fk_recognitions_person_id FOREIGN KEY (person_id)
         REFERENCES people (id) ON DELETE CASCADE,
@@ -135,21 +139,6 @@ CREATE TABLE IF NOT EXISTS recognitions (
     INDEX ix_recognitions_recognized_at (recognized_at),
     INDEX ix_recognitions_unknown_group_id (unknown_group_id),
     INDEX ix_recognitions_track_id_quality (track_id, quality)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-
--- Each sighting's face as int8 codes (one byte a dimension: 256 for the default embedder), in
--- the embedding space that made it, with copies of the sighting's time, camera and location:
--- search by face scans this table only. VARBINARY keeps the codes in the row.
-CREATE TABLE IF NOT EXISTS sighting_embeddings (
-    recognition_id BIGINT NOT NULL,
-    embedding_space VARCHAR(64) NOT NULL,
-    recognized_at DATETIME(6) NOT NULL,
-    camera_id VARCHAR(64) NULL,
-    location_id VARCHAR(64) NULL,
-    code VARBINARY(512) NOT NULL,
-    CONSTRAINT pk_sighting_embeddings PRIMARY KEY (recognition_id),
-    CONSTRAINT fk_sighting_embeddings_recognition_id FOREIGN KEY (recognition_id)
-        REFERENCES recognitions (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- Each sighting's face as a JPEG about 112 px on its long side (GET /recognitions/<id>/face).

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, delete, insert, or_, select
 
-from .models import Recognition, SightingEmbedding, Track
+from .models import Recognition, Track
 from .sightings import crop_columns, insert_thumbnails
 from .track_codes import store_track_code
 from .validation import aware, check_id, optional_id
@@ -29,21 +29,14 @@ def delete_recording(session, rows, camera_id: str, keys: list[str]) -> None:
 
 
 def _insert_crops(session, values: list[dict], crops: list[dict]) -> list[int]:
-    """Each crop's `recognitions` row (`values`, its track's id among them), its codes and its
-    face (a JPEG, when it has one); the new rows' ids, in order."""
+    """Each crop's `recognitions` row (`values`, its track's id among them) with its codes, and
+    its face (a JPEG, when it has one); the new rows' ids, in order."""
     returning = insert(Recognition).returning(Recognition.id, sort_by_parameter_order=True)
-    ids = list(session.scalars(returning, values))
-    session.execute(
-        insert(SightingEmbedding),
-        [
-            {
-                "recognition_id": recognition_id, "embedding_space": crop["embedding_space"],
-                "recognized_at": row["recognized_at"], "camera_id": row["camera_id"],
-                "location_id": row["location_id"], "code": crop["codes"],
-            }
-            for recognition_id, crop, row in zip(ids, crops, values, strict=True)
-        ],
-    )  # fmt: skip
+    rows = [
+        {**row, "embedding_space": crop["embedding_space"], "code": crop["codes"]}
+        for row, crop in zip(values, crops, strict=True)
+    ]
+    ids = list(session.scalars(returning, rows))
     insert_thumbnails(session.connection(), ids, [crop.get("thumbnail") for crop in crops])
     return ids
 

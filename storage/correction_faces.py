@@ -16,7 +16,6 @@ from .models import (
     Image,
     ImageQuality,
     Recognition,
-    SightingEmbedding,
     SightingThumbnail,
 )
 from .operator_models import LabelChangeImage, PersonNegative
@@ -28,18 +27,16 @@ def target_faces(session, target, track, floor: float) -> list:
     TRACK_EVIDENCE of a track at or above `floor`; a sighting's own face."""
     query = (
         select(
-            SightingEmbedding.recognition_id,
+            Recognition.id.label("recognition_id"),
             Recognition.quality,
-            SightingEmbedding.code,
-            SightingEmbedding.embedding_space,
+            Recognition.code,
+            Recognition.embedding_space,
         )
-        .join(Recognition, Recognition.id == SightingEmbedding.recognition_id)
-        .order_by(Recognition.quality.desc(), SightingEmbedding.recognition_id)
+        .where(Recognition.code.is_not(None))
+        .order_by(Recognition.quality.desc(), Recognition.id)
     )
     if track is None:
-        return session.execute(
-            query.where(SightingEmbedding.recognition_id == target.recognition_id)
-        ).all()
+        return session.execute(query.where(Recognition.id == target.recognition_id)).all()
     query = query.where(Recognition.track_id == track.id, Recognition.quality >= floor)
     return session.execute(query.limit(TRACK_EVIDENCE)).all()
 

@@ -6,16 +6,28 @@ every query needing the index would scan. Columns are only ever added, and only 
 (an old row has no value for them): this adds each one that is missing, then each missing
 index. Every worker runs it at start-up; when two race, the loser's statement fails because
 the column or index is there, which is what it wanted.
+
+One release moved data: sightings' codes, once rows of `sighting_embeddings`, are columns of
+their `recognitions` row; `move_sighting_codes` copies them there and drops the old table.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.schema import CreateColumn, CreateIndex
 
 MARIADB_DUPLICATE_COLUMN = 1060
 MARIADB_DUPLICATE_INDEX = 1061
+MOVE_BATCH_ROWS = 10_000  # recognition ids one transaction of the codes' move covers
+_COPY = {  # one batch of codes into the rows that have none yet
+    "mysql": "UPDATE recognitions r JOIN sighting_embeddings e ON e.recognition_id = r.id "
+    "SET r.embedding_space = e.embedding_space, r.code = e.code "
+    "WHERE r.id >= :low AND r.id < :high AND r.code IS NULL",
+    "sqlite": "UPDATE recognitions SET embedding_space = e.embedding_space, code = e.code "
+    "FROM sighting_embeddings e WHERE e.recognition_id = recognitions.id "
+    "AND recognitions.id >= :low AND recognitions.id < :high AND recognitions.code IS NULL",
+}
 
 
 def add_missing(engine: Engine, metadata) -> list[str]:
@@ -57,3 +69,29 @@ def _run(engine: Engine, statement: str) -> None:
             return
         if "duplicate column" not in text and "already exists" not in text:
             raise
+
+
+def move_sighting_codes(engine: Engine) -> int:
+    """Copy each `sighting_embeddings` row's codes onto its `recognitions` row, a batch of ids a
+    transaction (short locks; a worker that dies mid-way leaves the rest to the next start),
+    then drop that table; how many rows were copied. Workers racing copy the same values, and
+    one finding the table dropped under it has nothing left to do."""
+    if "sighting_embeddings" not in inspect(engine).get_table_names():
+        return 0
+    copy = text(_COPY["sqlite" if engine.dialect.name == "sqlite" else "mysql"])
+    moved = 0
+    try:
+        with engine.begin() as connection:
+            low, high = connection.execute(
+                text("SELECT MIN(recognition_id), MAX(recognition_id) FROM sighting_embeddings")
+            ).one()
+        for start in range(low or 0, (high or -1) + 1, MOVE_BATCH_ROWS):
+            with engine.begin() as connection:
+                batch = {"low": start, "high": start + MOVE_BATCH_ROWS}
+                moved += connection.execute(copy, batch).rowcount
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS sighting_embeddings")
+    except (OperationalError, ProgrammingError):
+        if "sighting_embeddings" in inspect(engine).get_table_names():
+            raise  # not another worker's drop
+    return moved

@@ -166,6 +166,12 @@ class Recognition(Base):
     )
     quality: Mapped[float | None] = mapped_column(Double)
     grey: Mapped[int | None] = mapped_column(Integer)
+    # The face as int8 codes (recognition.gallery.encode) in the embedding space that made them:
+    # a track's evidence, the crops a search reranks, the faces a group enrols. On the row (in
+    # it: VARBINARY), not in a table of their own: one insert fewer for every sighting. NULL
+    # for a recognition stored without its face.
+    embedding_space: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    code: Mapped[bytes | None] = mapped_column(Code)
 
 
 def _recognition_key():
@@ -176,24 +182,6 @@ def _recognition_key():
         primary_key=True,
         autoincrement=False,
     )
-
-
-class SightingEmbedding(Base):
-    """A recognition's face as int8 codes (recognition.gallery.encode), for search by face.
-
-    Apart from the thumbnails, and with copies of the row's time, camera and location (which
-    never change), so a search scans this table alone: joining `recognitions` for the filters
-    made a search over 1M faces 5x slower."""
-
-    __tablename__ = "sighting_embeddings"
-    __table_args__ = _table_args()
-
-    recognition_id: Mapped[int] = _recognition_key()
-    embedding_space: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
-    recognized_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    camera_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
-    location_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
-    code: Mapped[bytes] = mapped_column(Code)
 
 
 class SightingThumbnail(Base):

@@ -1,10 +1,10 @@
 """Sightings: every face a camera saw, recorded with its face kept, purged.
 
-A sighting is a `recognitions` row plus, when the recogniser kept them, the face's int8 codes
-(`sighting_embeddings`: a track's evidence, what its decision and its search code are made of)
-and a small JPEG (`sighting_thumbnails`, what people look at). Both side tables cascade from the
-row, so deleting a person or purging old rows takes the faces with them. Search by face ranks
-tracks (storage/track_search.py), not single sightings.
+A sighting is a `recognitions` row, with the face's int8 codes on it (a track's evidence, what
+its decision and its search code are made of), plus, when the recogniser kept one, a small JPEG
+(`sighting_thumbnails`, what people look at), which cascades from the row: deleting a person or
+purging old rows takes the faces with them. Search by face ranks tracks
+(storage/track_search.py), not single sightings.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert, select
 
 from recognition import UNKNOWN
 
-from .models import Person, Recognition, SightingEmbedding, SightingThumbnail
+from .models import Person, Recognition, SightingThumbnail
 from .track_joins import drop_windows
 from .validation import aware, check_id, optional_id
 
@@ -27,12 +27,12 @@ PURGE_BATCH_ROWS = 1_000  # rows one purge transaction deletes: short locks, sma
 PURGE_PAUSE_SECONDS = 0.05  # between purge batches, so writers of new sightings get in
 
 # Built once, run on the transaction's Core connection: every crop runs them, and building a
-# statement and the ORM's bulk bookkeeping cost more Python than the database's work. The rows
-# are one INSERT ... RETURNING for every face of an image (MariaDB 10.5+, SQLite 3.35+).
+# statement and the ORM's bulk bookkeeping cost more Python than the database's work. The rows,
+# codes included, are one INSERT ... RETURNING for every face of an image (MariaDB 10.5+, SQLite
+# 3.35+).
 _INSERT_ROWS = insert(Recognition.__table__).returning(
     Recognition.__table__.c.id, sort_by_parameter_order=True
 )
-_INSERT_CODES = insert(SightingEmbedding.__table__)
 _INSERT_THUMBNAILS = insert(SightingThumbnail.__table__)
 
 
@@ -121,40 +121,27 @@ def insert_sightings(
     session, seen, camera_id: str | None, location_id: str | None,
     recognized_at: datetime | None, link: CropLink | None = None,
 ) -> list[int]:  # fmt: skip
-    """Insert a `Recognized`'s sightings (row, codes, thumbnail) in the caller's transaction;
-    with a `link`, its subject's row names its track."""
-    optional_id(seen.embedding_space, "embedding_space")
+    """Insert a `Recognized`'s sightings (rows with their codes, thumbnails) in the caller's
+    transaction; with a `link`, its subject's row names its track."""
+    space = optional_id(seen.embedding_space, "embedding_space")
     recognized_at = recognized_at or datetime.now(UTC)
-    codes = [_checked_codes(s) for s in seen.sightings]
-    where = {"camera_id": camera_id, "location_id": location_id}
     subject = None if link is None else link.subject
     own = _NO_TRACK if link is None else crop_columns(link.track_id, link.quality, link.grey)
     rows = [
         {
             **recognition_values(
                 label=s.label, score=s.score, threshold=s.threshold, box=s.box,
-                model_version=seen.model_version, recognized_at=recognized_at,
-                known=seen.enrolled, **where,
+                camera_id=camera_id, location_id=location_id, model_version=seen.model_version,
+                recognized_at=recognized_at, known=seen.enrolled,
             ),
             **(own if i == subject else _NO_TRACK),
+            "embedding_space": space,
+            "code": _checked_codes(s),
         }
         for i, s in enumerate(seen.sightings)
     ]  # fmt: skip
     connection = session.connection()
     ids = list(connection.execute(_INSERT_ROWS, rows).scalars()) if rows else []
-    connection.execute(
-        _INSERT_CODES,
-        [
-            {
-                "recognition_id": recognition_id,
-                "embedding_space": seen.embedding_space,
-                "recognized_at": recognized_at,
-                "code": code,
-                **where,
-            }
-            for recognition_id, code in zip(ids, codes, strict=True)
-        ],  # fmt: skip
-    )
     insert_thumbnails(connection, ids, [s.thumbnail for s in seen.sightings])
     return ids
 

@@ -1,7 +1,7 @@
 """How a crop joins its track: the hot path, run for every crop an edge sends.
 
 Replicas are stateless, so a track's evidence lives here: every recorded crop of a track is a
-`recognitions` row naming the track, with its quality (its codes are the sighting's own), and
+`recognitions` row naming the track, with its quality and its codes, and
 the track's decision is made again from its best crops in the same transaction that records the
 crop, with the track's row locked. Crops of one track arriving at two replicas at once
 therefore queue on that row, and the later one decides with both: no evidence is lost and the
@@ -20,20 +20,19 @@ from datetime import datetime
 from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from recognition import UNKNOWN
 from recognition.gallery import decode
 from recognition.tracks import TRACK_EVIDENCE
 
-from .models import Recognition, SightingEmbedding, SightingThumbnail, Track
+from .models import Recognition, SightingThumbnail, Track
 from .operator_models import AlertRule, LabelChange
 from .track_window import WINDOW, WindowCrop, merged, unpack
 
 TRACKS = Track.__table__
 CROPS = Recognition.__table__  # a track's crops are the rows naming it
-CODES = SightingEmbedding.__table__
 THUMBNAILS = SightingThumbnail.__table__
 
 _CORRECTED = (
@@ -61,17 +60,14 @@ _LOCK = (
 # A track's best crops, best first, each with its codes in the serving space (if any) and
 # whether its face was kept: both the evidence and the best crop to show come from this read
 # (or from the same crops kept on the track's row: storage/track_window.py).
+_IN_SPACE = CROPS.c.embedding_space == bindparam("space")
 _BEST_CROPS = (
     select(
         CROPS.c.id.label("recognition_id"),
         CROPS.c.quality,
         CROPS.c.grey,
-        CODES.c.code,
+        case((_IN_SPACE, CROPS.c.code)).label("code"),
         THUMBNAILS.c.recognition_id.is_not(None).label("kept"),
-    )
-    .outerjoin(
-        CODES,
-        (CODES.c.recognition_id == CROPS.c.id) & (CODES.c.embedding_space == bindparam("space")),
     )
     .outerjoin(THUMBNAILS, THUMBNAILS.c.recognition_id == CROPS.c.id)
     .where(CROPS.c.track_id == bindparam("track"))
@@ -79,7 +75,7 @@ _BEST_CROPS = (
 )
 _WINDOW = _BEST_CROPS.limit(WINDOW)
 _EVIDENCE = _BEST_CROPS.where(
-    CODES.c.code.is_not(None), CROPS.c.quality >= bindparam("floor")
+    _IN_SPACE, CROPS.c.code.is_not(None), CROPS.c.quality >= bindparam("floor")
 ).limit(TRACK_EVIDENCE)
 _BEST_KEPT = _BEST_CROPS.where(THUMBNAILS.c.recognition_id.is_not(None)).limit(1)
 _NEW_TRACK = insert(TRACKS)

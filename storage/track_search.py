@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from recognition.gallery import decode
 from recognition.tracks import TRACK_EVIDENCE
 
-from .models import Recognition, SightingEmbedding, SightingThumbnail, Track
+from .models import Recognition, SightingThumbnail, Track
 from .track_codes import _microseconds, read_changes
 from .track_index import RELOAD_SECONDS, REREAD_IDS, TrackIndex
 from .track_rows import best_crop, track_dict
@@ -41,11 +41,11 @@ def _evidence_codes(session, track_ids: list[int], space: str) -> dict[int, list
         select(
             Recognition.track_id,
             Recognition.id.label("recognition_id"),
-            SightingEmbedding.code,
+            Recognition.code,
             rank.label("r"),
         )
-        .join(SightingEmbedding, SightingEmbedding.recognition_id == Recognition.id)
-        .where(Recognition.track_id.in_(track_ids), SightingEmbedding.embedding_space == space)
+        .where(Recognition.track_id.in_(track_ids), Recognition.embedding_space == space)
+        .where(Recognition.code.is_not(None))
         .subquery()
     )
     found: dict[int, list] = {}

@@ -12,7 +12,6 @@ from sqlalchemy import delete, func, select, update
 from .errors import NotFound
 from .models import (
     Recognition,
-    SightingEmbedding,
     SightingThumbnail,
     Track,
     TrackCode,
@@ -202,13 +201,13 @@ class UnknownStore:
         """(sighting id, JPEG, int8 codes) of the group's best-quality faces (their crops'
         quality: size and detector confidence): the best to enrol."""
         query = (
-            select(Recognition.id, SightingThumbnail.jpeg, SightingEmbedding.code)
+            select(Recognition.id, SightingThumbnail.jpeg, Recognition.code)
             .join(SightingThumbnail, SightingThumbnail.recognition_id == Recognition.id)
-            .join(SightingEmbedding, SightingEmbedding.recognition_id == Recognition.id)
             .where(
                 Recognition.unknown_group_id == group_id,
                 Recognition.track_id.is_not(None),
-                SightingEmbedding.embedding_space == space,
+                Recognition.embedding_space == space,
+                Recognition.code.is_not(None),
             )
             .order_by(Recognition.quality.desc(), Recognition.id)
             .limit(count)

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 from api.service import service_of
-from storage.models import Recognition, SightingEmbedding, Track, TrackCode
+from storage.models import Recognition, Track, TrackCode
 from tests.api.conftest import ADMIN, RECOGNIZE, settings_for, upload
 from tests.conftest import people_images
 from workers.retention import RetentionPurger
@@ -164,11 +164,9 @@ def test_retention_purges_old_sightings_with_their_faces(client, app):
     old, recent = sorted(row["id"] for row in listed(client))
     with db.engine.begin() as connection:  # as if it had been stored 40 days ago
         long_ago = datetime.now(UTC) - timedelta(days=40)
-        for table, key in (
-            (Recognition, Recognition.id),
-            (SightingEmbedding, SightingEmbedding.recognition_id),
-        ):
-            connection.execute(update(table).where(key == old).values(recognized_at=long_ago))
+        connection.execute(
+            update(Recognition).where(Recognition.id == old).values(recognized_at=long_ago)
+        )
         track = select(Recognition.track_id).where(Recognition.id == old).scalar_subquery()
         for table, key in ((Track, Track.id), (TrackCode, TrackCode.track_id)):
             connection.execute(update(table).where(key == track).values(last_seen_at=long_ago))

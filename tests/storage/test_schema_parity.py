@@ -108,7 +108,6 @@ def test_the_schema_has_what_the_service_relies_on(from_models):
         ("embeddings", "images"): "CASCADE",
         ("recognitions", "people"): "CASCADE",
         ("recognitions", "tracks"): "SET NULL",  # a track's retention keeps its sightings
-        ("sighting_embeddings", "recognitions"): "CASCADE",
         ("sighting_thumbnails", "recognitions"): "CASCADE",
         ("tracks", "people"): "CASCADE",
         ("track_events", "tracks"): "CASCADE",
