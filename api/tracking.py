@@ -67,9 +67,11 @@ def crop_of(
     )
 
 
-def decider(service, snapshot, space: str):
+def decider(service, snapshot, space: str, own=None):
     """`decide(embeddings, grey, forgotten, qualities)` with the request's model, or `undecided`
-    when no model of this embedding space is trained yet."""
+    when no model of this embedding space is trained yet. With `own` (the crop's subject
+    `Sighting`), a track of that crop alone takes the crop's own decision
+    (`TrackJudge.deciding`)."""
     classifier = snapshot.classifier
     if classifier is None or classifier.embedding_space != space:
         return lambda embeddings, _grey, _forgotten=frozenset(), _qualities=None: undecided(
@@ -82,7 +84,7 @@ def decider(service, snapshot, space: str):
         settings.match_threshold,
         settings.track_false_accept_rate,
     )
-    return judge.decide
+    return judge.decide if own is None else judge.deciding(own)
 
 
 def preview(service, snapshot, seen, crop: TrackCropInfo, camera_id: str | None) -> dict:

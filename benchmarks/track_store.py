@@ -17,12 +17,19 @@ and runs, alternately and each in a fresh process, REV's sightings-only path and
 two paths, `--repeats` times, then prints the median of each path's p50s (this machine's
 timings drift by a millisecond over minutes; alternating keeps the comparison fair). a838347
 is the commit issue 22 was filed against, before tracks.
+
+`--bytes N` measures what a crop takes on disk instead: each path stores N crops into a scratch
+database of its own (a crop with its track: 8 to a track, every track ended after, as tracks
+end), and the bytes its tables grew by (data and indexes, rebuilt) are divided by N.
+
+    .venv/bin/python benchmarks/track_store.py --before a838347 --repeats 1 --bytes 4000
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import re
 import statistics
@@ -30,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +49,7 @@ CODE = Path(os.environ.get("FACEREC_BENCH_CODE", ROOT))
 sys.path.insert(0, str(CODE))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from scratch import drop, scratch_database  # noqa: E402
+from scratch import drop, scratch_database, stored_bytes  # noqa: E402
 
 from recognition import FaceAnalyzer, FaceClassifier, load_image  # noqa: E402
 from recognition.sighting import recognize  # noqa: E402
@@ -71,6 +79,15 @@ def judge_of(dim: int, space: str):
     return TrackJudge(FaceClassifier.fit(faces, names, 0.7, space), 0.01)
 
 
+def named_by(classifier, sighting):
+    """The sighting as recognising it with `classifier` names it."""
+    prediction = classifier.predict(sighting.embedding[None])[0]
+    return dataclasses.replace(
+        sighting, label=prediction.label, score=prediction.score,
+        threshold=prediction.threshold, candidates=prediction.candidates,
+    )  # fmt: skip
+
+
 def timed(rounds: int, store) -> list[float]:
     times = []
     for i in range(rounds):
@@ -80,24 +97,62 @@ def timed(rounds: int, store) -> list[float]:
     return times
 
 
+def sightings_path(db, seen):
+    """Store one crop's sightings, as the service stored a crop before tracks."""
+    return lambda _: db.record_sightings(seen, camera_id="cam", location_id="site")
+
+
 def tracked_path(db, seen, size: tuple[int, int], single: bool = False):
     """Store one crop into its track (8 crops a track), or as a track of its own (`single`: a
-    client that sends no track id, as every client before tracks): this tree's path."""
+    client that sends no track id, as every client before tracks): this tree's path, its faces
+    named by the judge's classifier and decided as the service decides them (a track of only
+    the crop takes the crop's own decision: `TrackJudge.deciding`)."""
     from recognition.subject import choose_subject
     from recognition.tracks import crop_quality
     from storage import TrackCropInfo
 
     judge = judge_of(seen.sightings[0].embedding.shape[0], seen.embedding_space)
+    named = dataclasses.replace(
+        seen, sightings=[named_by(judge.classifier, s) for s in seen.sightings]
+    )
     subject = choose_subject([s.box for s in seen.sightings], *size)
-    face = seen.sightings[subject]
+    face = named.sightings[subject]
     quality = crop_quality(face.box, face.probability)
+    decide = judge.deciding(face)
 
     def into_track(i: int):
         key = f"crop-{i}" if single else f"t-{i // CROPS_PER_TRACK}"
         crop = TrackCropInfo(key=key, subject=subject, quality=quality, grey=False, single=single)
-        db.record_track_sightings(seen, crop, judge.decide, camera_id="cam", location_id="site")
+        db.record_track_sightings(named, crop, decide, camera_id="cam", location_id="site")
 
     return into_track
+
+
+def bytes_per_crop(crops: int, sightings_only: bool) -> dict[str, float]:
+    """Each path's bytes per crop: N crops into a scratch database of its own."""
+    seen, size = real_crop(FaceAnalyzer.from_bundle(ROOT / "models"))
+    paths = {SIGHTINGS: None}
+    if not sightings_only:
+        paths |= {TRACKED: False, SINGLE: True}
+    found = {}
+    for path, single in paths.items():
+        name, url = scratch_database("track_bytes")
+        try:
+            db = Database(url)
+            db.create_schema()
+            empty = stored_bytes(name)
+            store = (
+                sightings_path(db, seen) if single is None else tracked_path(db, seen, size, single)
+            )
+            timed(crops, store)
+            if single is not None:  # every track ends, as tracks do
+                later = datetime.now(UTC) + timedelta(days=1)
+                db.close_quiet_tracks(later, limit=crops)
+            db.close()
+            found[path] = (stored_bytes(name) - empty) / crops
+        finally:
+            drop(name)
+    return found
 
 
 def measure(url: str, rounds: int, sightings_only: bool) -> dict[str, list[float]]:
@@ -105,11 +160,7 @@ def measure(url: str, rounds: int, sightings_only: bool) -> dict[str, list[float
     db = Database(url)
     db.create_schema()
     timed(5, lambda _: db.record_sightings(seen, camera_id="warm", location_id="site"))
-    results = {
-        SIGHTINGS: timed(
-            rounds, lambda _: db.record_sightings(seen, camera_id="cam", location_id="site")
-        )
-    }
+    results = {SIGHTINGS: timed(rounds, sightings_path(db, seen))}
     if not sightings_only:
         results[TRACKED] = timed(rounds, tracked_path(db, seen, size))
         results[SINGLE] = timed(rounds, tracked_path(db, seen, size, single=True))
@@ -132,23 +183,27 @@ def worktree(revision: str):
         subprocess.run([*git, "remove", "--force", str(folder)], check=True, capture_output=True)
 
 
-def compare(revision: str, rounds: int, repeats: int) -> None:
+def compare(revision: str, rounds: int, repeats: int, crops: int | None) -> None:
     """REV's sightings-only path and this tree's paths, alternately, each in a new process."""
-    p50s: dict[str, list[float]] = {}
+    figures: dict[str, list[float]] = {}
+    measured = ["--bytes", str(crops)] if crops else ["--rounds", str(rounds)]
+    figure = "bytes" if crops else "p50"
     with worktree(revision) as tree:
         for _ in range(repeats):
             for code, label, only in ((tree, revision, ["--sightings-only"]), (ROOT, "now", [])):
                 out = subprocess.run(
-                    [sys.executable, __file__, "--rounds", str(rounds), *only],
+                    [sys.executable, __file__, *measured, *only],
                     env={**os.environ, "FACEREC_BENCH_CODE": str(code)},
                     check=True, capture_output=True, text=True,
                 ).stdout  # fmt: skip
-                for path, p50 in re.findall(r"^  (.+?)\s+p50\s+([\d.]+)", out, re.MULTILINE):
-                    p50s.setdefault(f"{label}: {path}", []).append(float(p50))
-    print(f"mariadb, {rounds} crops each, {repeats} alternating runs, ms per crop:")
-    for path, values in p50s.items():
+                pattern = rf"^  (.+?)\s+{figure}\s+([\d.]+)"
+                for path, value in re.findall(pattern, out, re.MULTILINE):
+                    figures.setdefault(f"{label}: {path}", []).append(float(value))
+    unit = f"{crops} crops each, bytes per crop" if crops else f"{rounds} crops each, ms per crop"
+    print(f"mariadb, {unit}, {repeats} alternating runs:")
+    for path, values in figures.items():
         runs = " ".join(f"{v:.2f}" for v in values)
-        print(f"  {path:45s} median p50 {statistics.median(values):5.2f}  (runs: {runs})")
+        print(f"  {path:45s} median {figure} {statistics.median(values):7.2f}  (runs: {runs})")
 
 
 def report(results: dict[str, list[float]], backend: str, rounds: int) -> None:
@@ -166,10 +221,15 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--before", metavar="REV", help="compare with REV's sightings-only path")
     parser.add_argument("--repeats", type=int, default=5, help="alternating runs (--before)")
+    parser.add_argument("--bytes", type=int, metavar="N", help="bytes per crop, over N crops")
     parser.add_argument("--sightings-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.before:
-        compare(args.before, args.rounds, args.repeats)
+        compare(args.before, args.rounds, args.repeats, args.bytes)
+        return
+    if args.bytes:
+        for path, size in bytes_per_crop(args.bytes, args.sightings_only).items():
+            print(f"  {path:32s} bytes {size:8.1f}")
         return
     # One BLAS thread, as a serving worker runs (api/service.py): woken BLAS threads between
     # database round trips cost milliseconds on a busy machine, which no worker pays.

@@ -22,6 +22,7 @@ import numpy as np
 
 from .calibration import decision_threshold, threshold_from_tail
 from .classifier import UNKNOWN, FaceClassifier
+from .gallery import decode_one
 from .track_calibration import track_tail
 
 TRACK_EVIDENCE = 8  # best crops a track's decision averages (benchmarks/tracks.py: up to 8 frames)
@@ -137,6 +138,25 @@ class TrackJudge:
         person = prediction.candidates[0][0]
         score = self.classifier.mean_similarity(mean, person)
         return TrackDecision(person if score >= threshold else UNKNOWN, score, threshold, frames)
+
+    def deciding(self, own) -> Callable[..., TrackDecision]:
+        """`decide`, answering a track whose only evidence is `own` (the crop being stored, a
+        `Sighting` named by this judge's classifier) with the crop's own decision where it is
+        the same rule (one colour face at the single-face threshold): recognising the crop ran
+        it already, so a new track costs no second search of the gallery, and a crop and its
+        one-crop track never differ by the rounding of its int8 codes."""
+        same_rule = own.threshold is not None and own.threshold == self.threshold(1, False)
+        faces = (np.asarray(own.embedding, np.float32), decode_one(own.codes))
+
+        def alone(embeddings) -> bool:
+            return len(embeddings) == 1 and any(np.array_equal(embeddings[0], f) for f in faces)
+
+        def decide(embeddings, grey, forgotten=frozenset(), qualities=None) -> TrackDecision:
+            if same_rule and not grey and not forgotten and alone(embeddings):
+                return TrackDecision(own.label, float(own.score), own.threshold, 1)
+            return self.decide(embeddings, grey, forgotten, qualities)
+
+        return decide
 
 
 def decide_enrolled(

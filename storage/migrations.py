@@ -64,10 +64,10 @@ def _run(engine: Engine, statement: str) -> None:
             connection.exec_driver_sql(statement)
     except OperationalError as error:
         code = getattr(error.orig, "args", (None,))[0]
-        text = str(error).lower()
+        message = str(error).lower()
         if code in (MARIADB_DUPLICATE_COLUMN, MARIADB_DUPLICATE_INDEX):
             return
-        if "duplicate column" not in text and "already exists" not in text:
+        if "duplicate column" not in message and "already exists" not in message:
             raise
 
 

@@ -146,7 +146,8 @@ def _record(service, snapshot, seen, track_crop, answers, camera_id, location_id
     if track_crop is None:
         service.db.record_sightings(seen, camera_id=camera_id, location_id=location_id)
         return
-    decide = tracking.decider(service, snapshot, seen.embedding_space)
+    subject = seen.sightings[track_crop.subject]
+    decide = tracking.decider(service, snapshot, seen.embedding_space, subject)
     _ids, track, events = service.db.record_track_sightings(
         seen, track_crop, decide, camera_id=camera_id, location_id=location_id
     )

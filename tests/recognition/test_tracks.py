@@ -3,6 +3,7 @@ against the person's mean enrolled face, at the track tables' threshold for its 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -11,8 +12,15 @@ import pytest
 
 from recognition import UNKNOWN, FaceClassifier, load_image
 from recognition.calibration import decision_threshold
+from recognition.gallery import decode_one
+from recognition.sighting import recognize
 from recognition.subject import choose_subject
-from recognition.tracks import TRACK_FALSE_ACCEPT_RATE, TrackJudge, track_threshold
+from recognition.tracks import (
+    TRACK_FALSE_ACCEPT_RATE,
+    TrackDecision,
+    TrackJudge,
+    track_threshold,
+)
 
 LFW = Path(__file__).resolve().parents[1] / "data" / "lfw"
 FACE_RATE = 0.01
@@ -103,3 +111,29 @@ def test_a_grey_crop_of_a_known_face_still_names_them(analyzer, enrolled):
         [subject_embedding(analyzer, grey), subject_embedding(analyzer, grey[:, ::-1])]
     )
     assert judge.decide(evidence, grey=True).label == person
+
+
+def test_a_track_of_one_crop_takes_the_crops_own_decision_without_searching_again(
+    analyzer, enrolled
+):
+    classifier, held_out, _, _ = enrolled
+    judge = TrackJudge(classifier, FACE_RATE)
+    person, photo = next(iter(held_out.items()))
+    seen = recognize(analyzer, classifier, load_image(photo.read_bytes()))
+    own = seen.sightings[choose_subject([s.box for s in seen.sightings], 1000, 1000) or 0]
+    assert own.label == person
+    decide = judge.deciding(own)
+    stored = decode_one(own.codes)[None]  # what a stored crop's evidence is
+    assert decide(stored, False) == TrackDecision(person, own.score, classifier.threshold, 1)
+    assert judge.decide(stored, False).label == person  # the full rule agrees
+    # The crop's decision is taken as it is: the gallery is not searched a second time.
+    renamed = dataclasses.replace(own, label="someone", score=0.99)
+    assert judge.deciding(renamed)(stored, False).label == "someone"
+    # Anything else is the full rule: grey, more crops, another face, another threshold.
+    assert judge.deciding(renamed)(stored, True) == judge.decide(stored, True)
+    two = np.vstack([stored, frames(analyzer, photo)[:1]])
+    assert judge.deciding(renamed)(two, False) == judge.decide(two, False)
+    stranger = frames(analyzer, sorted((LFW / "strangers").glob("*.jpg"))[0])[:1]
+    assert judge.deciding(renamed)(stranger, False) == judge.decide(stranger, False)
+    fixed = TrackJudge(classifier, FACE_RATE, fixed_threshold=0.99)
+    assert fixed.deciding(renamed)(stored, False) == fixed.decide(stored, False)
