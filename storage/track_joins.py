@@ -1,13 +1,15 @@
 """How a crop joins its track: the hot path, run for every crop an edge sends.
 
 Replicas are stateless, so a track's evidence lives here: every recorded crop of a track is a
-`recognitions` row naming the track, with its quality and its codes, and
-the track's decision is made again from its best crops in the same transaction that records the
-crop, with the track's row locked. Crops of one track arriving at two replicas at once
-therefore queue on that row, and the later one decides with both: no evidence is lost and the
-last decision has it all.
-An open track keeps its best crops on that row too (storage/track_window.py), so the lock's
-read brings them and a crop reads no other table.
+`recognitions` row naming the track, with its quality and its codes, and the track's decision
+is made again from its best crops in the same transaction that records the crop, with the
+track's row locked. Crops of one track arriving at two replicas at once therefore queue on that
+row, and the later one decides with both: no evidence is lost and the last decision has it all.
+A new track's first crop inserts the row, decided on that crop; when two replicas insert one at
+once, the unique key makes the second wait for the first to commit and fail, and it then locks
+the row like any later crop.
+An open track keeps its best crops on that row too (storage/track_window.py), from its second
+crop on, so the lock's read brings them and a crop reads no other table.
 
 Every statement here is built once, at import, with bound parameters, and run on the
 transaction's Core connection: building a statement, its cache key and the ORM's bookkeeping
@@ -103,28 +105,15 @@ class Evidence(NamedTuple):
     best: int | None
 
 
-def lock_track(session, camera_id: str, key: str, location_id, at: datetime) -> LockedTrack:
-    """The track's row, created if new, locked until the transaction ends."""
-    connection = session.connection()
-    where = {"camera_id": camera_id, "track_key": key}
-    row = connection.execute(_LOCK, where).first()
-    if row is None:  # two replicas may create it at once: one wins, the other locks it
-        insert_track(
-            session,
-            {
-                **where, "location_id": location_id, "first_seen_at": at, "last_seen_at": at,
-                "crops": 0, "label": UNKNOWN, "score": 0.0, "faces": 0,
-            },
-        )  # fmt: skip
-        row = connection.execute(_LOCK, where).one()
-    return LockedTrack(row, bool(row.corrected), bool(row.any_rule))
+def lock_track(session, camera_id: str, key: str) -> LockedTrack | None:
+    """The track's row, locked until the transaction ends; None when there is no such track."""
+    row = session.connection().execute(_LOCK, {"camera_id": camera_id, "track_key": key}).first()
+    return None if row is None else LockedTrack(row, bool(row.corrected), bool(row.any_rule))
 
 
 def window(session, track, space: str, joined: WindowCrop | None = None) -> list[WindowCrop]:
-    """The track's best `WINDOW` crops, best first, `joined` (the crop joining it now) among
-    them: from its row when it keeps them (a new track has none but `joined`), else read."""
-    if joined is not None and track.crops == 0:
-        return [joined]
+    """The track's best `WINDOW` crops, best first, `joined` (the crop joining it now, already
+    recorded) among them: from its row when it keeps them, else read."""
     kept = unpack(track.best_crops, space)
     if kept is None:
         where = {"track": track.id, "space": space}

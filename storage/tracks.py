@@ -61,9 +61,9 @@ def _event(event_id: int, kind: str, at: datetime, track: dict) -> dict:
 
 
 def _kinds(track, label: str) -> list[str]:
-    """The events a crop makes of `track` (as locked, before the crop): 'start' for a new track
-    or one that had ended, else 'label' when the decided label changes."""
-    if track.crops == 0 or track.ended_at is not None:
+    """The events a crop makes of `track` (as locked, before the crop): 'start' for one that
+    had ended, else 'label' when the decided label changes (a new track's: `_Join.new_track`)."""
+    if track.ended_at is not None:
         return ["start"]
     return ["label"] if label != track.label else []
 
@@ -79,8 +79,8 @@ class Joined(NamedTuple):
 
 @dataclass
 class _Join:
-    """One crop joining its track, in the caller's transaction: into a track that may exist
-    (its row locked, its window merged), or as a track of its own (`alone`)."""
+    """One crop joining its track, in the caller's transaction: as the first crop of a new
+    track (`new_track`), or into one that exists (its row locked, its window merged)."""
 
     session: object
     seen: object
@@ -92,7 +92,7 @@ class _Join:
     any_rule: bool = True  # whether alert rules must be checked (the lock reads if any exist)
     ids: list[int] = field(default_factory=list)  # the image's sightings, once recorded
 
-    def _record(self, track_id: int) -> WindowCrop:
+    def _record_sightings(self, track_id: int) -> WindowCrop:
         """Record the image's sightings, the subject's row naming track `track_id`: the crop."""
         crop, seen = self.crop, self.seen
         link = CropLink(crop.subject, track_id, crop.quality, crop.grey)
@@ -113,33 +113,48 @@ class _Join:
             found.qualities,
         )  # fmt: skip
 
-    def alone(self) -> Joined | None:
-        """A crop sent without a track id: its track's row written whole, ended at once, with
-        no lock or read before (a track of one crop has no other evidence, and no operator
-        corrected a track that did not exist). None when its key is taken."""
+    def new_track(self) -> Joined | None:
+        """The crop as the first of a new track: the track's row written whole, decided on the
+        crop alone (ended at once for a crop sent without a track id), with no read before and
+        no update after (a new track has no other evidence, and no operator corrected a track
+        that did not exist). It keeps no window yet: its row is written before its crop's,
+        which the window would name. None when its key is taken."""
         crop, face = self.crop, self.seen.sightings[self.crop.subject]
         unrecorded = WindowCrop(0, float(crop.quality), int(crop.grey), face.codes, False)
         found = evidence(self.session, 0, [unrecorded], self.seen.embedding_space, crop.floor)
         at, key = self.at, crop.key
         values = {
             "camera_id": self.camera_id, "track_key": key, "location_id": self.location_id,
-            "first_seen_at": at, "last_seen_at": at, "ended_at": at, "crops": 1,
-            **decided(self._decision(found), self.seen.model_version),
+            "first_seen_at": at, "last_seen_at": at, "ended_at": at if crop.single else None,
+            "crops": 1, **decided(self._decision(found), self.seen.model_version),
         }  # fmt: skip
         track_id = insert_track(self.session, values)  # its key is taken: None
         if track_id is None:
             return None
-        joined = self._record(track_id)
+        joined = self._record_sightings(track_id)
         found = found._replace(best=joined.recognition_id if joined.kept else None)
         return Joined(SimpleNamespace(id=track_id, **values), ["start"], found)
 
-    def into_track(self) -> Joined:
-        """The crop into track `crop.key`, created if new: its row locked, its window merged
-        with the crop, decided again over its best crops."""
+    def record(self) -> Joined:
+        """The crop into track `crop.key`: a new track's first (`new_track`), else into the
+        track as `into_track`. A crop sent without a track id makes a new track."""
+        locked = (
+            None if self.crop.single else lock_track(self.session, self.camera_id, self.crop.key)
+        )
+        if locked is None:
+            first = self.new_track()
+            if first is not None:
+                return first
+            # Another replica created it meanwhile, or a crop without a track id reused a key.
+            locked = lock_track(self.session, self.camera_id, self.crop.key)
+        return self.into_track(locked)
+
+    def into_track(self, locked) -> Joined:
+        """The crop into its track, whose row `locked` is: its window merged with the crop,
+        decided again over its best crops."""
         session, crop, space = self.session, self.crop, self.seen.embedding_space
-        locked = lock_track(session, self.camera_id, crop.key, self.location_id, self.at)
         track, self.any_rule = locked.track, locked.any_rule
-        joined = self._record(track.id)
+        joined = self._record_sightings(track.id)
         crops = window(session, track, space, joined)
         found = evidence(session, track.id, crops, space, crop.floor)
         decision = self._decision(found)
@@ -178,7 +193,7 @@ class TrackStore:
         at = recognized_at or datetime.now(UTC)
         with self._transaction(write=True) as session:
             join = _Join(session, seen, crop, decide, camera_id, location_id, at)
-            track, kinds, found = (join.alone() if crop.single else None) or join.into_track()
+            track, kinds, found = join.record()
             store_track_code(
                 session, track.id, found.embeddings, seen.embedding_space, camera_id=camera_id,
                 location_id=track.location_id, last_seen_at=track.last_seen_at,
