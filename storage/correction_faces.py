@@ -11,13 +11,7 @@ from sqlalchemy import insert, select
 from recognition.gallery import decode
 from recognition.tracks import TRACK_EVIDENCE
 
-from .models import (
-    Embedding,
-    Image,
-    ImageQuality,
-    Recognition,
-    SightingThumbnail,
-)
+from .models import Embedding, Image, ImageQuality, Recognition, SightingThumbnail
 from .operator_models import LabelChangeImage, PersonNegative
 from .transactions import utc_now
 

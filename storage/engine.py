@@ -63,11 +63,12 @@ def _refuse_closed(dbapi_connection, _record, _proxy) -> None:
     gone without closing its sockets is caught, as the ping caught it, by the read timeout.
     """
     sock = getattr(dbapi_connection, "_sock", None)
+    if sock is None:  # closed on this side already
+        raise DisconnectionError("this pooled connection is closed")  # the pool retries
     waiting = select.poll()  # not select.select: a worker's descriptors may pass 1024
-    if sock is not None:
-        waiting.register(sock, select.POLLIN)
-    if sock is None or waiting.poll(0):
-        raise DisconnectionError("the database closed this pooled connection")  # pool retries
+    waiting.register(sock, select.POLLIN)
+    if waiting.poll(0):
+        raise DisconnectionError("the database closed this pooled connection")
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:

@@ -92,6 +92,11 @@ class _Join:
     any_rule: bool = True  # whether alert rules must be checked (the lock reads if any exist)
     ids: list[int] = field(default_factory=list)  # the image's sightings, once recorded
 
+    def _window_crop(self, recognition_id: int, kept: bool) -> WindowCrop:
+        """The crop as its track's window holds it, recorded as `recognition_id`."""
+        crop, face = self.crop, self.seen.sightings[self.crop.subject]
+        return WindowCrop(recognition_id, float(crop.quality), int(crop.grey), face.codes, kept)
+
     def _record_sightings(self, track_id: int) -> WindowCrop:
         """Record the image's sightings, the subject's row naming track `track_id`: the crop."""
         crop, seen = self.crop, self.seen
@@ -99,11 +104,9 @@ class _Join:
         self.ids = insert_sightings(
             self.session, seen, self.camera_id, self.location_id, self.at, link
         )
-        face = seen.sightings[crop.subject]
-        return WindowCrop(
-            self.ids[crop.subject], float(crop.quality), int(crop.grey), face.codes,
-            bool(face.thumbnail),
-        )  # fmt: skip
+        return self._window_crop(
+            self.ids[crop.subject], bool(seen.sightings[crop.subject].thumbnail)
+        )
 
     def _decision(self, found: Evidence) -> TrackDecision:
         enrolled = self.seen.enrolled
@@ -119,8 +122,7 @@ class _Join:
         no update after (a new track has no other evidence, and no operator corrected a track
         that did not exist). It keeps no window yet: its row is written before its crop's,
         which the window would name. None when its key is taken."""
-        crop, face = self.crop, self.seen.sightings[self.crop.subject]
-        unrecorded = WindowCrop(0, float(crop.quality), int(crop.grey), face.codes, False)
+        crop, unrecorded = self.crop, self._window_crop(0, False)
         found = evidence(self.session, 0, [unrecorded], self.seen.embedding_space, crop.floor)
         at, key = self.at, crop.key
         values = {
