@@ -103,7 +103,7 @@ def preview(service, snapshot, seen, crop: TrackCropInfo, camera_id: str | None)
     evidence = np.vstack([stored.reshape(-1, own.shape[1]), own[:kept]])
     qualities = np.append(qualities, [crop.quality][:kept])
     best = np.argsort(-qualities, kind="stable")  # the best first, as a stored crop joins
-    decide = decider(service, snapshot, seen.embedding_space)
+    decide = decider(service, snapshot, seen.embedding_space, subject)
     decision = decide_enrolled(
         decide, evidence[best], grey or crop.grey, lambda label: _enrolled(service, seen, label),
         qualities[best],
