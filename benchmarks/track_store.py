@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import os
 import re
 import statistics
@@ -39,6 +38,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -62,11 +62,19 @@ PHOTO = ROOT / "tests" / "data" / "people" / "obama"
 PEOPLE, FACES_EACH, CROPS_PER_TRACK = 1_000, 3, 8
 
 
-def real_crop(analyzer: FaceAnalyzer):
-    """A real photo's `Recognized` (its faces, embeddings, codes and thumbnails), and the
-    photo's (width, height)."""
+class Photo(NamedTuple):
+    """A real photo, the analyzer that reads it and its `Recognized` (its faces, embeddings,
+    codes and thumbnails, named by no model)."""
+
+    analyzer: FaceAnalyzer
+    rgb: np.ndarray
+    seen: object
+
+
+def real_crop() -> Photo:
+    analyzer = FaceAnalyzer.from_bundle(ROOT / "models")
     rgb = load_image(sorted(PHOTO.iterdir())[0].read_bytes())
-    return recognize(analyzer, None, rgb), (rgb.shape[1], rgb.shape[0])
+    return Photo(analyzer, rgb, recognize(analyzer, None, rgb))
 
 
 def judge_of(dim: int, space: str):
@@ -77,15 +85,6 @@ def judge_of(dim: int, space: str):
     faces /= np.linalg.norm(faces, axis=1, keepdims=True)
     names = [f"p{i}" for i in range(PEOPLE) for _ in range(FACES_EACH)]
     return TrackJudge(FaceClassifier.fit(faces, names, 0.7, space), 0.01)
-
-
-def named_by(classifier, sighting):
-    """The sighting as recognising it with `classifier` names it."""
-    prediction = classifier.predict(sighting.embedding[None])[0]
-    return dataclasses.replace(
-        sighting, label=prediction.label, score=prediction.score,
-        threshold=prediction.threshold, candidates=prediction.candidates,
-    )  # fmt: skip
 
 
 def timed(rounds: int, store) -> list[float]:
@@ -102,7 +101,7 @@ def sightings_path(db, seen):
     return lambda _: db.record_sightings(seen, camera_id="cam", location_id="site")
 
 
-def tracked_path(db, seen, size: tuple[int, int], single: bool = False):
+def tracked_path(db, photo: Photo, single: bool = False):
     """Store one crop into its track (8 crops a track), or as a track of its own (`single`: a
     client that sends no track id, as every client before tracks): this tree's path, its faces
     named by the judge's classifier and decided as the service decides them (a track of only
@@ -111,11 +110,11 @@ def tracked_path(db, seen, size: tuple[int, int], single: bool = False):
     from recognition.tracks import crop_quality
     from storage import TrackCropInfo
 
+    seen = photo.seen
     judge = judge_of(seen.sightings[0].embedding.shape[0], seen.embedding_space)
-    named = dataclasses.replace(
-        seen, sightings=[named_by(judge.classifier, s) for s in seen.sightings]
-    )
-    subject = choose_subject([s.box for s in seen.sightings], *size)
+    named = recognize(photo.analyzer, judge.classifier, photo.rgb)
+    height, width = photo.rgb.shape[:2]
+    subject = choose_subject([s.box for s in named.sightings], width, height)
     face = named.sightings[subject]
     quality = crop_quality(face.box, face.probability)
     decide = judge.deciding(face)
@@ -130,7 +129,7 @@ def tracked_path(db, seen, size: tuple[int, int], single: bool = False):
 
 def bytes_per_crop(crops: int, sightings_only: bool) -> dict[str, float]:
     """Each path's bytes per crop: N crops into a scratch database of its own."""
-    seen, size = real_crop(FaceAnalyzer.from_bundle(ROOT / "models"))
+    photo = real_crop()
     paths = {SIGHTINGS: None}
     if not sightings_only:
         paths |= {TRACKED: False, SINGLE: True}
@@ -142,7 +141,9 @@ def bytes_per_crop(crops: int, sightings_only: bool) -> dict[str, float]:
             db.create_schema()
             empty = stored_bytes(name)
             store = (
-                sightings_path(db, seen) if single is None else tracked_path(db, seen, size, single)
+                sightings_path(db, photo.seen)
+                if single is None
+                else tracked_path(db, photo, single)
             )
             timed(crops, store)
             if single is not None:  # every track ends, as tracks do
@@ -156,14 +157,15 @@ def bytes_per_crop(crops: int, sightings_only: bool) -> dict[str, float]:
 
 
 def measure(url: str, rounds: int, sightings_only: bool) -> dict[str, list[float]]:
-    seen, size = real_crop(FaceAnalyzer.from_bundle(ROOT / "models"))
+    photo = real_crop()
+    seen = photo.seen
     db = Database(url)
     db.create_schema()
     timed(5, lambda _: db.record_sightings(seen, camera_id="warm", location_id="site"))
     results = {SIGHTINGS: timed(rounds, sightings_path(db, seen))}
     if not sightings_only:
-        results[TRACKED] = timed(rounds, tracked_path(db, seen, size))
-        results[SINGLE] = timed(rounds, tracked_path(db, seen, size, single=True))
+        results[TRACKED] = timed(rounds, tracked_path(db, photo))
+        results[SINGLE] = timed(rounds, tracked_path(db, photo, single=True))
     db.close()
     return results
 
