@@ -5,8 +5,8 @@ face (thumbnail + embedding) adds to a store-results, and the bytes a sighting t
     .venv/bin/python benchmarks/sightings.py --sightings 100000
 
 The sightings are synthetic (256-d unit vectors around 20,000 identities, as the default
-embedder's), bulk-inserted into a scratch database that is dropped at the end; a planted
-identity's 40 sightings must come back first. The store-results cost is measured with real
+embedder's), bulk-inserted into a scratch database that is dropped at the end, for their bytes:
+nothing searches sightings any more. The store-results cost is measured with real
 faces (tests/data/people), through `Database.record_sightings`, against the same rows without
 their faces (`Database.store_recognitions`), plus encoding the thumbnail.
 """

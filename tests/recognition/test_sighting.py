@@ -1,7 +1,5 @@
 """The one recognition step on real faces: named sightings with their thumbnails."""
 
-import time
-
 import cv2
 import numpy as np
 
@@ -70,14 +68,16 @@ def test_boxes_are_given_in_the_uploads_own_pixels(analyzer):
     assert np.allclose(halved.landmarks, full.landmarks * 2)
 
 
-def test_a_thumbnail_costs_well_under_five_milliseconds(analyzer):
+def test_a_thumbnail_has_a_fixed_size_however_large_the_frame(analyzer):
+    """Its cost is bounded by its pixels, not the frame's (timed in benchmarks/sightings.py)."""
     rgb = load_image((FACES / "people" / "obama" / "obama1.jpg").read_bytes())
-    face = analyzer.detect(rgb)[0]
-    started = time.perf_counter()
-    for _ in range(20):
-        data = thumbnail(rgb, face.box)
-    assert (time.perf_counter() - started) / 20 < 0.005
-    assert data[:2] == b"\xff\xd8"  # JPEG
+    box = np.array(analyzer.detect(rgb)[0].box)
+    for zoom in (1, 4):
+        frame = cv2.resize(rgb, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
+        data = thumbnail(frame, box * zoom)
+        face = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        assert max(face.shape[:2]) == THUMBNAIL_SIZE, zoom
+        assert len(data) < 12_000, zoom
 
 
 def test_a_face_cut_by_the_border_still_gives_a_thumbnail():
