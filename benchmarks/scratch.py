@@ -20,6 +20,14 @@ def scratch_database(purpose: str = "sightings") -> tuple[str, str]:
     return name, f"mysql+pymysql://root@127.0.0.1:3306/{name}"
 
 
+def bulk_connection(name: str):
+    """A connection to the scratch database, checks off for bulk inserts (the caller closes)."""
+    connection = pymysql.connect(**MARIADB, database=name)
+    with connection.cursor() as cursor:
+        cursor.execute("SET unique_checks = 0, foreign_key_checks = 0")
+    return connection
+
+
 def drop(name: str) -> None:
     with pymysql.connect(**MARIADB, autocommit=True) as admin, admin.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")

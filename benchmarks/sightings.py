@@ -28,7 +28,7 @@ import pymysql
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.scratch import MARIADB, drop, scratch_database  # noqa: E402, F401 (track_search's)
+from benchmarks.scratch import MARIADB, bulk_connection, drop, scratch_database  # noqa: E402
 from recognition import FaceAnalyzer, load_image  # noqa: E402
 from recognition.gallery import encode  # noqa: E402
 from recognition.sighting import recognize, thumbnail  # noqa: E402
@@ -64,14 +64,6 @@ def synthetic(count: int, dim: int, planted: int, target: np.ndarray, rng, batch
             yield ids, encode(unit(vectors)), [now - timedelta(seconds=float(s)) for s in ages]
 
     return chosen, batches()
-
-
-def bulk_connection(name: str):
-    """A connection to the scratch database, checks off for bulk inserts (the caller closes)."""
-    connection = pymysql.connect(**MARIADB, database=name)
-    with connection.cursor() as cursor:
-        cursor.execute("SET unique_checks = 0, foreign_key_checks = 0")
-    return connection
 
 
 def fill(name: str, count: int, target: np.ndarray, jpegs: list[bytes], rng) -> set[int]:

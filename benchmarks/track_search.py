@@ -25,7 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.sightings import bulk_connection, drop, scratch_database, synthetic  # noqa: E402
+from benchmarks.scratch import bulk_connection, drop, scratch_database  # noqa: E402
+from benchmarks.sightings import synthetic  # noqa: E402
 from storage import Database  # noqa: E402
 
 IDENTITIES, PLANTED, SPACE = 20_000, 20, "bench-space"

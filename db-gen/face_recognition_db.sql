@@ -137,7 +137,7 @@ CREATE TABLE IF NOT EXISTS recognitions (
     INDEX ix_recognitions_label_recognized_at (label, recognized_at),
     INDEX ix_recognitions_camera_id_recognized_at (camera_id, recognized_at),
     INDEX ix_recognitions_recognized_at (recognized_at),
-    INDEX ix_recognitions_unknown_group_id (unknown_group_id),
+    INDEX ix_recognitions_unknown_group_id_recognized_at (unknown_group_id, recognized_at),
     INDEX ix_recognitions_track_id_quality (track_id, quality)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

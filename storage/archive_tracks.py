@@ -6,13 +6,15 @@ track shows its best face as a live one does), in the caller's transaction.
 Live tracks are built one crop at a time (storage/tracks.py); these arrive decided, so nothing
 is decided here. A re-run replaces a recording: the tracks linked to its earlier rows (or
 holding one of the keys about to be written) are deleted with those rows (whose codes and
-thumbnails cascade), and their codes and events cascade.
+thumbnails cascade), and their codes and events cascade; the unknown groups those rows were in
+are recounted (storage/group_counts.py).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import and_, delete, insert, or_, select
 
+from .group_counts import groups_of, settle
 from .models import Recognition, Track
 from .sightings import crop_columns, insert_thumbnails
 from .track_codes import store_track_code
@@ -24,8 +26,10 @@ def delete_recording(session, rows, camera_id: str, keys: list[str]) -> None:
     holding one of `keys` on `camera_id`."""
     linked = select(Recognition.track_id).where(rows, Recognition.track_id.is_not(None))
     same_key = and_(Track.camera_id == camera_id, Track.track_key.in_(keys))
+    groups = groups_of(session, select(Recognition.id).where(rows))
     session.execute(delete(Track).where(or_(Track.id.in_(linked), same_key)))
     session.execute(delete(Recognition).where(rows))
+    settle(session, groups)
 
 
 def _insert_crops(session, values: list[dict], crops: list[dict]) -> list[int]:

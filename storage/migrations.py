@@ -7,6 +7,9 @@ every query needing the index would scan. Columns are only ever added, and only 
 index. Every worker runs it at start-up; when two race, the loser's statement fails because
 the column or index is there, which is what it wanted.
 
+An index a release replaced with a wider one (REPLACED_INDEXES) is dropped once the new one is
+there: every insert would keep both up to date.
+
 One release moved data: sightings' codes, once rows of `sighting_embeddings`, are columns of
 their `recognitions` row; `move_sighting_codes` copies them there and drops the old table.
 """
@@ -19,6 +22,9 @@ from sqlalchemy.schema import CreateColumn, CreateIndex
 
 MARIADB_DUPLICATE_COLUMN = 1060
 MARIADB_DUPLICATE_INDEX = 1061
+REPLACED_INDEXES = {  # table: indexes that a wider index of the models now serves
+    "recognitions": ("ix_recognitions_unknown_group_id",),  # by (unknown_group_id, recognized_at)
+}
 MOVE_BATCH_ROWS = 10_000  # recognition ids one transaction of the codes' move covers
 _COPY = {  # one batch of codes into the rows that have none yet
     "mysql": "UPDATE recognitions r JOIN sighting_embeddings e ON e.recognition_id = r.id "
@@ -55,6 +61,22 @@ def add_missing(engine: Engine, metadata) -> list[str]:
                 _run(engine, str(CreateIndex(index).compile(dialect=engine.dialect)))
                 added.append(f"{table.name}.{index.name}")
     return added
+
+
+def drop_replaced_indexes(engine: Engine) -> list[str]:
+    """DROP INDEX for each of REPLACED_INDEXES still there (IF EXISTS: workers race); which."""
+    inspector = inspect(engine)
+    tables = set(inspector.get_table_names())
+    dropped = []
+    for table, names in REPLACED_INDEXES.items():
+        if table not in tables:
+            continue
+        present = {index["name"] for index in inspector.get_indexes(table)}
+        for name in (name for name in names if name in present):
+            on = "" if engine.dialect.name == "sqlite" else f" ON {table}"
+            _run(engine, f"DROP INDEX IF EXISTS {name}{on}")
+            dropped.append(f"{table}.{name}")
+    return dropped
 
 
 def _run(engine: Engine, statement: str) -> None:

@@ -138,7 +138,7 @@ class Recognition(Base):
         Index(None, "label", "recognized_at"),
         Index(None, "camera_id", "recognized_at"),
         Index(None, "recognized_at"),
-        Index(None, "unknown_group_id"),
+        Index(None, "unknown_group_id", "recognized_at"),  # a group's sightings; its span
         Index(None, "track_id", "quality"),  # a track's crops, best first: its evidence
     )
 

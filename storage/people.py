@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .errors import AlreadyExists, ImageTooLarge, NotFound
+from .group_counts import groups_of, settle
 from .models import EMBEDDING_DIMS, Embedding, Image, ImageQuality, Person, Recognition
 from .track_joins import drop_windows
 from .transactions import Transactions, retry_deadlocks, utc_now
@@ -105,8 +106,11 @@ class PeopleQueries(Transactions):
             # Locked first: a crop naming them that is being recorded now holds the row (its
             # foreign key), so it commits before the tracks holding their faces are found.
             session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
-            drop_windows(session, select(Recognition.id).where(Recognition.person_id == person_id))
+            theirs = select(Recognition.id).where(Recognition.person_id == person_id)
+            drop_windows(session, theirs)
+            groups = groups_of(session, theirs)  # a stranger's group named them since
             deleted = session.execute(delete(Person).where(Person.id == person_id)).rowcount
+            settle(session, groups)
         if not deleted:
             raise NotFound(f"no person {person_id!r}")
 

@@ -19,6 +19,7 @@ from sqlalchemy import delete, insert, select
 
 from recognition import UNKNOWN
 
+from .group_counts import groups_of, settle
 from .models import Person, Recognition, SightingThumbnail
 from .track_joins import drop_windows
 from .validation import aware, check_id, optional_id
@@ -203,17 +204,18 @@ class SightingStore:
         total = 0
         while True:
             with self._transaction(write=True) as session:
-                ids = list(
-                    session.scalars(
-                        select(Recognition.id)
-                        .where(Recognition.recognized_at < before)
-                        .order_by(Recognition.recognized_at)
-                        .limit(batch_rows)
-                    )
-                )
+                oldest = session.execute(
+                    select(Recognition.id, Recognition.recognized_at)
+                    .where(Recognition.recognized_at < before)
+                    .order_by(Recognition.recognized_at)
+                    .limit(batch_rows)
+                ).all()
+                ids = [row.id for row in oldest]
                 if ids:
+                    groups = groups_of(session, ids)
                     drop_windows(session, ids)
                     session.execute(delete(Recognition).where(Recognition.id.in_(ids)))
+                    settle(session, groups, left_from=oldest[-1].recognized_at)
             total += len(ids)
             if len(ids) < batch_rows:
                 return total

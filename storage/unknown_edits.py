@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select, update
 
 from .alert_rules import parse_spec
 from .errors import NotFound, StorageError
+from .group_counts import recount
 from .models import Recognition, UnknownGroup
 from .operator_models import AlertRule
 from .transactions import retry_deadlocks
@@ -42,26 +43,6 @@ def _locked(session, group_ids: Sequence[int]) -> dict[int, UnknownGroup]:
         if group_id not in found:
             raise NotFound(f"no unknown group {group_id}")
     return found
-
-
-def _recount(session, group: UnknownGroup) -> None:
-    """The group's size and first and last sighting from its sightings; a cover still in it."""
-    size, first, last = session.execute(
-        select(
-            func.count(), func.min(Recognition.recognized_at), func.max(Recognition.recognized_at)
-        ).where(Recognition.unknown_group_id == group.id)
-    ).one()
-    group.size, group.first_seen_at, group.last_seen_at = size, first, last
-    cover_group = session.scalar(
-        select(Recognition.unknown_group_id).where(Recognition.id == group.cover_id)
-    )
-    if group.cover_id is None or cover_group != group.id:
-        group.cover_id = session.scalar(
-            select(Recognition.id)
-            .where(Recognition.unknown_group_id == group.id, Recognition.track_id.is_not(None))
-            .order_by(Recognition.quality.desc(), Recognition.id)
-            .limit(1)
-        )
 
 
 def _rules_follow(session, merged: set[int], into: int) -> None:
@@ -98,7 +79,7 @@ def _merge(session, into: UnknownGroup, others: list[int]) -> int:
         .execution_options(synchronize_session=False)
     ).rowcount
     session.execute(delete(UnknownGroup).where(UnknownGroup.id.in_(others)))
-    _recount(session, into)
+    recount(session, [into])
     _rules_follow(session, set(others), into.id)
     return moved
 
@@ -184,7 +165,6 @@ class UnknownGroupEdits:
                 .values(unknown_group_id=new.id)
                 .execution_options(synchronize_session=False)
             )
-            _recount(session, new)
-            _recount(session, group)
+            recount(session, [new, group])
             released, kept = groups_with_cameras(session, [new, group])
             return released, kept, len(moving)

@@ -144,6 +144,26 @@ def test_storing_a_recording_again_replaces_it_and_nothing_else(tmp_path):
     assert len(before[0]) == len(tracks) == len(crops) == len(codes) == 2
 
 
+def test_a_recording_stored_again_takes_its_strangers_groups_with_it(tmp_path):
+    """A re-run deletes the recording's crops: a group they were all of goes with them, a group
+    they shared with another recording keeps that one's, counted (storage/group_counts.py)."""
+    database = Database(f"sqlite:///{tmp_path / 'facerec.db'}")
+    database.create_schema()
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        _another_recording(database, "space", name)
+    with database.engine.connect() as connection:
+        track = dict(connection.execute(select(Track.track_key, Track.id)).all())
+    a, b, c = (track[f"{name}-0-1"] for name in ("a.mp4", "b.mp4", "c.mp4"))
+    shared, _, _ = database.assign_unknown_tracks("space", [(a, None), (b, a), (c, None)])
+    assert database.unknown_groups()[1] == 2 and database.unknown_group(shared)[0]["size"] == 2
+    _another_recording(database, "space", "a.mp4")
+    _another_recording(database, "space", "c.mp4")
+    groups, total = database.unknown_groups()
+    assert total == 1 and groups[0]["id"] == shared and groups[0]["size"] == 1
+    [face] = database.unknown_group(shared)[1]
+    assert face["location_id"] == "b.mp4" and groups[0]["cover_id"] == face["id"]
+
+
 @pytest.mark.mariadb
 def test_a_rerun_replaces_the_crops_and_tracks_instead_of_duplicating_them(
     spark, model_dir, scratch_database_url, tmp_path, analyzer

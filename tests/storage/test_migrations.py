@@ -1,7 +1,10 @@
 """A database made by an older release gets what this one needs at start-up, data included:
-sightings' codes, once rows of their own table, move onto their `recognitions` rows."""
+sightings' codes, once rows of their own table, move onto their `recognitions` rows; an index
+it widened replaces the narrow one."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -11,6 +14,8 @@ from storage import Database
 from storage.models import Track
 from tests.storage.conftest import mariadb_url
 from tests.storage.test_tracks import SPACE, judge, noisy, people, record  # noqa: F401
+
+DATABASES = itertools.count()  # a scratch MariaDB database per test
 
 # The table as the release before this one made it (db-gen/face_recognition_db.sql then).
 OLD_CODES_TABLE = """
@@ -29,7 +34,7 @@ CREATE TABLE sighting_embeddings (
 def url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/old.db"
-    return mariadb_url(request.getfixturevalue("scratch_mariadb")("old_codes"))
+    return mariadb_url(request.getfixturevalue("scratch_mariadb")(f"old_{next(DATABASES)}"))
 
 
 def evidence(db, key: str):
@@ -72,5 +77,27 @@ def test_codes_kept_apart_by_an_older_release_move_onto_their_rows(
     np.testing.assert_array_equal(after[1], before[1])
     record(upgraded, judge, noisy(people["ann"], 9), key="walk", quality=0.9)
     assert len(evidence(upgraded, "walk")[0]) == 4  # old and new crops decide together
+    upgraded.close()
+    engine.dispose()
+
+
+def test_an_index_a_release_widened_is_replaced_at_start(url):
+    """The older release's index on unknown_group_id alone gives way to (unknown_group_id,
+    recognized_at); keeping both would cost every insert a second index to update."""
+    db = Database(url)
+    db.create_schema()
+    db.close()
+    engine = create_engine(url)
+    new, old = "ix_recognitions_unknown_group_id_recognized_at", "ix_recognitions_unknown_group_id"
+    on = "" if url.startswith("sqlite") else " ON recognitions"
+    with engine.begin() as connection:  # the older release's layout
+        connection.execute(text(f"DROP INDEX {new}{on}"))
+        connection.execute(text(f"CREATE INDEX {old} ON recognitions (unknown_group_id)"))
+
+    upgraded = Database(url)
+    upgraded.create_schema()
+    upgraded.create_schema()  # once replaced, nothing to do
+    indexes = {index["name"] for index in inspect(engine).get_indexes("recognitions")}
+    assert new in indexes and old not in indexes
     upgraded.close()
     engine.dispose()
