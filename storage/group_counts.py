@@ -49,7 +49,7 @@ def settle(session, deleted: Counter[int], left_from: datetime | None = None) ->
     InnoDB has not yet cleaned away (which a plain MIN would walk, batch after batch)."""
     if not deleted:
         return
-    covers = dict(
+    had = dict(  # each group's cover now, its row locked
         session.execute(
             select(UnknownGroup.id, UnknownGroup.cover_id)
             .where(UnknownGroup.id.in_(list(deleted)))
@@ -57,12 +57,12 @@ def settle(session, deleted: Counter[int], left_from: datetime | None = None) ->
             .with_for_update()
         ).all()
     )
-    spans = _spans(session, list(covers), left_from)
-    if empty := [group_id for group_id in covers if group_id not in spans]:
+    spans = _spans(session, list(had), left_from)
+    if empty := [group_id for group_id in had if group_id not in spans]:
         session.execute(delete(UnknownGroup).where(UnknownGroup.id.in_(empty)))
     if not spans:
         return
-    covers = _covers(session, {group_id: covers[group_id] for group_id in spans})
+    covers = _covers(session, {group_id: had[group_id] for group_id in spans})
     session.execute(
         update(UnknownGroup)
         .where(UnknownGroup.id.in_(list(spans)))

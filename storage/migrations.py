@@ -8,7 +8,7 @@ index. Every worker runs it at start-up; when two race, the loser's statement fa
 the column or index is there, which is what it wanted.
 
 An index a release replaced with a wider one (REPLACED_INDEXES) is dropped once the new one is
-there: every insert would keep both up to date.
+made: every insert would keep both up to date.
 
 One release moved data: sightings' codes, once rows of `sighting_embeddings`, are columns of
 their `recognitions` row; `move_sighting_codes` copies them there and drops the old table.
@@ -36,13 +36,14 @@ _COPY = {  # one batch of codes into the rows that have none yet
 }
 
 
-def add_missing(engine: Engine, metadata) -> list[str]:
+def upgrade_tables(engine: Engine, metadata) -> list[str]:
     """ALTER TABLE ... ADD COLUMN for each nullable model column its table lacks, then CREATE
-    INDEX for each model index it lacks; which ("table.column", "table.index"). A missing NOT
-    NULL column is a change this cannot make: ValueError."""
+    INDEX for each model index it lacks and DROP INDEX for each of REPLACED_INDEXES it still
+    has (IF EXISTS: workers race); which ("table.column", "table.index"). A missing NOT NULL
+    column is a change this cannot make: ValueError."""
     inspector = inspect(engine)
     tables = set(inspector.get_table_names())
-    added = []
+    changed = []
     for table in metadata.sorted_tables:
         if table.name not in tables:
             continue
@@ -54,29 +55,18 @@ def add_missing(engine: Engine, metadata) -> list[str]:
                 raise ValueError(f"{table.name}.{column.name} is missing and NOT NULL")
             definition = CreateColumn(column).compile(dialect=engine.dialect)
             _run(engine, f"ALTER TABLE {table.name} ADD COLUMN {definition}")
-            added.append(f"{table.name}.{column.name}")
+            changed.append(f"{table.name}.{column.name}")
         present = {index["name"] for index in inspector.get_indexes(table.name)}
         for index in table.indexes:
             if index.name not in present:
                 _run(engine, str(CreateIndex(index).compile(dialect=engine.dialect)))
-                added.append(f"{table.name}.{index.name}")
-    return added
-
-
-def drop_replaced_indexes(engine: Engine) -> list[str]:
-    """DROP INDEX for each of REPLACED_INDEXES still there (IF EXISTS: workers race); which."""
-    inspector = inspect(engine)
-    tables = set(inspector.get_table_names())
-    dropped = []
-    for table, names in REPLACED_INDEXES.items():
-        if table not in tables:
-            continue
-        present = {index["name"] for index in inspector.get_indexes(table)}
-        for name in (name for name in names if name in present):
-            on = "" if engine.dialect.name == "sqlite" else f" ON {table}"
-            _run(engine, f"DROP INDEX IF EXISTS {name}{on}")
-            dropped.append(f"{table}.{name}")
-    return dropped
+                changed.append(f"{table.name}.{index.name}")
+        for name in REPLACED_INDEXES.get(table.name, ()):
+            if name in present:
+                on = "" if engine.dialect.name == "sqlite" else f" ON {table.name}"
+                _run(engine, f"DROP INDEX IF EXISTS {name}{on}")
+                changed.append(f"{table.name}.{name}")
+    return changed
 
 
 def _run(engine: Engine, statement: str) -> None:

@@ -108,7 +108,7 @@ class PeopleQueries(Transactions):
             session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
             theirs = select(Recognition.id).where(Recognition.person_id == person_id)
             drop_windows(session, theirs)
-            groups = groups_of(session, theirs)  # a stranger's group named them since
+            groups = groups_of(session, theirs)  # a correction named a stranger's sighting
             deleted = session.execute(delete(Person).where(Person.id == person_id)).rowcount
             settle(session, groups)
         if not deleted:

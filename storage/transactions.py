@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .breaker import CircuitBreaker
 from .engine import SQLITE_WRITE, create_storage_engine
 from .errors import DatabaseUnavailable
-from .migrations import add_missing, drop_replaced_indexes, move_sighting_codes
+from .migrations import move_sighting_codes, upgrade_tables
 from .models import Base
 
 MARIADB_DEADLOCK = 1213
@@ -154,8 +154,7 @@ class Transactions:
         for attempt in range(attempts):
             try:
                 Base.metadata.create_all(self._engine)
-                add_missing(self._engine, Base.metadata)  # a release's new columns, indexes
-                drop_replaced_indexes(self._engine)
+                upgrade_tables(self._engine, Base.metadata)  # a release's columns, indexes
                 move_sighting_codes(self._engine)
                 self.schema_ready = True
                 return
